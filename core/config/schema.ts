@@ -1,0 +1,87 @@
+// The one place where zhengtong's settings, their defaults and their meaning live.
+// The README's configuration table is checked against this list by a test.
+
+export type SettingKind = 'string' | 'host' | 'port' | 'int' | 'bool' | 'list' | 'postgres-url' | 'enum' | 'path';
+
+export interface SettingSpec<T> {
+  /** Environment variable that sets it. */
+  readonly env: string;
+  readonly kind: SettingKind;
+  readonly default: T;
+  readonly doc: string;
+  readonly values?: readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+}
+
+function spec<T>(s: SettingSpec<T>): SettingSpec<T> {
+  return s;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const settings = {
+  httpHost: spec<string>({ env: 'ZT_HTTP_HOST', kind: 'host', default: '127.0.0.1', doc: 'Address the HTTP server listens on.' }),
+  httpPort: spec<number>({ env: 'ZT_HTTP_PORT', kind: 'port', default: 8080, doc: 'HTTP port (0 picks a free one).' }),
+  grpcHost: spec<string>({ env: 'ZT_GRPC_HOST', kind: 'host', default: '127.0.0.1', doc: 'Address the gRPC server listens on.' }),
+  grpcPort: spec<number>({ env: 'ZT_GRPC_PORT', kind: 'port', default: 50051, doc: 'gRPC port (0 picks a free one).' }),
+  databaseUrl: spec<string | undefined>({
+    env: 'DATABASE_URL',
+    kind: 'postgres-url',
+    default: undefined,
+    doc: 'PostgreSQL connection URL. When unset, the embedded PGlite database is used.',
+  }),
+  databasePoolSize: spec<number>({ env: 'ZT_DATABASE_POOL_SIZE', kind: 'int', default: 10, min: 1, max: 200, doc: 'Connections per instance in the PostgreSQL pool.' }),
+  databaseSchema: spec<string | undefined>({
+    env: 'ZT_DATABASE_SCHEMA',
+    kind: 'string',
+    default: undefined,
+    doc: 'PostgreSQL schema to use (created if missing); default is the server\'s search_path (public).',
+  }),
+  dataDir: spec<string>({ env: 'ZT_DATA_DIR', kind: 'path', default: './data', doc: 'Directory of the embedded database and other local state.' }),
+  kafkaBrokers: spec<readonly string[]>({
+    env: 'KAFKA_BROKERS',
+    kind: 'list',
+    default: [],
+    doc: 'Comma-separated Kafka bootstrap servers (host:port). When unset, the in-process event bus is used.',
+  }),
+  kafkaClientId: spec<string>({ env: 'ZT_KAFKA_CLIENT_ID', kind: 'string', default: 'zhengtong', doc: 'Kafka client.id of this instance.' }),
+  kafkaTopicPrefix: spec<string>({ env: 'ZT_KAFKA_TOPIC_PREFIX', kind: 'string', default: 'zt.', doc: 'Prefix put before every topic name.' }),
+  kafkaConnectTimeoutMs: spec<number>({
+    env: 'ZT_KAFKA_CONNECT_TIMEOUT_MS',
+    kind: 'int',
+    default: 10000,
+    min: 100,
+    max: 600000,
+    doc: 'How long start-up waits for the Kafka cluster before giving up.',
+  }),
+  logLevel: spec<LogLevel>({ env: 'ZT_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' }),
+  seedDemo: spec<boolean>({ env: 'ZT_SEED_DEMO', kind: 'bool', default: true, doc: 'Seed demo data on first start of an empty database (serve only).' }),
+  bodyLimitBytes: spec<number>({
+    env: 'ZT_BODY_LIMIT_BYTES',
+    kind: 'int',
+    default: 1048576,
+    min: 1024,
+    max: 104857600,
+    doc: 'Largest request body accepted over HTTP and gRPC.',
+  }),
+  shutdownTimeoutMs: spec<number>({
+    env: 'ZT_SHUTDOWN_TIMEOUT_MS',
+    kind: 'int',
+    default: 15000,
+    min: 100,
+    max: 600000,
+    doc: 'How long a graceful shutdown may take before the process exits anyway.',
+  }),
+  instanceId: spec<string | undefined>({
+    env: 'ZT_INSTANCE_ID',
+    kind: 'string',
+    default: undefined,
+    doc: 'Name of this gateway instance in logs and metrics; default host name and process id.',
+  }),
+} as const;
+
+type Settings = typeof settings;
+export type Config = { readonly [K in keyof Settings]: Settings[K]['default'] };
+export type SettingName = keyof Settings;

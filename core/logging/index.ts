@@ -1,0 +1,1 @@
+export { createLogger, loggerOptions, REDACT_PATHS, type Logger, type LoggerSettings } from './logger.js';

@@ -1,0 +1,58 @@
+import { afterAll, expect, it } from 'vitest';
+import { storageContract } from '../../../test/contracts/storage.contract.js';
+import { describeWithService, postgresUrl, uniqueName } from '../../../test/support/services.js';
+import { isZtError } from '../../errors/index.js';
+import type { Database } from '../port.js';
+import { PgDatabase } from './pg-database.js';
+
+describeWithService('postgres', 'PostgreSQL storage adapter: contract', () => {
+  const opened: Database[] = [];
+  const schemas = new Map<Database, string>();
+  const open = async (schema: string): Promise<Database> => {
+    const db = await PgDatabase.open({ url: postgresUrl!, poolSize: 4, schema });
+    opened.push(db);
+    schemas.set(db, schema);
+    return db;
+  };
+  storageContract({
+    open: () => open(uniqueName('zt_test')),
+    openAnother: (db) => open(schemas.get(db)!),
+    async dispose() {
+      const admin = await PgDatabase.open({ url: postgresUrl!, poolSize: 1, schema: undefined });
+      for (const schema of new Set(schemas.values())) await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.close();
+      await Promise.all(opened.map((db) => db.close()));
+    },
+  });
+});
+
+describeWithService('postgres', 'PostgreSQL storage adapter: connection errors', () => {
+  const url = new URL(postgresUrl ?? 'postgres://127.0.0.1:5432/test');
+
+  it('says so in one line when nothing listens', async () => {
+    const bad = new URL(url);
+    bad.port = '1';
+    const error = await PgDatabase.open({ url: bad.toString(), poolSize: 1, schema: undefined }).catch((e: unknown) => e);
+    expect(isZtError(error) && error.code).toBe('ZT_ERR_STORAGE_UNAVAILABLE');
+    expect((error as Error).message).toMatch(/is PostgreSQL running\?/);
+    expect((error as Error).message).not.toMatch(/\n/);
+  });
+
+  it('says so when the database does not exist', async () => {
+    const bad = new URL(url);
+    bad.pathname = '/zt_no_such_database';
+    const error = await PgDatabase.open({ url: bad.toString(), poolSize: 1, schema: undefined }).catch((e: unknown) => e);
+    expect((error as Error).message).toMatch(/database does not exist/);
+  });
+
+  it('hides the password in messages', async () => {
+    const bad = new URL(url);
+    bad.port = '1';
+    bad.username = 'someone';
+    bad.password = 'sekret-pw';
+    const error = await PgDatabase.open({ url: bad.toString(), poolSize: 1, schema: undefined }).catch((e: unknown) => e);
+    expect((error as Error).message).not.toMatch(/sekret-pw/);
+  });
+
+  afterAll(() => undefined);
+});
