@@ -109,7 +109,11 @@ export class KafkaEventBus implements EventBus {
         } else resolve();
       });
     }).catch((error: unknown) => {
-      producer.disconnect();
+      try {
+        producer.disconnect();
+      } catch {
+        // Never connected: nothing to release.
+      }
       throw error;
     });
     producer.setPollInterval(5);
