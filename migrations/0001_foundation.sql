@@ -14,3 +14,17 @@ CREATE TABLE zt_installation (
   value       jsonb NOT NULL,
   updated_at  timestamptz NOT NULL DEFAULT now()
 );
+
+-- Transactional outbox: an event is written in the same transaction as the change it reports, and a relay
+-- publishes it to the event bus afterwards. A committed change therefore never loses its event, whatever
+-- happens to the process between commit and publication.
+CREATE TABLE zt_outbox (
+  id          bigserial PRIMARY KEY,
+  topic       text NOT NULL,
+  event_key   text,
+  value       bytea NOT NULL,
+  headers     jsonb NOT NULL DEFAULT '{}'::jsonb,
+  created_at  timestamptz NOT NULL DEFAULT now(),
+  attempts    integer NOT NULL DEFAULT 0,
+  last_error  text
+);

@@ -1,0 +1,161 @@
+// zhengtong's command line: `zhengtong <command> [options]`.
+import { parseArgs } from 'node:util';
+import { loadConfig, redactUrl, settings, type Config, type SettingName } from '../core/config/index.js';
+import { isZtError } from '../core/errors/index.js';
+import { createLogger } from '../core/logging/index.js';
+import { packageVersion } from '../core/paths.js';
+import { migrate, openDatabase } from '../core/storage/index.js';
+import { buildApp } from '../gateway/app.js';
+
+const HELP = `zhengtong ${packageVersion()}: government data-sharing exchange and e-licence middleware
+
+Usage: zhengtong <command> [--config FILE]
+
+Commands:
+  serve     start the HTTP and gRPC servers (migrates the database; seeds demo data on first start)
+  migrate   apply database migrations and exit
+  seed      load the demo data (departments) and exit; --force loads it again
+  config    print the effective configuration (passwords hidden) and exit
+  help      print this text
+
+Options:
+  --config FILE   JSON or YAML file of settings (also ZT_CONFIG_FILE); environment variables override it
+  --force         (seed) seed even if the database was seeded before
+  --version       print the version
+
+Settings come from environment variables; see the README's configuration table or \`zhengtong config\`.`;
+
+/** One line on stderr and a non-zero exit: no stack traces for problems a person can fix. */
+function fail(error: unknown): never {
+  if (isZtError(error)) {
+    process.stderr.write(`zhengtong: ${error.message} [${error.code}]\n`);
+  } else {
+    process.stderr.write(`zhengtong: unexpected error: ${(error as Error)?.stack ?? String(error)}\n`);
+  }
+  process.exit(1);
+}
+
+function describeDatabase(config: Config): string {
+  return config.databaseUrl ? `PostgreSQL ${redactUrl(config.databaseUrl)}${config.databaseSchema ? ` schema ${config.databaseSchema}` : ''}` : `PGlite (embedded) in ${config.dataDir}`;
+}
+
+async function serve(config: Config): Promise<void> {
+  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId! });
+  const app = await buildApp(config, { logger, seedDemo: config.seedDemo });
+  let where: { httpUrl: string; grpcAddress: string };
+  try {
+    where = await app.listen();
+  } catch (error) {
+    await app.close().catch(() => undefined);
+    throw error;
+  }
+  const lines = [
+    `zhengtong ${app.ctx.version} is serving`,
+    `  HTTP      ${where.httpUrl}   (API docs ${where.httpUrl}/docs, health ${where.httpUrl}/healthz, metrics ${where.httpUrl}/metrics)`,
+    `  gRPC      ${where.grpcAddress}   (grpc.health.v1 and server reflection enabled)`,
+    `  database  ${describeDatabase(config)}`,
+    `  events    ${config.kafkaBrokers.length > 0 ? `Kafka ${config.kafkaBrokers.join(',')}` : 'in-process'}`,
+  ];
+  if (app.seed?.seeded) lines.push(`  demo data seeded: ${app.seed.departments} departments (try ${where.httpUrl}/v1/departments)`);
+  process.stderr.write(`${lines.join('\n')}\n`);
+
+  let signals = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    signals++;
+    if (signals > 1) {
+      process.stderr.write(`zhengtong: second ${signal}, exiting without finishing the shutdown\n`);
+      process.exit(130);
+    }
+    logger.info({ signal }, 'shutting down');
+    const timer = setTimeout(() => {
+      process.stderr.write(`zhengtong: shutdown took longer than ZT_SHUTDOWN_TIMEOUT_MS (${config.shutdownTimeoutMs} ms); exiting\n`);
+      process.exit(1);
+    }, config.shutdownTimeoutMs + 2000);
+    timer.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+async function runMigrate(config: Config): Promise<void> {
+  const db = await openDatabase(config);
+  try {
+    const report = await migrate(db);
+    const applied = report.applied.map((m) => `${String(m.version).padStart(4, '0')}_${m.name}`);
+    process.stdout.write(
+      applied.length > 0 ? `applied ${applied.join(', ')}; schema is at version ${report.version}\n` : `nothing to apply; schema is at version ${report.version}\n`,
+    );
+  } finally {
+    await db.close();
+  }
+}
+
+async function runSeed(config: Config, force: boolean): Promise<void> {
+  const logger = createLogger({ level: 'warn', instanceId: config.instanceId! });
+  const app = await buildApp(config, { logger });
+  try {
+    const { seedDemoData } = await import('../registry/demo/index.js');
+    const report = await seedDemoData(app.ctx.db, app.ctx.departments, { force });
+    process.stdout.write(report.seeded ? `seeded ${report.departments} departments\n` : 'demo data was seeded before; use --force to add what is missing\n');
+  } finally {
+    await app.close();
+  }
+}
+
+function printConfig(config: Config): void {
+  const rows = (Object.keys(settings) as SettingName[]).map((name) => {
+    const value = config[name];
+    const shown = name === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : value;
+    return `${settings[name].env.padEnd(28)} ${JSON.stringify(shown ?? null)}`;
+  });
+  process.stdout.write(`${rows.join('\n')}\n`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: { config: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+    });
+  } catch (error) {
+    process.stderr.write(`zhengtong: ${(error as Error).message}\n\n${HELP}\n`);
+    process.exit(2);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) {
+    process.stdout.write(`${packageVersion()}\n`);
+    return;
+  }
+  const command = positionals[0] ?? 'help';
+  if (values.help || command === 'help') {
+    process.stdout.write(`${HELP}\n`);
+    return;
+  }
+  try {
+    const config = loadConfig(values.config ? { file: values.config } : {});
+    switch (command) {
+      case 'serve':
+        return await serve(config);
+      case 'migrate':
+        return await runMigrate(config);
+      case 'seed':
+        return await runSeed(config, values.force === true);
+      case 'config':
+        return printConfig(config);
+      default:
+        process.stderr.write(`zhengtong: unknown command "${command}"\n\n${HELP}\n`);
+        process.exit(2);
+    }
+  } catch (error) {
+    fail(error);
+  }
+}

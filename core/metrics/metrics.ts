@@ -1,0 +1,69 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** Latency buckets in seconds, fine-grained below 10 ms where the exchange's targets lie. */
+const LATENCY_BUCKETS = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
+
+export interface MetricSources {
+  eventBusPending: () => number;
+  outboxBacklog: () => number;
+  outboxPublished: () => number;
+}
+
+/** One registry per application instance, so tests can build several apps in one process. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
+  readonly grpcDuration: Histogram<'method' | 'code'>;
+  readonly databaseUp: Gauge;
+  readonly eventBusUp: Gauge;
+  readonly eventBusPending: Gauge;
+  readonly outboxBacklog: Gauge;
+  readonly outboxPublished: Counter;
+
+  constructor(labels: { instance: string; database: string; eventBus: string }, sources: MetricSources) {
+    this.registry.setDefaultLabels({ instance: labels.instance });
+    collectDefaultMetrics({ register: this.registry, prefix: 'zt_' });
+    const registers = [this.registry];
+    this.httpDuration = new Histogram({
+      name: 'zt_http_request_duration_seconds',
+      help: 'HTTP request latency by method, route pattern and status code.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.grpcDuration = new Histogram({
+      name: 'zt_grpc_request_duration_seconds',
+      help: 'gRPC call latency by full method name and status code.',
+      labelNames: ['method', 'code'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.databaseUp = new Gauge({ name: 'zt_database_up', help: `1 when the ${labels.database} database answered the last check.`, registers });
+    this.eventBusUp = new Gauge({ name: 'zt_event_bus_up', help: `1 when the ${labels.eventBus} event bus answered the last check.`, registers });
+    this.eventBusPending = new Gauge({
+      name: 'zt_event_bus_pending_events',
+      help: 'Events accepted by the bus and not yet confirmed.',
+      registers,
+      collect() {
+        this.set(sources.eventBusPending());
+      },
+    });
+    this.outboxBacklog = new Gauge({
+      name: 'zt_outbox_backlog_events',
+      help: 'Events committed to the outbox and not yet published (as of the relay\'s last pass).',
+      registers,
+      collect() {
+        this.set(sources.outboxBacklog());
+      },
+    });
+    this.outboxPublished = new Counter({
+      name: 'zt_outbox_published_events_total',
+      help: 'Events the outbox relay of this instance has published.',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(sources.outboxPublished());
+      },
+    });
+  }
+}

@@ -1,0 +1,1 @@
+export { enqueueEvent, OutboxRelay, type OutboxRelayOptions } from './outbox.js';

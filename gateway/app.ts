@@ -1,0 +1,130 @@
+// The one place where zhengtong is wired together from its configuration. `serve`, `migrate`, `seed` and the
+// tests all build the application here, with different settings.
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../core/config/index.js';
+import { ZtError } from '../core/errors/index.js';
+import { openEventBus, type EventBus } from '../core/events/index.js';
+import { createLogger, type Logger } from '../core/logging/index.js';
+import { Metrics } from '../core/metrics/index.js';
+import { OutboxRelay } from '../core/outbox/index.js';
+import { packageVersion } from '../core/paths.js';
+import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
+import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
+import { seedDemoData, type SeedReport } from '../registry/demo/index.js';
+import type { AppContext } from './context.js';
+import { createGrpcServer, type GrpcServer } from './grpc/server.js';
+import { createHttpServer } from './http/server.js';
+
+/** Topics the application publishes to; created at start when the bus needs it. */
+export const TOPICS = [DEPARTMENT_EVENTS_TOPIC] as const;
+
+export interface BuildOptions {
+  logger?: Logger;
+  /** Seed demo data when the database has never been seeded (serve does; tests choose). */
+  seedDemo?: boolean;
+}
+
+export interface App {
+  readonly ctx: AppContext;
+  readonly migrations: MigrationReport;
+  readonly seed: SeedReport | null;
+  readonly http: FastifyInstance;
+  readonly grpc: GrpcServer;
+  /** Binds the HTTP and gRPC ports and starts background work; returns where it listens. */
+  listen(): Promise<{ httpUrl: string; grpcAddress: string }>;
+  /** Graceful shutdown: stop accepting, drain requests, publish the outbox, flush events, close the database. */
+  close(): Promise<void>;
+}
+
+/** Opens storage and the event bus, applies migrations and builds the servers (ports are bound by listen()). */
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
+  const logger = options.logger ?? createLogger({ level: config.logLevel, instanceId: config.instanceId! });
+  let db: Database | undefined;
+  let bus: EventBus | undefined;
+  try {
+    db = await openDatabase(config, logger);
+    const migrations = await migrate(db);
+    if (migrations.applied.length > 0) {
+      logger.info({ applied: migrations.applied.map((m) => `${m.version}_${m.name}`), version: migrations.version }, 'database migrated');
+    }
+    bus = await openEventBus(config, logger);
+    await bus.ensureTopics(TOPICS);
+
+    const relay = new OutboxRelay({ db, bus, logger: logger.child({ component: 'outbox' }) });
+    const eventBus = bus;
+    const metrics = new Metrics(
+      { instance: config.instanceId!, database: db.kind, eventBus: bus.kind },
+      { eventBusPending: () => eventBus.pending(), outboxBacklog: () => relay.backlog, outboxPublished: () => relay.published },
+    );
+    const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
+    const ctx: AppContext = {
+      config,
+      logger,
+      db,
+      bus,
+      metrics,
+      relay,
+      departments,
+      version: packageVersion(),
+      startedAt: new Date(),
+      lifecycle: { closing: false },
+    };
+    const seed = options.seedDemo ? await seedDemoData(db, departments) : null;
+    const http = await createHttpServer(ctx);
+    const grpc = createGrpcServer(ctx);
+    return assemble(ctx, migrations, seed, http, grpc);
+  } catch (error) {
+    await bus?.close().catch(() => undefined);
+    await db?.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+function assemble(ctx: AppContext, migrations: MigrationReport, seed: SeedReport | null, http: FastifyInstance, grpc: GrpcServer): App {
+  const { config, logger } = ctx;
+  let closing: Promise<void> | null = null;
+  return {
+    ctx,
+    migrations,
+    seed,
+    http,
+    grpc,
+    async listen() {
+      let httpUrl: string;
+      try {
+        httpUrl = await http.listen({ host: config.httpHost, port: config.httpPort });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+          throw new ZtError('ZT_ERR_PORT_IN_USE', `HTTP port ${config.httpHost}:${config.httpPort} is in use; stop the other process or set ZT_HTTP_PORT`, {
+            cause: error,
+          });
+        }
+        throw error;
+      }
+      let grpcPort: number;
+      try {
+        grpcPort = await grpc.listen(config.grpcHost, config.grpcPort);
+      } catch (error) {
+        await http.close();
+        throw error;
+      }
+      ctx.relay.start();
+      return { httpUrl, grpcAddress: `${config.grpcHost}:${grpcPort}` };
+    },
+    close() {
+      closing ??= (async () => {
+        const deadline = Date.now() + config.shutdownTimeoutMs;
+        const left = (): number => Math.max(100, deadline - Date.now());
+        ctx.lifecycle.closing = true;
+        grpc.setServing('NOT_SERVING');
+        // In-flight requests finish; their events are already committed to the outbox.
+        await Promise.all([http.close(), grpc.close(left())]);
+        await ctx.relay.drainAndStop(left());
+        await ctx.bus.close();
+        await ctx.db.close();
+        logger.info('shut down cleanly');
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,53 @@
+import type { Config } from '../core/config/index.js';
+import type { EventBus } from '../core/events/index.js';
+import type { Logger } from '../core/logging/index.js';
+import type { Metrics } from '../core/metrics/index.js';
+import type { OutboxRelay } from '../core/outbox/index.js';
+import type { Database } from '../core/storage/index.js';
+import type { DepartmentService } from '../registry/departments/index.js';
+
+/** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
+export interface AppContext {
+  readonly config: Config;
+  readonly logger: Logger;
+  readonly db: Database;
+  readonly bus: EventBus;
+  readonly metrics: Metrics;
+  readonly relay: OutboxRelay;
+  readonly departments: DepartmentService;
+  readonly version: string;
+  readonly startedAt: Date;
+  /** Set when a graceful shutdown begins: readiness fails and new requests get ZT_ERR_SHUTTING_DOWN. */
+  readonly lifecycle: { closing: boolean };
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: {
+    database: { status: 'up' | 'down'; kind: string; error?: string };
+    eventBus: { status: 'up' | 'down'; kind: string; error?: string };
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise,
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Checks the database and the event bus, and records the result in the health gauges. */
+export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
+  const [db, bus] = await Promise.allSettled([withTimeout(ctx.db.ping(), 2000, 'the database'), withTimeout(ctx.bus.ping(), 3000, 'the event bus')]);
+  ctx.metrics.databaseUp.set(db.status === 'fulfilled' ? 1 : 0);
+  ctx.metrics.eventBusUp.set(bus.status === 'fulfilled' ? 1 : 0);
+  const describe = (r: PromiseSettledResult<void>, kind: string) =>
+    r.status === 'fulfilled' ? { status: 'up' as const, kind } : { status: 'down' as const, kind, error: (r.reason as Error).message };
+  return {
+    ready: !ctx.lifecycle.closing && db.status === 'fulfilled' && bus.status === 'fulfilled',
+    checks: { database: describe(db, ctx.db.kind), eventBus: describe(bus, ctx.bus.kind) },
+  };
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import * as grpc from '@grpc/grpc-js';
+import { ReflectionService } from '@grpc/reflection';
+import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import type protobuf from 'protobufjs';
+import { toZtError, ZtError } from '../../core/errors/index.js';
+import type { Logger } from '../../core/logging/index.js';
+import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
+import type { AppContext } from '../context.js';
+import { loadProtos } from './protos.js';
+
+/** What a unary handler sees: the decoded request (plain object, camelCase) and the call's request id. */
+export interface CallContext {
+  requestId: string;
+  logger: Logger;
+}
+export type UnaryHandler = (request: Record<string, unknown>, call: CallContext) => Promise<Record<string, unknown>>;
+
+const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true };
+const identity = (b: Buffer): Buffer => b;
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export interface GrpcServer {
+  readonly server: grpc.Server;
+  readonly health: HealthImplementation;
+  readonly services: string[];
+  listen(host: string, port: number): Promise<number>;
+  setServing(status: ServingStatus): void;
+  /** Stops accepting calls, waits for those in progress up to timeoutMs, then cancels the rest. */
+  close(timeoutMs: number): Promise<void>;
+}
+
+function errorMetadata(zt: ZtError, requestId: string): grpc.Metadata {
+  const metadata = new grpc.Metadata();
+  metadata.set('zt-error-code', zt.code);
+  metadata.set('x-request-id', requestId);
+  metadata.set('zt-error-bin', Buffer.from(JSON.stringify(zt.toBody(requestId)), 'utf8'));
+  return metadata;
+}
+
+export function createGrpcServer(ctx: AppContext): GrpcServer {
+  const { root, packageDefinition } = loadProtos();
+  const server = new grpc.Server({
+    'grpc.max_receive_message_length': ctx.config.bodyLimitBytes,
+    'grpc.max_send_message_length': 64 * 1024 * 1024,
+  });
+  const implementations: Record<string, Record<string, UnaryHandler>> = {
+    'zhengtong.v1.PlatformService': {
+      GetInfo: async () => ({
+        name: 'zhengtong',
+        version: ctx.version,
+        instance: ctx.config.instanceId!,
+        database: ctx.db.kind,
+        eventBus: ctx.bus.kind,
+        startedAt: toTimestamp(ctx.startedAt),
+      }),
+    },
+    'zhengtong.v1.DepartmentService': departmentHandlers(ctx.departments),
+  };
+
+  for (const [serviceName, handlers] of Object.entries(implementations)) {
+    const service = root.lookupService(serviceName);
+    const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+    const implementation: grpc.UntypedServiceImplementation = {};
+    for (const method of service.methodsArray) {
+      const handler = handlers[method.name];
+      if (!handler) throw new Error(`gRPC method ${serviceName}/${method.name} has no handler`);
+      const requestType = method.resolvedRequestType!;
+      const responseType = method.resolvedResponseType!;
+      const fullName = `${serviceName}/${method.name}`;
+      definition[method.name] = {
+        path: `/${fullName}`,
+        requestStream: false,
+        responseStream: false,
+        requestSerialize: identity,
+        requestDeserialize: identity,
+        responseSerialize: identity,
+        responseDeserialize: identity,
+        originalName: method.name,
+      };
+      implementation[method.name] = unary(ctx, fullName, requestType, responseType, handler);
+    }
+    server.addService(definition, implementation);
+  }
+
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(Object.keys(implementations).map((s) => [s, 'SERVING' as const])) });
+  health.addToServer(server);
+  new ReflectionService(packageDefinition).addToServer(server);
+
+  return {
+    server,
+    health,
+    services: Object.keys(implementations),
+    listen: (host, port) =>
+      new Promise((resolve, reject) => {
+        server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => {
+          if (error) {
+            reject(
+              /EADDRINUSE/.test(error.message)
+                ? new ZtError('ZT_ERR_PORT_IN_USE', `gRPC port ${host}:${port} is in use; stop the other process or set ZT_GRPC_PORT`, { cause: error })
+                : error,
+            );
+          } else resolve(bound);
+        });
+      }),
+    setServing: (status) => {
+      health.setStatus('', status);
+      for (const s of Object.keys(implementations)) health.setStatus(s, status);
+    },
+    close: (timeoutMs) =>
+      new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}
+
+export function toTimestamp(date: Date): { seconds: number; nanos: number } {
+  const ms = date.getTime();
+  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
+}
+
+function unary(
+  ctx: AppContext,
+  fullName: string,
+  requestType: protobuf.Type,
+  responseType: protobuf.Type,
+  handler: UnaryHandler,
+): grpc.handleUnaryCall<Buffer, Buffer> {
+  return (call, callback) => {
+    const started = process.hrtime.bigint();
+    const given = call.metadata.get('x-request-id')[0];
+    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    const logger = ctx.logger.child({ reqId: requestId, grpcMethod: fullName });
+    const finish = (code: grpc.status): void => {
+      ctx.metrics.grpcDuration.observe({ method: fullName, code: grpc.status[code] ?? String(code) }, Number(process.hrtime.bigint() - started) / 1e9);
+    };
+    const fail = (error: unknown): void => {
+      const zt = toZtError(error);
+      if (zt.httpStatus >= 500) logger.error({ err: error, code: zt.code }, zt.message);
+      else logger.info({ code: zt.code }, zt.message);
+      finish(zt.grpcStatus as grpc.status);
+      callback({ code: zt.grpcStatus as grpc.status, details: zt.message, metadata: errorMetadata(zt, requestId) });
+    };
+    if (ctx.lifecycle.closing) return fail(new ZtError('ZT_ERR_SHUTTING_DOWN'));
+    let request: Record<string, unknown>;
+    try {
+      request = requestType.toObject(requestType.decode(call.request), TO_OBJECT);
+    } catch (error) {
+      return fail(new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error }));
+    }
+    handler(request, { requestId, logger }).then(
+      (response) => {
+        let encoded: Buffer;
+        try {
+          encoded = Buffer.from(responseType.encode(responseType.fromObject(response)).finish());
+        } catch (error) {
+          return fail(error);
+        }
+        finish(grpc.status.OK);
+        const trailer = new grpc.Metadata();
+        trailer.set('x-request-id', requestId);
+        callback(null, encoded, trailer);
+      },
+      fail,
+    );
+  };
+}

@@ -1,0 +1,160 @@
+import { randomUUID } from 'node:crypto';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { ZtError } from '../../core/errors/index.js';
+import { loggerOptions } from '../../core/logging/index.js';
+import { departmentRoutes } from '../../registry/departments/http/routes.js';
+import { checkReadiness, type AppContext } from '../context.js';
+import { errorBodySchema, errorResponses, toCatalogueError } from './errors.js';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+const readinessCheck = {
+  type: 'object',
+  required: ['status', 'kind'],
+  properties: { status: { type: 'string', enum: ['up', 'down'] }, kind: { type: 'string' }, error: { type: 'string' } },
+} as const;
+
+/** Builds the fastify server: schemas, error handling, health, metrics, docs, and the feature routes. */
+export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance> {
+  const { config, metrics } = ctx;
+  const app = Fastify({
+    logger: loggerOptions({ level: config.logLevel, instanceId: config.instanceId! }),
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Readiness and the shutting-down error are ours, so fastify's own 503 is turned off.
+    return503OnClosing: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    forceCloseConnections: 'idle',
+  });
+
+  app.addSchema(errorBodySchema);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'zhengtong (政通) data-sharing exchange',
+        version: ctx.version,
+        description: 'HTTP API of zhengtong. Errors share one body (ErrorBody) with a stable code; see docs/errors.md.',
+      },
+      tags: [
+        { name: 'service', description: 'Health, readiness, metrics and build information.' },
+        { name: 'departments', description: 'Departments (部门) of the city government.' },
+      ],
+    },
+    refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs', uiConfig: { docExpansion: 'list' } });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    if (ctx.lifecycle.closing && request.url !== '/healthz' && request.url !== '/readyz') {
+      throw new ZtError('ZT_ERR_SHUTTING_DOWN');
+    }
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    metrics.httpDuration.observe(
+      { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
+      reply.elapsedTime / 1000,
+    );
+  });
+
+  app.setErrorHandler((error, request, reply) => {
+    const zt = toCatalogueError(error);
+    if (zt.httpStatus >= 500) request.log.error({ err: error, code: zt.code }, zt.message);
+    else request.log.info({ code: zt.code }, zt.message);
+    return reply.code(zt.httpStatus).send(zt.toBody(request.id));
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const zt = new ZtError('ZT_ERR_ROUTE_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+    return reply.code(zt.httpStatus).send(zt.toBody(request.id));
+  });
+
+  app.get(
+    '/healthz',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Liveness: the process is up and serving HTTP.',
+        response: { 200: { type: 'object', required: ['status'], properties: { status: { type: 'string', enum: ['ok'] } } } },
+      },
+    },
+    async () => ({ status: 'ok' as const }),
+  );
+
+  const readinessResponse = {
+    type: 'object',
+    required: ['status', 'checks'],
+    properties: {
+      status: { type: 'string', enum: ['ready', 'not-ready'] },
+      checks: { type: 'object', required: ['database', 'eventBus'], properties: { database: readinessCheck, eventBus: readinessCheck } },
+    },
+  } as const;
+  app.get(
+    '/readyz',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Readiness: the database and the event bus answer, and the instance is not shutting down.',
+        response: { 200: readinessResponse, 503: readinessResponse },
+      },
+    },
+    async (_request, reply) => {
+      const r = await checkReadiness(ctx);
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not-ready', checks: r.checks });
+    },
+  );
+
+  app.get(
+    '/metrics',
+    { schema: { tags: ['service'], summary: 'Prometheus metrics (text exposition format).', produces: ['text/plain'], response: { 200: { type: 'string' } } } },
+    async (_request, reply) => {
+      await checkReadiness(ctx);
+      reply.type(metrics.registry.contentType);
+      return metrics.registry.metrics();
+    },
+  );
+
+  app.get(
+    '/v1/info',
+    {
+      schema: {
+        tags: ['service'],
+        summary: 'Build and runtime information of this instance.',
+        response: {
+          200: {
+            type: 'object',
+            required: ['name', 'version', 'instance', 'database', 'eventBus', 'startedAt'],
+            properties: {
+              name: { type: 'string' },
+              version: { type: 'string' },
+              instance: { type: 'string' },
+              database: { type: 'string', enum: ['pglite', 'postgres'] },
+              eventBus: { type: 'string', enum: ['memory', 'kafka'] },
+              startedAt: { type: 'string', format: 'date-time' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async () => ({
+      name: 'zhengtong',
+      version: ctx.version,
+      instance: config.instanceId!,
+      database: ctx.db.kind,
+      eventBus: ctx.bus.kind,
+      startedAt: ctx.startedAt,
+    }),
+  );
+
+  await app.register(departmentRoutes(ctx.departments));
+  return app;
+}
