@@ -42,7 +42,6 @@ export const errorCatalogue = {
   ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: def(415, GrpcStatus.INVALID_ARGUMENT, 'The request content type is not supported.'),
   ZT_ERR_REQUEST_TOO_LARGE: def(413, GrpcStatus.RESOURCE_EXHAUSTED, 'The request body exceeds the configured limit.'),
   ZT_ERR_ROUTE_NOT_FOUND: def(404, GrpcStatus.UNIMPLEMENTED, 'No such route.'),
-  ZT_ERR_METHOD_NOT_ALLOWED: def(405, GrpcStatus.UNIMPLEMENTED, 'The method is not allowed on this route.'),
   // Identifiers.
   ZT_ERR_ID_INVALID_USCC: def(400, GrpcStatus.INVALID_ARGUMENT, 'The unified social credit code is malformed or its check character is wrong.'),
   ZT_ERR_ID_INVALID_RESIDENT_ID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The resident ID number is malformed or its check character is wrong.'),

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
-import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
+import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type protobuf from 'protobufjs';
 import { toZtError, ZtError } from '../../core/errors/index.js';
 import type { Logger } from '../../core/logging/index.js';
@@ -85,7 +86,9 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
 
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(Object.keys(implementations).map((s) => [s, 'SERVING' as const])) });
   health.addToServer(server);
-  new ReflectionService(packageDefinition).addToServer(server);
+  // Reflection describes every service the server answers, the standard health service included.
+  const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
+  new ReflectionService({ ...packageDefinition, ...healthDefinition }).addToServer(server);
 
   return {
     server,

@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { errorCatalogue } from '../../core/errors/index.js';
+import { usccCheckCharacter } from '../../core/identifiers/index.js';
+import type { DeliveredEvent } from '../../core/events/index.js';
+import { DEMO_DEPARTMENTS } from '../../registry/demo/index.js';
+import { startTestApp, type TestApp } from '../../test/support/app.js';
+
+let t: TestApp;
+const received: DeliveredEvent[] = [];
+
+beforeAll(async () => {
+  t = await startTestApp();
+  await t.app.ctx.bus.subscribe({ topics: ['registry.departments'], group: 'http-test', fromBeginning: true, handler: async (e) => void received.push(e) });
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+async function call(method: string, path: string, init: { body?: string; headers?: Record<string, string> } = {}) {
+  const response = await fetch(t.httpUrl + path, { method, body: init.body, headers: init.headers });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json: json as Record<string, unknown> };
+}
+
+const postJson = (path: string, body: unknown) =>
+  call('POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+
+function expectError(r: { status: number; json: Record<string, unknown> }, status: number, code: keyof typeof errorCatalogue): void {
+  expect(r.status).toBe(status);
+  expect(r.json.code).toBe(code);
+  expect(typeof r.json.message).toBe('string');
+  expect(typeof r.json.requestId).toBe('string');
+  expect(errorCatalogue[code].http).toBe(status);
+}
+
+function newUscc(serial: number): string {
+  const first17 = `112101009${String(serial).padStart(8, '0')}`;
+  return first17 + usccCheckCharacter(first17);
+}
+
+describe('HTTP service endpoints', () => {
+  it('answers liveness and readiness', async () => {
+    expect((await call('GET', '/healthz')).json).toEqual({ status: 'ok' });
+    const ready = await call('GET', '/readyz');
+    expect(ready.status).toBe(200);
+    expect(ready.json).toEqual({ status: 'ready', checks: { database: { status: 'up', kind: 'pglite' }, eventBus: { status: 'up', kind: 'memory' } } });
+  });
+
+  it('echoes a well-formed request id and makes one up otherwise', async () => {
+    const given = await call('GET', '/healthz', { headers: { 'x-request-id': 'case-2026-0001' } });
+    expect(given.headers.get('x-request-id')).toBe('case-2026-0001');
+    const made = await call('GET', '/nope', { headers: { 'x-request-id': 'bad id with spaces' } });
+    expect(made.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(made.json.requestId).toBe(made.headers.get('x-request-id'));
+  });
+
+  it('reports build information', async () => {
+    const r = await call('GET', '/v1/info');
+    expect(r.json).toMatchObject({ name: 'zhengtong', database: 'pglite', eventBus: 'memory' });
+  });
+
+  it('serves an OpenAPI document generated from the route schemas, and a browsable UI', async () => {
+    const doc = await call('GET', '/docs/json');
+    expect(doc.status).toBe(200);
+    const paths = doc.json.paths as Record<string, Record<string, unknown>>;
+    expect(Object.keys(paths)).toEqual(expect.arrayContaining(['/healthz', '/readyz', '/metrics', '/v1/info', '/v1/departments', '/v1/departments/{uscc}']));
+    expect(paths['/v1/departments']!.post).toBeDefined();
+    expect(JSON.stringify(doc.json)).toContain('ErrorBody');
+    const ui = await call('GET', '/docs/');
+    expect(ui.status).toBe(200);
+    expect(ui.text).toMatch(/swagger/i);
+  });
+
+  it('exposes Prometheus metrics per route, and health gauges', async () => {
+    await call('GET', '/v1/departments');
+    const r = await call('GET', '/metrics');
+    expect(r.headers.get('content-type')).toMatch(/text\/plain/);
+    expect(r.text).toMatch(/zt_http_request_duration_seconds_count\{[^}]*method="GET",route="\/v1\/departments",status="200"\} \d+/);
+    expect(r.text).toMatch(/zt_database_up\{[^}]*\} 1/);
+    expect(r.text).toMatch(/zt_event_bus_up\{[^}]*\} 1/);
+    expect(r.text).toContain('zt_outbox_backlog_events');
+  });
+});
+
+describe('HTTP bad input gets the catalogue body', () => {
+  it('unknown route', async () => {
+    expectError(await call('GET', '/v1/nothing-here'), 404, 'ZT_ERR_ROUTE_NOT_FOUND');
+  });
+
+  it('malformed JSON', async () => {
+    expectError(await postJson('/v1/departments', '{"uscc": '), 400, 'ZT_ERR_REQUEST_MALFORMED_JSON');
+  });
+
+  it('empty JSON body', async () => {
+    expectError(await call('POST', '/v1/departments', { headers: { 'content-type': 'application/json' } }), 400, 'ZT_ERR_REQUEST_MALFORMED_JSON');
+  });
+
+  it('unsupported content type', async () => {
+    expectError(await call('POST', '/v1/departments', { body: 'uscc=1', headers: { 'content-type': 'application/x-www-form-urlencoded' } }), 415, 'ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('body that does not fit the schema, with details', async () => {
+    const r = await postJson('/v1/departments', { uscc: newUscc(1), name: 'x', extra: true });
+    expectError(r, 400, 'ZT_ERR_REQUEST_INVALID');
+    expect(r.json.details).toBeInstanceOf(Array);
+    expectError(await postJson('/v1/departments', [1, 2]), 400, 'ZT_ERR_REQUEST_INVALID');
+    expectError(await call('GET', '/v1/departments?limit=100000'), 400, 'ZT_ERR_REQUEST_INVALID');
+  });
+
+  it('huge payload', async () => {
+    const r = await postJson('/v1/departments', { uscc: newUscc(2), name: 'x'.repeat(t.config.bodyLimitBytes) });
+    expectError(r, 413, 'ZT_ERR_REQUEST_TOO_LARGE');
+    expectError(await call('GET', `/v1/departments/${newUscc(2)}`), 404, 'ZT_ERR_DEPARTMENT_NOT_FOUND');
+  });
+
+  it('identifier with a wrong check character', async () => {
+    const good = newUscc(3);
+    const bad = good.slice(0, 17) + (good[17] === '0' ? '1' : '0');
+    expectError(await postJson('/v1/departments', { uscc: bad, name: '测试局' }), 400, 'ZT_ERR_ID_INVALID_USCC');
+    expectError(await call('GET', `/v1/departments/${bad}`), 400, 'ZT_ERR_ID_INVALID_USCC');
+  });
+});
+
+describe('departments over HTTP', () => {
+  it('lists the seeded demo departments a page at a time', async () => {
+    const seen: string[] = [];
+    let after: string | null = null;
+    do {
+      const r = await call('GET', `/v1/departments?limit=3${after ? `&after=${after}` : ''}`);
+      expect(r.status).toBe(200);
+      const page = r.json as { items: { uscc: string }[]; next: string | null };
+      seen.push(...page.items.map((d) => d.uscc));
+      after = page.next;
+    } while (after);
+    expect(seen).toEqual(DEMO_DEPARTMENTS.map((d) => d.uscc).sort());
+  });
+
+  it('registers a department, refuses a duplicate, and publishes one event', async () => {
+    const uscc = newUscc(4);
+    const created = await postJson('/v1/departments', { uscc, name: '沈阳市测试局', shortName: '测试局' });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ uscc, name: '沈阳市测试局', shortName: '测试局', areaCode: '210100' });
+    expect(Date.parse(created.json.createdAt as string)).not.toBeNaN();
+
+    expectError(await postJson('/v1/departments', { uscc, name: '另一个名字' }), 409, 'ZT_ERR_DEPARTMENT_EXISTS');
+    const fetched = await call('GET', `/v1/departments/${uscc}`);
+    expect(fetched.json.name).toBe('沈阳市测试局');
+
+    const deadline = Date.now() + 5000;
+    const mine = () => received.filter((e) => e.key === uscc);
+    while (mine().length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(mine()).toHaveLength(1);
+    const event = JSON.parse(mine()[0]!.value.toString()) as { type: string; department: { uscc: string } };
+    expect(event.type).toBe('department.registered');
+    expect(event.department.uscc).toBe(uscc);
+    expect(mine()[0]!.headers['zt-event-id']).toMatch(/^\d+$/);
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('fails readiness and refuses new requests once closing', async () => {
+    const other = await startTestApp({}, { seedDemo: false });
+    other.app.ctx.lifecycle.closing = true;
+    const ready = await fetch(`${other.httpUrl}/readyz`);
+    expect(ready.status).toBe(503);
+    const refused = await fetch(`${other.httpUrl}/v1/departments`);
+    expect(refused.status).toBe(503);
+    expect(((await refused.json()) as { code: string }).code).toBe('ZT_ERR_SHUTTING_DOWN');
+    other.app.ctx.lifecycle.closing = false;
+    await other.close();
+  });
+});
