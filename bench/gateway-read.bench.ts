@@ -1,0 +1,98 @@
+// End-to-end read path: GET /v1/departments/:uscc through the real gateway (schema validation, database read on the
+// embedded PGlite, metrics), against a bare fastify baseline measured in the same run. Each server runs in its own
+// process; autocannon drives it from this one.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { packageRoot } from '../core/paths.js';
+import { PgDatabase } from '../core/storage/index.js';
+
+export interface LoadResult {
+  name: string;
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url: string, child: ChildProcess, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
+    try {
+      const r = await fetch(url);
+      if (r.ok) return;
+    } catch {
+      // not yet
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`server at ${url} did not come up within ${ms} ms`);
+}
+
+async function load(name: string, url: string, seconds: number, connections: number): Promise<LoadResult> {
+  await autocannon({ url, connections, duration: 2 }); // warm-up, not counted
+  const r = await autocannon({ url, connections, duration: seconds });
+  return { name, requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
+  });
+}
+
+/** With databaseUrl, the gateway is measured on PostgreSQL too (in a schema of its own, dropped afterwards). */
+export async function benchGatewayRead(seconds: number, connections: number, databaseUrl?: string): Promise<LoadResult[]> {
+  const root = packageRoot();
+  const uscc = '11210100001000029N';
+  const results: LoadResult[] = [];
+
+  const basePort = await freePort();
+  const baseline = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts')], { env: { ...process.env, PORT: String(basePort) }, stdio: 'ignore' });
+  try {
+    await waitForHttp(`http://127.0.0.1:${basePort}/v1/departments/${uscc}`, baseline, 30000);
+    results.push(await load('baseline: bare fastify, constant JSON', `http://127.0.0.1:${basePort}/v1/departments/${uscc}`, seconds, connections));
+  } finally {
+    await stop(baseline);
+  }
+
+  const backends: [string, Record<string, string>][] = [['PGlite', { DATABASE_URL: '' }]];
+  if (databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: databaseUrl, ZT_DATABASE_SCHEMA: `zt_bench_${process.pid}` }]);
+  for (const [label, env] of backends) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zt-bench-'));
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const gateway = spawn(process.execPath, [join(root, 'bin/zhengtong.js'), 'serve'], {
+      env: { ...process.env, ZT_DATA_DIR: dataDir, ZT_HTTP_PORT: String(httpPort), ZT_GRPC_PORT: String(grpcPort), ZT_LOG_LEVEL: 'warn', KAFKA_BROKERS: '', ...env },
+      stdio: 'ignore',
+    });
+    try {
+      await waitForHttp(`http://127.0.0.1:${httpPort}/v1/departments/${uscc}`, gateway, 60000);
+      results.push(await load(`zhengtong: GET /v1/departments/:uscc (${label})`, `http://127.0.0.1:${httpPort}/v1/departments/${uscc}`, seconds, connections));
+    } finally {
+      await stop(gateway);
+      rmSync(dataDir, { recursive: true, force: true });
+      if (env.ZT_DATABASE_SCHEMA && databaseUrl) {
+        const admin = await PgDatabase.open({ url: databaseUrl, poolSize: 2, schema: undefined });
+        await admin.exec(`DROP SCHEMA IF EXISTS ${env.ZT_DATABASE_SCHEMA} CASCADE`);
+        await admin.close();
+      }
+    }
+  }
+  return results;
+}
