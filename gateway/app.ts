@@ -1,5 +1,7 @@
 // The one place where zhengtong is wired together from its configuration. `serve`, `migrate`, `seed` and the
 // tests all build the application here, with different settings.
+import { format } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../core/config/index.js';
 import { ZtError } from '../core/errors/index.js';
@@ -39,6 +41,14 @@ export interface App {
 /** Opens storage and the event bus, applies migrations and builds the servers (ports are bound by listen()). */
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<App> {
   const logger = options.logger ?? createLogger({ level: config.logLevel, instanceId: config.instanceId! });
+  // grpc-js prints its own diagnostics bare on stderr (e.g. "E No address added out of total 1 resolved" next to the
+  // ZT_ERR_PORT_IN_USE line); they belong in the structured log, so stderr keeps the CLI's one-line messages.
+  const grpcLog = logger.child({ component: 'grpc-js' });
+  grpc.setLogger({
+    error: (...args: unknown[]) => grpcLog.error(format(...args)),
+    info: (...args: unknown[]) => grpcLog.info(format(...args)),
+    debug: (...args: unknown[]) => grpcLog.debug(format(...args)),
+  });
   let db: Database | undefined;
   let bus: EventBus | undefined;
   try {
