@@ -1,0 +1,1 @@
+export * from './sm2/sm2.js';
