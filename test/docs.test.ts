@@ -22,7 +22,7 @@ describe('documentation in step with the code', () => {
 
   it('every catalogue code has a distinct name, a 4xx or 5xx status and a message', () => {
     for (const [code, d] of Object.entries(errorCatalogue)) {
-      expect(code).toMatch(/^ZT_ERR_[A-Z]+(_[A-Z]+)*$/);
+      expect(code).toMatch(/^ZT_ERR_[A-Z0-9]+(_[A-Z0-9]+)*$/);
       expect(d.http).toBeGreaterThanOrEqual(400);
       expect(d.http).toBeLessThan(600);
       expect(d.message.length).toBeGreaterThan(10);
