@@ -1,20 +1,38 @@
 // Runs the benchmarks and prints their figures with the machine they ran on. Never part of `npm test`.
 //   npm run bench                      all benchmarks
-//   ZT_BENCH_SECONDS=20 npm run bench  longer runs
+//   npm run bench -- sm2 batch-signer  only those named (gateway, sm2, batch-signer)
+//   ZT_BENCH_SECONDS=20 npm run bench  longer runs (default 10 s per gateway run, 3 s per crypto loop)
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
+import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchGatewayRead } from './gateway-read.bench.js';
 import { describeMachine } from './machine.js';
+import { benchSm2, printSm2 } from './sm2.bench.js';
+
+const benchmarks = ['gateway', 'sm2', 'batch-signer'];
+const selected = process.argv.slice(2);
+for (const name of selected) {
+  if (!benchmarks.includes(name)) {
+    process.stderr.write(`unknown benchmark ${JSON.stringify(name)}; choose from ${benchmarks.join(', ')}\n`);
+    process.exit(2);
+  }
+}
+const wanted = (name: string) => selected.length === 0 || selected.includes(name);
 
 const seconds = Number(process.env.ZT_BENCH_SECONDS ?? 10);
+const cryptoSeconds = Number(process.env.ZT_BENCH_SECONDS ?? 3);
 const connections = Number(process.env.ZT_BENCH_CONNECTIONS ?? 10);
 
 process.stdout.write(`machine: ${describeMachine()}\n`);
-process.stdout.write(`gateway read path: ${seconds} s per run, ${connections} connections, autocannon in a separate process from each server\n`);
-const results = await benchGatewayRead(seconds, connections, process.env.ZT_BENCH_DATABASE_URL || undefined);
-const baseline = results[0]!;
-for (const r of results) {
-  const share = ((r.requestsPerSecond / baseline.requestsPerSecond) * 100).toFixed(0);
-  process.stdout.write(
-    `  ${r.name.padEnd(50)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${share} % of baseline; errors ${r.errors}, non-2xx ${r.non2xx})\n`,
-  );
+if (wanted('gateway')) {
+  process.stdout.write(`gateway read path: ${seconds} s per run, ${connections} connections, autocannon in a separate process from each server\n`);
+  const results = await benchGatewayRead(seconds, connections, process.env.ZT_BENCH_DATABASE_URL || undefined);
+  const baseline = results[0]!;
+  for (const r of results) {
+    const share = ((r.requestsPerSecond / baseline.requestsPerSecond) * 100).toFixed(0);
+    process.stdout.write(
+      `  ${r.name.padEnd(50)} ${r.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${share} % of baseline; errors ${r.errors}, non-2xx ${r.non2xx})\n`,
+    );
+  }
 }
+if (wanted('sm2')) printSm2(await benchSm2(cryptoSeconds), cryptoSeconds);
+if (wanted('batch-signer')) printBatchSigner(await benchBatchSigner(cryptoSeconds), cryptoSeconds);

@@ -1,1 +1,4 @@
 export * from './sm2/sm2.js';
+export * from './x509/index.js';
+export * from './signer/index.js';
+export * from './envelope/index.js';

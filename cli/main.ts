@@ -16,6 +16,7 @@ Commands:
   migrate   apply database migrations and exit
   seed      load the demo data (departments) and exit; --force loads it again
   config    print the effective configuration (passwords hidden) and exit
+  ca        the platform certificate authority: init, enrol, revoke, status, crl (zhengtong ca help)
   help      print this text
 
 Options:
@@ -112,7 +113,7 @@ async function runSeed(config: Config, force: boolean): Promise<void> {
 function printConfig(config: Config): void {
   const rows = (Object.keys(settings) as SettingName[]).map((name) => {
     const value = config[name];
-    const shown = name === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : value;
+    const shown = name === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : name === 'caPassphrase' && value ? '***' : value;
     return `${settings[name].env.padEnd(28)} ${JSON.stringify(shown ?? null)}`;
   });
   process.stdout.write(`${rows.join('\n')}\n`);
@@ -124,6 +125,8 @@ export async function main(argv: string[]): Promise<void> {
     parsed = parseArgs({
       args: argv,
       allowPositionals: true,
+      // Sub-commands (ca …) parse their own options.
+      strict: !['ca', 'sign', 'verify'].includes(argv[0] ?? ''),
       options: { config: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
     });
   } catch (error) {
@@ -141,7 +144,7 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
-    const config = loadConfig(values.config ? { file: values.config } : {});
+    const config = loadConfig(typeof values.config === 'string' ? { file: values.config } : {});
     switch (command) {
       case 'serve':
         return await serve(config);
@@ -151,6 +154,8 @@ export async function main(argv: string[]): Promise<void> {
         return await runSeed(config, values.force === true);
       case 'config':
         return printConfig(config);
+      case 'ca':
+        return await (await import('./ca.js')).runCa(config, argv);
       default:
         process.stderr.write(`zhengtong: unknown command "${command}"\n\n${HELP}\n`);
         process.exit(2);

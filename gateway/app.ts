@@ -13,12 +13,14 @@ import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
 import { seedDemoData, type SeedReport } from '../registry/demo/index.js';
+import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
+import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';
 import { createGrpcServer, type GrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
-export const TOPICS = [DEPARTMENT_EVENTS_TOPIC] as const;
+export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, REVOCATION_TOPIC] as const;
 
 export interface BuildOptions {
   logger?: Logger;
@@ -67,6 +69,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       { eventBusPending: () => eventBus.pending(), outboxBacklog: () => relay.backlog, outboxPublished: () => relay.published },
     );
     const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
+    const ca = platformCaExists(config.caDir)
+      ? new PlatformCa({
+          db,
+          material: loadPlatformCa(config.caDir, config.caPassphrase),
+          certificateDays: config.caCertificateDays,
+          publicUrl: config.publicUrl,
+          onOutboxWrite: () => relay.nudge(),
+        })
+      : null;
+    const trust = ca
+      ? new TrustStore({
+          trustAnchors: [ca.root],
+          intermediates: [ca.issuing],
+          crls: async () => [(await ca.crl()).crl, (await ca.rootCrl()).crl],
+        })
+      : null;
+    // Revocations made by any instance (or the CLI) reach every instance's trust cache and CRL.
+    if (ca && trust) await trust.listen(bus, config.instanceId!, () => ca.invalidateCrl());
     const ctx: AppContext = {
       config,
       logger,
@@ -75,6 +95,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       metrics,
       relay,
       departments,
+      ca,
+      trust,
       version: packageVersion(),
       startedAt: new Date(),
       lifecycle: { closing: false },

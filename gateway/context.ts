@@ -4,6 +4,8 @@ import type { Logger } from '../core/logging/index.js';
 import type { Metrics } from '../core/metrics/index.js';
 import type { OutboxRelay } from '../core/outbox/index.js';
 import type { Database } from '../core/storage/index.js';
+import type { PlatformCa } from '../certs/ca/index.js';
+import type { TrustStore } from '../certs/trust/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
@@ -15,6 +17,10 @@ export interface AppContext {
   readonly metrics: Metrics;
   readonly relay: OutboxRelay;
   readonly departments: DepartmentService;
+  /** The platform CA, when ZT_CA_DIR holds one (zhengtong ca init); null otherwise. */
+  readonly ca: PlatformCa | null;
+  /** Validates signers' certificates against the platform CA; null without a CA. */
+  readonly trust: TrustStore | null;
   readonly version: string;
   readonly startedAt: Date;
   /** Set when a graceful shutdown begins: readiness fails and new requests get ZT_ERR_SHUTTING_DOWN. */

@@ -56,6 +56,32 @@ export const settings = {
     max: 600000,
     doc: 'How long start-up waits for the Kafka cluster before giving up.',
   }),
+  caDir: spec<string>({
+    env: 'ZT_CA_DIR',
+    kind: 'path',
+    default: './data/ca',
+    doc: 'Directory of the platform CA\'s keys and certificates (zhengtong ca init creates them; keys mode 0600).',
+  }),
+  caPassphrase: spec<string | undefined>({
+    env: 'ZT_CA_PASSPHRASE',
+    kind: 'string',
+    default: undefined,
+    doc: 'Passphrase of the platform CA\'s private keys, when they were created with one.',
+  }),
+  caCertificateDays: spec<number>({
+    env: 'ZT_CA_CERTIFICATE_DAYS',
+    kind: 'int',
+    default: 730,
+    min: 1,
+    max: 3650,
+    doc: 'Validity in days of the department certificates the platform CA issues.',
+  }),
+  publicUrl: spec<string>({
+    env: 'ZT_PUBLIC_URL',
+    kind: 'string',
+    default: 'http://127.0.0.1:8080',
+    doc: 'Base URL under which clients reach this service; certificates point to {publicUrl}/v1/ca/crl.',
+  }),
   logLevel: spec<LogLevel>({ env: 'ZT_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' }),
   seedDemo: spec<boolean>({ env: 'ZT_SEED_DEMO', kind: 'bool', default: true, doc: 'Seed demo data on first start of an empty database (serve only).' }),
   bodyLimitBytes: spec<number>({

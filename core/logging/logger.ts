@@ -30,6 +30,8 @@ export const REDACT_PATHS: string[] = [
   'req.headers["x-zt-signature"]',
   'databaseUrl',
   'config.databaseUrl',
+  'caPassphrase',
+  'config.caPassphrase',
   ...SENSITIVE_KEYS.flatMap((k) => [k, `*.${k}`, `body.${k}`, `req.body.${k}`, `req.query.${k}`, `details.${k}`]),
 ];
 

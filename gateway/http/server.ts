@@ -4,6 +4,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
 import { loggerOptions } from '../../core/logging/index.js';
+import { caRoutes } from '../../certs/ca/http/routes.js';
 import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
 import { errorBodySchema, errorResponses, toCatalogueError } from './errors.js';
@@ -45,6 +46,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
       tags: [
         { name: 'service', description: 'Health, readiness, metrics and build information.' },
         { name: 'departments', description: 'Departments (部门) of the city government.' },
+        { name: 'ca', description: 'The platform certificate authority (平台CA): certificates, CRLs, status.' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -156,5 +158,6 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   );
 
   await app.register(departmentRoutes(ctx.departments));
+  await app.register(caRoutes(ctx.ca));
   return app;
 }
