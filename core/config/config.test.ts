@@ -19,13 +19,15 @@ describe('configuration', () => {
   it('has a default for everything, in one place', () => {
     const c = loadConfig({ env: {} });
     for (const [name, spec] of Object.entries(settings)) {
-      if (name !== 'instanceId') expect(c[name as keyof typeof c]).toEqual(spec.default);
+      if (name !== 'instanceId' && name !== 'caDir') expect(c[name as keyof typeof c]).toEqual(spec.default);
     }
     expect(c.httpPort).toBe(8080);
     expect(c.grpcPort).toBe(50051);
     expect(c.databaseUrl).toBeUndefined();
     expect(c.kafkaBrokers).toEqual([]);
     expect(c.instanceId).toMatch(/-\d+$/);
+    expect(c.caDir).toBe('data/ca');
+    expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).caDir).toBe('/srv/zt/ca');
     expect(Object.isFrozen(c)).toBe(true);
   });
 
@@ -71,6 +73,8 @@ describe('configuration', () => {
   it('refuses a non-PostgreSQL or malformed DATABASE_URL and hides passwords', () => {
     expect(problem(() => loadConfig({ env: { DATABASE_URL: 'mysql://root@db/x' } }))).toMatch(/DATABASE_URL must start with postgres:\/\//);
     expect(problem(() => loadConfig({ env: { DATABASE_URL: 'not a url' } }))).toMatch(/DATABASE_URL must be a URL/);
+    expect(problem(() => loadConfig({ env: { ZT_PUBLIC_URL: 'ftp://x' } }))).toMatch(/ZT_PUBLIC_URL must be an http:\/\/ or https:\/\/ URL/);
+    expect(loadConfig({ env: { ZT_PUBLIC_URL: 'https://share.example.gov.cn/' } }).publicUrl).toBe('https://share.example.gov.cn');
     expect(redactUrl('postgres://zt:s3cret@db:5432/zt')).toBe('postgres://zt:***@db:5432/zt');
   });
 

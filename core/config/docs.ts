@@ -1,7 +1,7 @@
 import { settings, type SettingName } from './schema.js';
 
 function showDefault(value: unknown): string {
-  if (value === undefined) return '(unset)';
+  if (value === undefined || value === '') return '(unset)';
   if (Array.isArray(value)) return value.length === 0 ? '(unset)' : `\`${value.join(',')}\``;
   return `\`${String(value)}\``;
 }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { extname } from 'node:path';
+import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ZtError } from '../errors/index.js';
 import { settings, type Config, type SettingName, type SettingSpec } from './schema.js';
@@ -67,6 +67,17 @@ function parseValue(spec: SettingSpec<unknown>, raw: Raw): { value: unknown } | 
       if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
         return { problem: `must start with postgres:// or postgresql://, got ${JSON.stringify(url.protocol)}` };
       }
+      return { value: s };
+    }
+    case 'http-url': {
+      const s = String(text).replace(/\/+$/, '');
+      let url: URL;
+      try {
+        url = new URL(s);
+      } catch {
+        return { problem: `must be an http:// or https:// URL, got ${JSON.stringify(raw)}` };
+      }
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') return { problem: `must be an http:// or https:// URL, got ${JSON.stringify(raw)}` };
       return { value: s };
     }
     case 'host': {
@@ -147,6 +158,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   }
   if (options.overrides) Object.assign(out, options.overrides);
   if (out.instanceId === undefined) out.instanceId = `${hostname()}-${process.pid}`;
+  if (!out.caDir) out.caDir = join(String(out.dataDir), 'ca');
 
   if (problems.length > 0) {
     throw new ZtError('ZT_ERR_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: { problems } });

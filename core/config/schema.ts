@@ -1,7 +1,7 @@
 // The one place where zhengtong's settings, their defaults and their meaning live.
 // The README's configuration table is checked against this list by a test.
 
-export type SettingKind = 'string' | 'host' | 'port' | 'int' | 'bool' | 'list' | 'postgres-url' | 'enum' | 'path';
+export type SettingKind = 'string' | 'host' | 'port' | 'int' | 'bool' | 'list' | 'postgres-url' | 'http-url' | 'enum' | 'path';
 
 export interface SettingSpec<T> {
   /** Environment variable that sets it. */
@@ -59,8 +59,9 @@ export const settings = {
   caDir: spec<string>({
     env: 'ZT_CA_DIR',
     kind: 'path',
-    default: './data/ca',
-    doc: 'Directory of the platform CA\'s keys and certificates (zhengtong ca init creates them; keys mode 0600).',
+    // Resolved to <dataDir>/ca at load when left empty.
+    default: '',
+    doc: 'Directory of the platform CA\'s keys and certificates (zhengtong ca init creates them; keys mode 0600). Default: ca/ under ZT_DATA_DIR.',
   }),
   caPassphrase: spec<string | undefined>({
     env: 'ZT_CA_PASSPHRASE',
@@ -78,7 +79,7 @@ export const settings = {
   }),
   publicUrl: spec<string>({
     env: 'ZT_PUBLIC_URL',
-    kind: 'string',
+    kind: 'http-url',
     default: 'http://127.0.0.1:8080',
     doc: 'Base URL under which clients reach this service; certificates point to {publicUrl}/v1/ca/crl.',
   }),
