@@ -18,7 +18,8 @@ export const CA_HELP = `Usage: zhengtong ca <command> [options]
           demos, generate the key here; registers the department if it is new
   revoke  --serial HEX --reason REASON      reasons: ${REVOCATION_REASONS.join(', ')}
   status  --serial HEX                      good, revoked (when, why) or expired
-  crl     [--out FILE] [--der]              write the current CRL (PEM by default)`;
+  crl     [--root] [--out FILE] [--der]     write the issuing CA's current CRL (or, with --root, the root CA's;
+                                            PEM by default); verify --crl takes both for a full offline check`;
 
 function usage(message: string): never {
   throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong ca help)`);
@@ -73,6 +74,7 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       serial: { type: 'string' },
       reason: { type: 'string' },
       der: { type: 'boolean' },
+      root: { type: 'boolean' },
     },
   });
   const command = positionals[1] ?? 'help';
@@ -135,7 +137,7 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
     }
     case 'crl':
       return withApp(config, async (app) => {
-        const crl = await app.ctx.ca!.crl();
+        const crl = values.root ? await app.ctx.ca!.rootCrl() : await app.ctx.ca!.crl();
         if (values.out) {
           writeFileSync(values.out, values.der ? crl.der : crl.pem);
           out(`CRL number ${crl.crlNumber}, next update ${crl.nextUpdate.toISOString()}, written to ${values.out}`);

@@ -5,7 +5,6 @@ import { isZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
-import { buildApp } from '../gateway/app.js';
 
 const HELP = `zhengtong ${packageVersion()}: government data-sharing exchange and e-licence middleware
 
@@ -17,6 +16,11 @@ Commands:
   seed      load the demo data (departments) and exit; --force loads it again
   config    print the effective configuration (passwords hidden) and exit
   ca        the platform certificate authority: init, enrol, revoke, status, crl (zhengtong ca help)
+  sign      sign a file with an SM2 key: --key KEY.pem --in FILE [--cert CERT.pem] [--out FILE]
+            [--format der|json|protobuf] [--passphrase-file F]; der is OpenSSL-compatible (distid), json and
+            protobuf are signed envelopes (default json)
+  verify    check a signature: --in FILE --sig SIG [--ca ROOT.pem] [--intermediate ISSUING.pem ...]
+            [--crl CRL.pem ...] [--cert SIGNER.pem | --pubkey PUB.pem]; DER or envelope, detected (zhengtong sign help)
   help      print this text
 
 Options:
@@ -42,6 +46,7 @@ function describeDatabase(config: Config): string {
 
 async function serve(config: Config): Promise<void> {
   const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId! });
+  const { buildApp } = await import('../gateway/app.js');
   const app = await buildApp(config, { logger, seedDemo: config.seedDemo });
   let where: { httpUrl: string; grpcAddress: string };
   try {
@@ -100,6 +105,7 @@ async function runMigrate(config: Config): Promise<void> {
 
 async function runSeed(config: Config, force: boolean): Promise<void> {
   const logger = createLogger({ level: 'warn', instanceId: config.instanceId! });
+  const { buildApp } = await import('../gateway/app.js');
   const app = await buildApp(config, { logger });
   try {
     const { seedDemoData } = await import('../registry/demo/index.js');
@@ -144,6 +150,8 @@ export async function main(argv: string[]): Promise<void> {
     return;
   }
   try {
+    // Offline commands: no configuration, database or servers.
+    if (command === 'sign' || command === 'verify') return await (await import('./sign.js')).runSignCommand(argv);
     const config = loadConfig(typeof values.config === 'string' ? { file: values.config } : {});
     switch (command) {
       case 'serve':

@@ -23,11 +23,13 @@
  * Verification: the shape (else ZT_ERR_ENVELOPE_MALFORMED), SM3(payload) = payloadSm3 (else
  * ZT_ERR_SIGNATURE_INVALID), the audit path leads from SM3(0x00 ‖ payload) at leafIndex to root in a tree of
  * treeSize (else ZT_ERR_PROOF_INVALID), and the signature verifies over the tree head under the signer's key (else
- * ZT_ERR_SIGNATURE_INVALID, or ZT_ERR_SIGNATURE_MALFORMED for bytes that are no SM2 signature). The key is given by
+ * ZT_ERR_SIGNATURE_INVALID, or ZT_ERR_SIGNATURE_MALFORMED for bytes that are no SM2 signature, ZT_ERR_SIGNATURE_EMPTY_ID
+ * or ZT_ERR_SIGNATURE_NOT_SM2 for a signature made with an empty user ID or not as SM2). The key is given by
  * the caller, or found by a resolveSignerKey hook (where certificate chain checking plugs in).
  */
 import type { KeyObject } from 'node:crypto';
-import { ZtError } from '../../core/errors/index.js';
+import { isZtError, ZtError } from '../../core/errors/index.js';
+import { assertSm2Signature } from '../sm2/diagnose.js';
 import { sm3 } from '../sm2/sm2.js';
 import { BatchSigner, encodeTreeHead, verifyBatchLeaf } from '../signer/batch-signer.js';
 import { HASH_SIZE, leafHash, MAX_TREE_SIZE } from '../signer/merkle.js';
@@ -126,12 +128,19 @@ export async function verifyEnvelope(envelope: SignedEnvelope, payload: Uint8Arr
   }
   const leaf = leafHash(payload);
   const batch = envelope.batch ?? { treeSize: 1, leafIndex: 0, auditPath: [], root: leaf };
-  verifyBatchLeaf(
-    publicKey,
-    leaf,
-    { signature: envelope.signature, treeSize: batch.treeSize, leafIndex: batch.leafIndex, proof: batch.auditPath, signedAt: envelope.signingTime, root: batch.root },
-    { userId: envelope.userId },
-  );
+  try {
+    verifyBatchLeaf(
+      publicKey,
+      leaf,
+      { signature: envelope.signature, treeSize: batch.treeSize, leafIndex: batch.leafIndex, proof: batch.auditPath, signedAt: envelope.signingTime, root: batch.root },
+      { userId: envelope.userId },
+    );
+  } catch (error) {
+    // The audit path held (else ZT_ERR_PROOF_INVALID), so the head signature failed: say how (empty ID, not SM2, …).
+    if (!isZtError(error) || error.code !== 'ZT_ERR_SIGNATURE_INVALID') throw error;
+    assertSm2Signature(publicKey, encodeTreeHead(batch.treeSize, batch.root, envelope.signingTime.getTime()), envelope.signature, { userId: envelope.userId });
+    throw error;
+  }
 }
 
 /** Checks the shape of an envelope: ZT_ERR_ENVELOPE_MALFORMED, naming the field, when something does not fit. */
