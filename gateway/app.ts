@@ -85,8 +85,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           crls: async () => [(await ca.crl()).crl, (await ca.rootCrl()).crl],
         })
       : null;
-    // Revocations made by any instance (or the CLI) reach every instance's trust cache and CRL.
-    if (ca && trust) await trust.listen(bus, config.instanceId!, () => ca.invalidateCrl());
+    // Revocations made by any instance (or the CLI) reach every instance's trust cache and CRL. The group reads from
+    // the latest offset once assigned, so wait for the assignment: a revocation before it would never be heard here.
+    if (ca && trust) await (await trust.listen(bus, config.instanceId!, () => ca.invalidateCrl())).ready;
     const ctx: AppContext = {
       config,
       logger,

@@ -42,6 +42,8 @@ export class TrustStore {
   readonly #options: TrustStoreOptions;
   readonly #cache: LRUCache<string, TrustedCertificate>;
   readonly #inFlight = new Map<string, Promise<TrustedCertificate>>();
+  /** Bumped by evict() and clear(): a validation that started before (on older CRLs) is not cached. */
+  #generation = 0;
   #hits = 0;
   #misses = 0;
 
@@ -66,13 +68,17 @@ export class TrustStore {
     this.#misses++;
     let pending = this.#inFlight.get(fingerprint);
     if (!pending) {
-      pending = this.#validate(certificate, fingerprint).finally(() => this.#inFlight.delete(fingerprint));
+      const started = this.#validate(certificate, fingerprint).finally(() => {
+        if (this.#inFlight.get(fingerprint) === started) this.#inFlight.delete(fingerprint);
+      });
+      pending = started;
       this.#inFlight.set(fingerprint, pending);
     }
     return pending;
   }
 
   async #validate(certificate: x509.X509Certificate, fingerprint: string): Promise<TrustedCertificate> {
+    const generation = this.#generation;
     const result = await validateChain({
       certificate,
       intermediates: this.#options.intermediates,
@@ -88,16 +94,20 @@ export class TrustStore {
       validUntil: result.notAfter,
     };
     const ttl = Math.min(this.#options.maxAgeMs ?? 600_000, result.notAfter.getTime() - Date.now());
-    if (ttl > 0) this.#cache.set(fingerprint, trusted, { ttl });
+    if (ttl > 0 && generation === this.#generation) this.#cache.set(fingerprint, trusted, { ttl });
     return trusted;
   }
 
   /** Drops a certificate from the cache; the next use validates it again against fresh CRLs. */
   evict(fingerprintSm3: string): boolean {
+    this.#generation++;
+    this.#inFlight.delete(fingerprintSm3);
     return this.#cache.delete(fingerprintSm3);
   }
 
   clear(): void {
+    this.#generation++;
+    this.#inFlight.clear();
     this.#cache.clear();
   }
 
