@@ -70,6 +70,16 @@ export const errorCatalogue = {
   ZT_ERR_CA_EXISTS: def(409, GrpcStatus.ALREADY_EXISTS, 'The platform certificate authority already exists.'),
   ZT_ERR_PROOF_INVALID: def(401, GrpcStatus.UNAUTHENTICATED, 'The batch inclusion proof is truncated or does not lead to the signed tree head.'),
   ZT_ERR_ENVELOPE_MALFORMED: def(400, GrpcStatus.INVALID_ARGUMENT, 'The signed envelope is malformed or names an unsupported algorithm.'),
+  // Data catalogue, demand lists and the negative-list policy (registry/, policies/).
+  ZT_ERR_POLICY_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The policy set is invalid; the message names the file, line and reason, and the previous set stays in force.'),
+  ZT_ERR_RESOURCE_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No data resource in the catalogue has this code.'),
+  ZT_ERR_RESOURCE_EXISTS: def(409, GrpcStatus.ALREADY_EXISTS, 'A data resource with this code is already in the catalogue.'),
+  ZT_ERR_DATA_ITEM_UNKNOWN: def(400, GrpcStatus.INVALID_ARGUMENT, 'The data resource has no data item of this code.'),
+  ZT_ERR_DEMAND_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No demand has this id.'),
+  ZT_ERR_DEMAND_STATE: def(409, GrpcStatus.FAILED_PRECONDITION, 'The demand is not in a state that allows this transition.'),
+  ZT_ERR_REFUSAL_BASIS_MISSING: def(400, GrpcStatus.INVALID_ARGUMENT, 'A refusal must cite a negative-list entry or a legal basis.'),
+  ZT_ERR_TRANSITION_UNSIGNED: def(401, GrpcStatus.UNAUTHENTICATED, 'The transition is not signed by the acting department, or its signature does not verify.'),
+  ZT_ERR_IMPORT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The imported file has invalid rows; nothing was imported.'),
   // Service state.
   ZT_ERR_SHUTTING_DOWN: def(503, GrpcStatus.UNAVAILABLE, 'The instance is shutting down; retry on another instance.'),
   ZT_ERR_STORAGE_UNAVAILABLE: def(503, GrpcStatus.UNAVAILABLE, 'The database is not reachable.'),
