@@ -11,6 +11,7 @@ import { Metrics } from '../core/metrics/index.js';
 import { OutboxRelay } from '../core/outbox/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
+import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
 import { seedDemoData, type SeedReport } from '../registry/demo/index.js';
 import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
@@ -20,7 +21,7 @@ import { createGrpcServer, type GrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
-export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, REVOCATION_TOPIC] as const;
+export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC] as const;
 
 export interface BuildOptions {
   logger?: Logger;
@@ -69,6 +70,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       { eventBusPending: () => eventBus.pending(), outboxBacklog: () => relay.backlog, outboxPublished: () => relay.published },
     );
     const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
+    const resourceStore = new SqlResourceStore(db);
+    const catalogue = new CatalogueService(db, resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
+    const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
     const ca = platformCaExists(config.caDir)
       ? new PlatformCa({
           db,
@@ -96,13 +100,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       metrics,
       relay,
       departments,
+      catalogue,
+      demands,
       ca,
       trust,
       version: packageVersion(),
       startedAt: new Date(),
       lifecycle: { closing: false },
     };
-    const seed = options.seedDemo ? await seedDemoData(db, departments) : null;
+    const seed = options.seedDemo ? await seedDemoData(db, departments, { catalogue: { catalogue, demands } }) : null;
     const http = await createHttpServer(ctx);
     const grpc = createGrpcServer(ctx);
     return assemble(ctx, migrations, seed, http, grpc);

@@ -6,6 +6,7 @@ import type { OutboxRelay } from '../core/outbox/index.js';
 import type { Database } from '../core/storage/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
+import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
@@ -17,6 +18,10 @@ export interface AppContext {
   readonly metrics: Metrics;
   readonly relay: OutboxRelay;
   readonly departments: DepartmentService;
+  /** The data catalogue's supply list (供给清单). */
+  readonly catalogue: CatalogueService;
+  /** Demand lists (需求清单) and the application–reply procedure. */
+  readonly demands: DemandService;
   /** The platform CA, when ZT_CA_DIR holds one (zhengtong ca init); null otherwise. */
   readonly ca: PlatformCa | null;
   /** Validates signers' certificates against the platform CA; null without a CA. */

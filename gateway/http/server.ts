@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
 import { loggerOptions } from '../../core/logging/index.js';
 import { caRoutes } from '../../certs/ca/http/routes.js';
+import { catalogueRoutes } from '../../registry/catalogue/http/routes.js';
 import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
 import { errorBodySchema, errorResponses, toCatalogueError } from './errors.js';
@@ -46,6 +47,10 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
       tags: [
         { name: 'service', description: 'Health, readiness, metrics and build information.' },
         { name: 'departments', description: 'Departments (部门) of the city government.' },
+        {
+          name: 'catalogue',
+          description: 'The data catalogue (数据目录): supply lists (供给清单), demand lists (需求清单), the application–reply workflow (申请–答复) and fulfilment reports.',
+        },
         { name: 'ca', description: 'The platform certificate authority (平台CA): certificates, CRLs, status.' },
       ],
     },
@@ -158,6 +163,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   );
 
   await app.register(departmentRoutes(ctx.departments));
+  await app.register(catalogueRoutes(ctx.catalogue, ctx.demands));
   await app.register(caRoutes(ctx.ca));
   return app;
 }

@@ -1,2 +1,3 @@
 export { DEMO_DEPARTMENTS } from './departments.js';
-export { seedDemoData, type SeedReport } from './seed.js';
+export { DEMO_DEMANDS, DEMO_RESOURCES, seedDemoCatalogue, type CatalogueSeedReport, type DemoDemand } from './catalogue.js';
+export { seedDemoData, type SeedOptions, type SeedReport } from './seed.js';

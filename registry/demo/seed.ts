@@ -1,35 +1,71 @@
 import type { Database } from '../../core/storage/index.js';
+import { CatalogueService, DemandService, SqlDemandStore, SqlResourceStore } from '../catalogue/index.js';
 import type { DepartmentService } from '../departments/index.js';
+import { seedDemoCatalogue } from './catalogue.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
 
 export interface SeedReport {
   /** False when the database had been seeded before and nothing was done. */
   seeded: boolean;
   departments: number;
+  /** Data resources published and demands registered by this run. */
+  resources: number;
+  demands: number;
+}
+
+export interface SeedOptions {
+  /** Add whatever demo data is missing even when the database was seeded before. */
+  force?: boolean;
+  /** The catalogue's services, as the application wired them; built here on the same database when absent. */
+  catalogue?: { catalogue: CatalogueService; demands: DemandService };
 }
 
 const MARKER = 'demo-data-seeded';
+// A second marker, so that a database seeded before the catalogue existed gets the demo catalogue on its next start.
+const CATALOGUE_MARKER = 'demo-catalogue-seeded';
 
 /**
  * Loads the demo city's data once. Running it again does nothing, so `serve` can call it on every start and
  * only the first start of an empty database is seeded. Goes through the services, so events are published too.
  */
-export async function seedDemoData(db: Database, departments: DepartmentService, options: { force?: boolean } = {}): Promise<SeedReport> {
+export async function seedDemoData(db: Database, departments: DepartmentService, options: SeedOptions = {}): Promise<SeedReport> {
   return db.withLock('zhengtong.seed', async (session) => {
-    const { rows } = await session.query('SELECT 1 FROM zt_installation WHERE key = $1', [MARKER]);
-    if (rows.length > 0 && !options.force) return { seeded: false, departments: 0 };
-    let added = 0;
-    for (const d of DEMO_DEPARTMENTS) {
-      const exists = await session.query('SELECT 1 FROM departments WHERE uscc = $1', [d.uscc]);
-      if (exists.rowCount > 0) continue;
-      await departments.register(d);
-      added++;
+    const marked = async (key: string) => !options.force && (await session.query('SELECT 1 FROM zt_installation WHERE key = $1', [key])).rows.length > 0;
+    const mark = (key: string, value: Record<string, unknown>) =>
+      session.query(
+        `INSERT INTO zt_installation (key, value) VALUES ($1, $2)
+         ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
+        [key, { at: new Date().toISOString(), ...value }],
+      );
+    const report: SeedReport = { seeded: false, departments: 0, resources: 0, demands: 0 };
+    const addMissingDepartments = async () => {
+      for (const d of DEMO_DEPARTMENTS) {
+        const exists = await session.query('SELECT 1 FROM departments WHERE uscc = $1', [d.uscc]);
+        if (exists.rowCount > 0) continue;
+        await departments.register(d);
+        report.departments++;
+      }
+    };
+    if (!(await marked(MARKER))) {
+      await addMissingDepartments();
+      await mark(MARKER, { departments: report.departments });
+      report.seeded = true;
     }
-    await session.query(
-      `INSERT INTO zt_installation (key, value) VALUES ($1, $2)
-       ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
-      [MARKER, { at: new Date().toISOString(), departments: added }],
-    );
-    return { seeded: true, departments: added };
+    if (!(await marked(CATALOGUE_MARKER))) {
+      // The demo catalogue names the demo departments: make sure they are there.
+      await addMissingDepartments();
+      const services = options.catalogue ?? defaultCatalogueServices(db, departments);
+      const added = await seedDemoCatalogue(session, services);
+      report.resources = added.resources;
+      report.demands = added.demands;
+      await mark(CATALOGUE_MARKER, { ...added });
+      report.seeded = true;
+    }
+    return report;
   });
+}
+
+function defaultCatalogueServices(db: Database, departments: DepartmentService): { catalogue: CatalogueService; demands: DemandService } {
+  const resources = new SqlResourceStore(db);
+  return { catalogue: new CatalogueService(db, resources, departments), demands: new DemandService(db, new SqlDemandStore(db), resources, departments) };
 }
