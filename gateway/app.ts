@@ -23,6 +23,9 @@ import { createHttpServer } from './http/server.js';
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC] as const;
 
+/** How often each instance looks for demands whose access period has ended. */
+const HOUSEKEEPING_INTERVAL_MS = 3600_000;
+
 export interface BuildOptions {
   logger?: Logger;
   /** Seed demo data when the database has never been seeded (serve does; tests choose). */
@@ -72,7 +75,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
     const resourceStore = new SqlResourceStore(db);
     const catalogue = new CatalogueService(db, resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
-    const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
+    const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, {
+      onOutboxWrite: () => relay.nudge(),
+      replyWorkingDays: config.demandReplyWorkingDays,
+    });
     const ca = platformCaExists(config.caDir)
       ? new PlatformCa({
           db,
@@ -122,6 +128,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
 function assemble(ctx: AppContext, migrations: MigrationReport, seed: SeedReport | null, http: FastifyInstance, grpc: GrpcServer): App {
   const { config, logger } = ctx;
   let closing: Promise<void> | null = null;
+  let housekeeping: NodeJS.Timeout | null = null;
+  let housework: Promise<void> = Promise.resolve();
+  // Demands whose access period has ended become expired; safe to run from every instance.
+  const expireDemands = (): void => {
+    housework = ctx.demands
+      .expireLapsed()
+      .then((n) => (n > 0 ? logger.info({ expired: n }, 'demands expired') : undefined))
+      .catch((error: unknown) => logger.warn({ err: error }, 'expiring demands failed; will retry'));
+  };
   return {
     ctx,
     migrations,
@@ -148,6 +163,9 @@ function assemble(ctx: AppContext, migrations: MigrationReport, seed: SeedReport
         throw error;
       }
       ctx.relay.start();
+      expireDemands();
+      housekeeping = setInterval(expireDemands, HOUSEKEEPING_INTERVAL_MS);
+      housekeeping.unref();
       return { httpUrl, grpcAddress: `${config.grpcHost}:${grpcPort}` };
     },
     close() {
@@ -155,9 +173,11 @@ function assemble(ctx: AppContext, migrations: MigrationReport, seed: SeedReport
         const deadline = Date.now() + config.shutdownTimeoutMs;
         const left = (): number => Math.max(100, deadline - Date.now());
         ctx.lifecycle.closing = true;
+        if (housekeeping) clearInterval(housekeeping);
         grpc.setServing('NOT_SERVING');
         // In-flight requests finish; their events are already committed to the outbox.
         await Promise.all([http.close(), grpc.close(left())]);
+        await housework;
         await ctx.relay.drainAndStop(left());
         await ctx.bus.close();
         await ctx.db.close();

@@ -83,6 +83,14 @@ export const settings = {
     default: 'http://127.0.0.1:8080',
     doc: 'Base URL under which clients reach this service; certificates point to {publicUrl}/v1/ca/crl.',
   }),
+  demandReplyWorkingDays: spec<number>({
+    env: 'ZT_DEMAND_REPLY_WORKING_DAYS',
+    kind: 'int',
+    default: 5,
+    min: 1,
+    max: 60,
+    doc: 'Working days a supplier has to answer a conditional demand before it is flagged overdue (public holidays and make-up working days counted).',
+  }),
   logLevel: spec<LogLevel>({ env: 'ZT_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' }),
   seedDemo: spec<boolean>({ env: 'ZT_SEED_DEMO', kind: 'bool', default: true, doc: 'Seed demo data on first start of an empty database (serve only).' }),
   bodyLimitBytes: spec<number>({
