@@ -87,6 +87,13 @@ async function serve(config: Config): Promise<void> {
     );
   };
   process.on('SIGTERM', stop);
+  // SIGHUP re-reads the negative list (ZT_POLICY_DIR); an invalid set is refused and the one in force stays.
+  process.on('SIGHUP', () => {
+    app.ctx.policy.current?.reload().then(
+      (r) => logger.info({ revision: r.revision, changed: r.changed }, 'negative list reload requested'),
+      (error: unknown) => logger.error({ err: error }, 'negative list reload refused; the previous set stays in force'),
+    );
+  });
   process.on('SIGINT', stop);
 }
 

@@ -17,11 +17,28 @@ import { seedDemoData, type SeedReport } from '../registry/demo/index.js';
 import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
 import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';
+import { PolicyHolder } from './policy.js';
+import { defaultPolicyDirectory } from '../policies/index.js';
 import { createGrpcServer, type GrpcServer } from './grpc/server.js';
 import { createHttpServer } from './http/server.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC] as const;
+
+/**
+ * The shipped list (policies/default) names the demo catalogue's resources; on a catalogue without them it cannot
+ * compile, and the exchange starts with an empty list (everything shared as the catalogue classes say) and a warning.
+ * A list the operator chose (ZT_POLICY_DIR) that does not compile stops start-up instead.
+ */
+async function loadPolicies(config: Config, catalogue: CatalogueService, logger: Logger): Promise<PolicyHolder> {
+  try {
+    return await PolicyHolder.load(config.policyDir, catalogue, logger);
+  } catch (error) {
+    if (config.policyDir !== defaultPolicyDirectory() || (error as ZtError).code !== 'ZT_ERR_POLICY_INVALID') throw error;
+    logger.warn({ err: error }, 'the shipped demo negative list does not fit this catalogue; starting with an empty list (set ZT_POLICY_DIR)');
+    return PolicyHolder.empty(catalogue, logger);
+  }
+}
 
 /** How often each instance looks for demands whose access period has ended. */
 const HOUSEKEEPING_INTERVAL_MS = 3600_000;
@@ -75,9 +92,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
     const resourceStore = new SqlResourceStore(db);
     const catalogue = new CatalogueService(db, resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
+    // A refusal citing the negative list must cite an entry of the set in force (loaded below, after the catalogue).
+    const policyRef: { current: PolicyHolder | null } = { current: null };
     const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, {
       onOutboxWrite: () => relay.nudge(),
       replyWorkingDays: config.demandReplyWorkingDays,
+      negativeList: { has: async (id: string) => policyRef.current?.engine.has(id) ?? false },
     });
     const ca = platformCaExists(config.caDir)
       ? new PlatformCa({
@@ -110,11 +130,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       demands,
       ca,
       trust,
+      policy: policyRef,
       version: packageVersion(),
       startedAt: new Date(),
       lifecycle: { closing: false },
     };
     const seed = options.seedDemo ? await seedDemoData(db, departments, { catalogue: { catalogue, demands } }) : null;
+    policyRef.current = await loadPolicies(config, catalogue, logger);
+    await (await policyRef.current.listen(bus, config.instanceId!)).ready;
     const http = await createHttpServer(ctx);
     const grpc = createGrpcServer(ctx);
     return assemble(ctx, migrations, seed, http, grpc);

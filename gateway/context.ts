@@ -6,6 +6,7 @@ import type { OutboxRelay } from '../core/outbox/index.js';
 import type { Database } from '../core/storage/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
+import type { PolicyHolder } from './policy.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
 
@@ -26,6 +27,8 @@ export interface AppContext {
   readonly ca: PlatformCa | null;
   /** Validates signers' certificates against the platform CA; null without a CA. */
   readonly trust: TrustStore | null;
+  /** The negative-list engine in force (set once the catalogue is loaded at start). */
+  readonly policy: { readonly current: PolicyHolder | null };
   readonly version: string;
   readonly startedAt: Date;
   /** Set when a graceful shutdown begins: readiness fails and new requests get ZT_ERR_SHUTTING_DOWN. */

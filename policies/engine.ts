@@ -1,4 +1,5 @@
 // The engine a service holds: one compiled policy set in force, replaced whole by reload().
+import type { RuleInfo } from './policy.js';
 import { ZtError } from '../core/errors/index.js';
 import type { CatalogueView } from './catalogue.js';
 import { compilePolicy } from './compile.js';
@@ -68,6 +69,11 @@ export class PolicyEngine {
   status(): PolicyStatus {
     const p = this.#policy;
     return { revision: p.revision, digest: p.digest, catalogueRevision: p.catalogueRevision, files: p.files, rules: p.rules.length, loadedAt: this.#loadedAt };
+  }
+
+  /** The entries of the set in force, as published (id, effect, legal basis, mask, where written). */
+  rules(): readonly RuleInfo[] {
+    return this.#policy.rules;
   }
 
   /** Whether the set in force has this rule (registry/catalogue's NegativeListLookup: refusals must cite one). */

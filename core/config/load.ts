@@ -3,6 +3,7 @@ import { hostname } from 'node:os';
 import { extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ZtError } from '../errors/index.js';
+import { packageRoot } from '../paths.js';
 import { settings, type Config, type SettingName, type SettingSpec } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -159,6 +160,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (options.overrides) Object.assign(out, options.overrides);
   if (out.instanceId === undefined) out.instanceId = `${hostname()}-${process.pid}`;
   if (!out.caDir) out.caDir = join(String(out.dataDir), 'ca');
+  if (!out.policyDir) out.policyDir = join(packageRoot(), 'policies', 'default');
 
   if (problems.length > 0) {
     throw new ZtError('ZT_ERR_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: { problems } });

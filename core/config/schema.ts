@@ -91,6 +91,13 @@ export const settings = {
     max: 60,
     doc: 'Working days a supplier has to answer a conditional demand before it is flagged overdue (public holidays and make-up working days counted).',
   }),
+  policyDir: spec<string>({
+    env: 'ZT_POLICY_DIR',
+    kind: 'path',
+    // Resolved to the shipped policies/default at load when left empty.
+    default: '',
+    doc: 'Directory of the negative-list policy files (YAML or JSON). Default: the list shipped in policies/default. SIGHUP reloads it.',
+  }),
   logLevel: spec<LogLevel>({ env: 'ZT_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' }),
   seedDemo: spec<boolean>({ env: 'ZT_SEED_DEMO', kind: 'bool', default: true, doc: 'Seed demo data on first start of an empty database (serve only).' }),
   bodyLimitBytes: spec<number>({

@@ -5,6 +5,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
 import { loggerOptions } from '../../core/logging/index.js';
 import { caRoutes } from '../../certs/ca/http/routes.js';
+import { policyRoutes } from '../../policies/http/routes.js';
 import { catalogueRoutes } from '../../registry/catalogue/http/routes.js';
 import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
@@ -51,6 +52,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
           name: 'catalogue',
           description: 'The data catalogue (数据目录): supply lists (供给清单), demand lists (需求清单), the application–reply workflow (申请–答复) and fulfilment reports.',
         },
+        { name: 'policies', description: 'The negative list (负面清单) in force, and dry-run decisions.' },
         { name: 'ca', description: 'The platform certificate authority (平台CA): certificates, CRLs, status.' },
       ],
     },
@@ -165,5 +167,6 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(departmentRoutes(ctx.departments));
   await app.register(catalogueRoutes(ctx.catalogue, ctx.demands));
   await app.register(caRoutes(ctx.ca));
+  await app.register(policyRoutes(ctx.policy));
   return app;
 }
