@@ -163,10 +163,13 @@ export class DemandService {
   async refuse(id: string, input: { actor: string } & RefusalInput, options: ActOptions = {}): Promise<Demand> {
     assertDemandId(id);
     const refusal = normaliseRefusal(input, id);
-    if (refusal.negativeListRuleId !== null && this.#negativeList && !(await this.#negativeList.has(refusal.negativeListRuleId))) {
-      throw new ZtError('ZT_ERR_REFUSAL_BASIS_MISSING', `the negative list has no entry ${refusal.negativeListRuleId}; cite an entry it has, or a legal basis`);
-    }
-    return this.#transition(id, 'refuse', input.actor, { ...refusal }, options, async () => ({ change: { state: 'refused', refusal }, detail: { refusal } }));
+    return this.#transition(id, 'refuse', input.actor, { ...refusal }, options, async () => {
+      // Checked after who acts and the demand's state, so those errors come first, as for the other transitions.
+      if (refusal.negativeListRuleId !== null && this.#negativeList && !(await this.#negativeList.has(refusal.negativeListRuleId))) {
+        throw new ZtError('ZT_ERR_REFUSAL_BASIS_MISSING', `the negative list has no entry ${refusal.negativeListRuleId}; cite an entry it has, or a legal basis`);
+      }
+      return { change: { state: 'refused', refusal }, detail: { refusal } };
+    });
   }
 
   /** Withdraws a demand that is pending or being served; only the requester may. */

@@ -223,11 +223,11 @@ describe('application–reply workflow over HTTP', () => {
     expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA }), 'ZT_ERR_REFUSAL_BASIS_MISSING');
     expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, reason: '数据敏感' }), 'ZT_ERR_REFUSAL_BASIS_MISSING');
     expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, legalBasis: { article: '第六条' } }), 'ZT_ERR_REQUEST_INVALID');
-    expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: MZ, negativeListRuleId: 'NL-GA-001' }), 'ZT_ERR_REQUEST_INVALID');
+    expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: MZ, negativeListRuleId: 'NL-GA-0002' }), 'ZT_ERR_REQUEST_INVALID');
     expect((await get(`/v1/catalogue/demands/${one}`)).json.state).toBe('pending');
 
-    const byRule = await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, negativeListRuleId: 'NL-GA-001' });
-    expect(byRule.json).toMatchObject({ state: 'refused', refusal: { negativeListRuleId: 'NL-GA-001', legalBasis: null, automatic: false } });
+    const byRule = await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, negativeListRuleId: 'NL-GA-0002' });
+    expect(byRule.json).toMatchObject({ state: 'refused', refusal: { negativeListRuleId: 'NL-GA-0002', legalBasis: null, automatic: false } });
     const byLaw = await post(`/v1/catalogue/demands/${two}/refuse`, { actor: GA, legalBasis: { title: '《中华人民共和国个人信息保护法》', article: '第六条' }, reason: '超出最小必要范围' });
     expect(byLaw.json.refusal).toEqual({ negativeListRuleId: null, legalBasis: { title: '《中华人民共和国个人信息保护法》', article: '第六条' }, reason: '超出最小必要范围', automatic: false });
     expectError(await post(`/v1/catalogue/demands/${two}/approve`, { actor: GA }), 'ZT_ERR_DEMAND_STATE');
