@@ -62,6 +62,11 @@ export class PolicyEngine {
     return this.#policy;
   }
 
+  /** The catalogue the set in force was compiled against (impact analysis compiles candidates against it too). */
+  get catalogue(): CatalogueView {
+    return this.#catalogue;
+  }
+
   get revision(): string {
     return this.#policy.revision;
   }

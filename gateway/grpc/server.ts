@@ -6,6 +6,7 @@ import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus 
 import type protobuf from 'protobufjs';
 import { toZtError, ZtError } from '../../core/errors/index.js';
 import type { Logger } from '../../core/logging/index.js';
+import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
 import type { AppContext } from '../context.js';
@@ -59,6 +60,7 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     },
     'zhengtong.v1.DepartmentService': departmentHandlers(ctx.departments),
     'zhengtong.v1.CatalogueService': catalogueHandlers(ctx.catalogue, ctx.demands),
+    'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
   };
 
   for (const [serviceName, handlers] of Object.entries(implementations)) {
