@@ -62,7 +62,13 @@ async function serve(config: Config): Promise<void> {
     `  database  ${describeDatabase(config)}`,
     `  events    ${config.kafkaBrokers.length > 0 ? `Kafka ${config.kafkaBrokers.join(',')}` : 'in-process'}`,
   ];
-  if (app.seed?.seeded) lines.push(`  demo data seeded: ${app.seed.departments} departments (try ${where.httpUrl}/v1/departments)`);
+  if (app.seed?.seeded) {
+    lines.push(
+      `  demo data seeded: ${app.seed.departments} departments, ${app.seed.resources} data resources, ${app.seed.demands} demands (try ${where.httpUrl}/v1/catalogue/resources)`,
+    );
+  }
+  const policy = app.ctx.policy.current?.engine.status();
+  if (policy) lines.push(`  negative list  revision ${policy.revision}, ${policy.rules} entries (${where.httpUrl}/v1/policies/rules)`);
   process.stderr.write(`${lines.join('\n')}\n`);
 
   let signals = 0;
@@ -117,7 +123,11 @@ async function runSeed(config: Config, force: boolean): Promise<void> {
   try {
     const { seedDemoData } = await import('../registry/demo/index.js');
     const report = await seedDemoData(app.ctx.db, app.ctx.departments, { force });
-    process.stdout.write(report.seeded ? `seeded ${report.departments} departments\n` : 'demo data was seeded before; use --force to add what is missing\n');
+    process.stdout.write(
+      report.seeded
+        ? `seeded ${report.departments} departments, ${report.resources} data resources, ${report.demands} demands\n`
+        : 'demo data was seeded before; use --force to add what is missing\n',
+    );
   } finally {
     await app.close();
   }
