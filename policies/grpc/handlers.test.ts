@@ -1,37 +1,17 @@
 // zhengtong.v1.PolicyService end to end over a real gRPC connection, with a client built independently of the
 // server (proto-loader on proto/): the same answers and errors as the HTTP routes under /v1/policies.
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageRoot } from '../../core/paths.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { serviceClient, unary, unaryError, type Client, type Msg } from '../../test/support/grpc-client.js';
 import { defaultPolicyDirectory, readPolicyDirectory } from '../files.js';
-
-type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-type UnaryFn = (request: Msg, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response?: Msg) => void) => grpc.ClientUnaryCall;
-type Client = grpc.Client & Record<string, UnaryFn>;
-type ClientCtor = new (address: string, credentials: grpc.ChannelCredentials) => Client;
-
-const PolicyClient = (
-  grpc.loadPackageDefinition(
-    protoLoader.loadSync('zhengtong/v1/policies.proto', {
-      includeDirs: [join(packageRoot(), 'proto')],
-      keepCase: false,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    }),
-  ) as any // eslint-disable-line @typescript-eslint/no-explicit-any
-).zhengtong.v1.PolicyService as ClientCtor;
 
 let app: TestApp;
 let client: Client;
 
 beforeAll(async () => {
   app = await startTestApp();
-  client = new PolicyClient(app.grpcAddress, grpc.credentials.createInsecure());
+  client = serviceClient('policies.proto', 'PolicyService', app.grpcAddress);
 });
 
 afterAll(async () => {
@@ -39,19 +19,10 @@ afterAll(async () => {
   await app?.close();
 });
 
-function rpc(method: string, request: Msg = {}): Promise<Msg> {
-  return new Promise((resolve, reject) => {
-    client[method]!(request, new grpc.Metadata(), (error, response) => (error ? reject(error) : resolve(response!)));
-  });
-}
+const rpc = (method: string, request: Msg = {}): Promise<Msg> => unary(client, method, request);
 
 async function rpcError(method: string, request: Msg): Promise<{ status: number; code: string; body: { code: string; details?: any } }> { // eslint-disable-line @typescript-eslint/no-explicit-any
-  const error = await rpc(method, request).then(
-    (response) => {
-      throw new Error(`${method} succeeded but an error was expected: ${JSON.stringify(response)}`);
-    },
-    (e: grpc.ServiceError) => e,
-  );
+  const error = await unaryError(client, method, request);
   return {
     status: error.code,
     code: String(error.metadata.get('zt-error-code')[0]),

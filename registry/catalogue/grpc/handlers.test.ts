@@ -1,21 +1,14 @@
 // zhengtong.v1.CatalogueService end to end over a real gRPC connection, with a client built independently of the
 // server (proto-loader on proto/), checked against the HTTP API of the same instance: the same answers, the same
 // errors, the same report numbers.
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, type ErrorCode } from '../../../core/errors/index.js';
 import { usccCheckCharacter } from '../../../core/identifiers/index.js';
-import { packageRoot } from '../../../core/paths.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
+import { serviceClient, unary, unaryError, type Client, type Msg } from '../../../test/support/grpc-client.js';
 import { DEMO_RESOURCES } from '../../demo/catalogue.js';
 import { chinaDate } from '../working-days.js';
-
-type Msg = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-type UnaryFn = (request: Msg, metadata: grpc.Metadata, callback: (error: grpc.ServiceError | null, response?: Msg) => void) => grpc.ClientUnaryCall;
-type Client = grpc.Client & Record<string, UnaryFn>;
-type ClientCtor = new (address: string, credentials: grpc.ChannelCredentials) => Client;
 
 const GA = '11210100001000010R'; // 市公安局: supplies 210100-GA-0001 (conditional)
 const SC = '11210100001000029N'; // 市场监管局: 210100-SC-0001 (unconditional)
@@ -27,25 +20,12 @@ const UNREGISTERED = (() => {
 })();
 const UNKNOWN_ID = '01900000-0000-7000-8000-000000000000';
 
-const CatalogueClient = (
-  grpc.loadPackageDefinition(
-    protoLoader.loadSync('zhengtong/v1/catalogue.proto', {
-      includeDirs: [join(packageRoot(), 'proto')],
-      keepCase: false,
-      longs: String,
-      enums: String,
-      defaults: true,
-      oneofs: true,
-    }),
-  ) as any // eslint-disable-line @typescript-eslint/no-explicit-any
-).zhengtong.v1.CatalogueService as ClientCtor;
-
 let app: TestApp;
 let client: Client;
 
 beforeAll(async () => {
   app = await startTestApp();
-  client = new CatalogueClient(app.grpcAddress, grpc.credentials.createInsecure());
+  client = serviceClient('catalogue.proto', 'CatalogueService', app.grpcAddress);
 });
 
 afterAll(async () => {
@@ -53,21 +33,8 @@ afterAll(async () => {
   await app?.close();
 });
 
-function rpc(method: string, request: Msg = {}): Promise<Msg> {
-  return new Promise((resolve, reject) => {
-    client[method]!(request, new grpc.Metadata(), (error, response) => (error ? reject(error) : resolve(response!)));
-  });
-}
-
-/** The call's error; fails the test when the call succeeds. */
-async function rpcError(method: string, request: Msg): Promise<grpc.ServiceError> {
-  const outcome = await rpc(method, request).then(
-    (response) => ({ ok: true as const, response }),
-    (error: grpc.ServiceError) => ({ ok: false as const, error }),
-  );
-  if (outcome.ok) throw new Error(`${method} succeeded but an error was expected: ${JSON.stringify(outcome.response)}`);
-  return outcome.error;
-}
+const rpc = (method: string, request: Msg = {}): Promise<Msg> => unary(client, method, request);
+const rpcError = (method: string, request: Msg): Promise<grpc.ServiceError> => unaryError(client, method, request);
 
 function errorBody(error: grpc.ServiceError): { code: string; message: string; requestId: string; details?: any } {
   return JSON.parse((error.metadata.get('zt-error-bin')[0] as Buffer).toString('utf8'));
