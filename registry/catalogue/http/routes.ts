@@ -210,6 +210,36 @@ interface Page {
 }
 
 /** The data catalogue over HTTP: supply lists, demand lists, the application–reply workflow and reports. */
+/** The export response: JSON `{ <key>: [...] }` or CSV, as the format parameter asks. */
+function exportResponse(key: string, ref: string) {
+  return {
+    200: {
+      content: {
+        'application/json': { schema: { type: 'object', required: [key], properties: { [key]: { type: 'array', items: { $ref: `${ref}#` } } } } },
+        'text/csv': { schema: csvBody },
+      },
+    },
+    ...errorResponses,
+  };
+}
+
+/** The import body: JSON `{ <key>: [...] }` (rows checked one by one by the service) or CSV. */
+function importBodySchema(key: string) {
+  return {
+    content: {
+      'application/json': {
+        schema: {
+          type: 'object',
+          additionalProperties: false,
+          required: [key],
+          properties: { [key]: { type: 'array', maxItems: MAX_IMPORT_ROWS, items: {}, description: 'Rows are checked one by one; each problem is reported with its position.' } },
+        },
+      },
+      'text/csv': { schema: csvBody },
+    },
+  };
+}
+
 export function catalogueRoutes(catalogue: CatalogueService, demands: DemandService): FastifyPluginAsync {
   return async (app) => {
     for (const schema of [legalBasisSchema, connectorSchema, dataItemSchema, resourceSchema, demandSchema, transitionSchema, countsSchema]) app.addSchema(schema);
@@ -267,17 +297,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           tags: [TAG],
           summary: 'Export the supply list (all of it, or one provider\'s) as JSON or as CSV with one row per data item.',
           querystring: { type: 'object', additionalProperties: false, properties: { format, provider: uscc } },
-          response: {
-            200: {
-              content: {
-                'application/json': {
-                  schema: { type: 'object', required: ['resources'], properties: { resources: { type: 'array', items: { $ref: 'CatalogueResource#' } } } },
-                },
-                'text/csv': { schema: csvBody },
-              },
-            },
-            ...errorResponses,
-          },
+          response: exportResponse('resources', 'CatalogueResource'),
         },
       },
       async (request, reply) => {
@@ -293,19 +313,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
         schema: {
           tags: [TAG],
           summary: `Import supply-list entries, all or nothing (at most ${MAX_IMPORT_ROWS}). JSON as the export writes it, or CSV with one row per data item. Invalid rows → ZT_ERR_IMPORT_INVALID with each row's errors in details.`,
-          body: {
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['resources'],
-                  properties: { resources: { type: 'array', maxItems: MAX_IMPORT_ROWS, items: {}, description: 'Rows are checked one by one; each problem is reported with its position.' } },
-                },
-              },
-              'text/csv': { schema: csvBody },
-            },
-          },
+          body: importBodySchema('resources'),
           response: { 201: importResult, ...errorResponses },
         },
       },
@@ -415,17 +423,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           tags: [TAG],
           summary: 'Export the demand list (filtered like the list) as JSON or CSV, one row per demand with its state and reply.',
           querystring: { type: 'object', additionalProperties: false, properties: { format, ...demandFilter } },
-          response: {
-            200: {
-              content: {
-                'application/json': {
-                  schema: { type: 'object', required: ['demands'], properties: { demands: { type: 'array', items: { $ref: 'CatalogueDemand#' } } } },
-                },
-                'text/csv': { schema: csvBody },
-              },
-            },
-            ...errorResponses,
-          },
+          response: exportResponse('demands', 'CatalogueDemand'),
         },
       },
       async (request, reply) => {
@@ -442,19 +440,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
         schema: {
           tags: [TAG],
           summary: `Register a demand list, all or nothing (at most ${MAX_IMPORT_ROWS}). Each row is registered as a new demand; an export's id, state and reply columns are ignored.`,
-          body: {
-            content: {
-              'application/json': {
-                schema: {
-                  type: 'object',
-                  additionalProperties: false,
-                  required: ['demands'],
-                  properties: { demands: { type: 'array', maxItems: MAX_IMPORT_ROWS, items: {}, description: 'Rows are checked one by one; each problem is reported with its position.' } },
-                },
-              },
-              'text/csv': { schema: csvBody },
-            },
-          },
+          body: importBodySchema('demands'),
           response: { 201: importResult, ...errorResponses },
         },
       },
