@@ -5,6 +5,7 @@ import { isZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
+import { demoKeysDirectory } from '../registry/demo/keys.js';
 
 const HELP = `zhengtong ${packageVersion()}: government data-sharing exchange and e-licence middleware
 
@@ -65,6 +66,7 @@ async function serve(config: Config): Promise<void> {
   if (app.seed?.seeded) {
     lines.push(
       `  demo data seeded: ${app.seed.departments} departments, ${app.seed.resources} data resources, ${app.seed.demands} demands (try ${where.httpUrl}/v1/catalogue/resources)`,
+      `  demo keys ${demoKeysDirectory(config.dataDir)}   (each demo department's SM2 key and certificate, to sign with)`,
     );
   }
   const policy = app.ctx.policy.current?.engine.status();
@@ -119,13 +121,12 @@ async function runMigrate(config: Config): Promise<void> {
 async function runSeed(config: Config, force: boolean): Promise<void> {
   const logger = createLogger({ level: 'warn', instanceId: config.instanceId! });
   const { buildApp } = await import('../gateway/app.js');
-  const app = await buildApp(config, { logger });
+  const app = await buildApp(config, { logger, seedDemo: true, forceSeed: force });
   try {
-    const { seedDemoData } = await import('../registry/demo/index.js');
-    const report = await seedDemoData(app.ctx.db, app.ctx.departments, { force });
+    const report = app.seed;
     process.stdout.write(
-      report.seeded
-        ? `seeded ${report.departments} departments, ${report.resources} data resources, ${report.demands} demands\n`
+      report?.seeded
+        ? `seeded ${report.departments} departments, ${report.resources} data resources, ${report.demands} demands; demo keys in ${demoKeysDirectory(config.dataDir)}\n`
         : 'demo data was seeded before; use --force to add what is missing\n',
     );
   } finally {

@@ -6,7 +6,17 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { KeyObject } from 'node:crypto';
 import { ZtError } from '../core/errors/index.js';
-import { decodeEnvelopeJson, decodeEnvelopeProtobuf, encodeEnvelopeJson, encodeEnvelopeProtobuf, signEnvelope, verifyEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
+import {
+  decodeEnvelopeJson,
+  decodeEnvelopeProtobuf,
+  encodeEnvelopeJson,
+  encodeEnvelopeProtobuf,
+  envelopeToJson,
+  signEnvelope,
+  verifyEnvelope,
+  type SignedEnvelope,
+} from '../certs/envelope/index.js';
+import { signTransition } from '../registry/catalogue/signed-transitions.js';
 import { InProcessSm2Signer } from '../certs/signer/index.js';
 import { assertSm2Signature } from '../certs/sm2/diagnose.js';
 import { loadSm2PublicKey, publicPoint, sm3, SM2_DEFAULT_USER_ID } from '../certs/sm2/sm2.js';
@@ -20,6 +30,11 @@ export const SIGN_HELP = `Usage:
       json      (default) a signed envelope (docs/envelope.md), with the signer's certificate when --cert is given
       protobuf  the same envelope as zhengtong.v1.SignedEnvelope
       The signature goes to --out, or to standard output.
+  zhengtong sign --step register|approve|refuse|withdraw [--demand ID] --key KEY.pem --cert CERT.pem --in BODY.json
+      signs a demand step as its acting department (docs/signed-transitions.md): prints BODY with "signature"
+      added, ready to POST to /v1/catalogue/demands (register) or …/demands/ID/approve|refuse|withdraw.
+  zhengtong sign --step import --key KEY.pem --cert CERT.pem --in LIST.csv|LIST.json
+      signs a demand-list import as the department whose demands it lists: prints the Zt-Signature header value.
   zhengtong verify --in FILE --sig SIG [--ca ROOT.pem ...] [--intermediate ISSUING.pem ...] [--crl CRL.pem ...]
                    [--cert SIGNER.pem | --pubkey PUB.pem]
       checks SIG over FILE; SIG may be DER, a JSON envelope or a protobuf envelope (detected). The signer's key
@@ -71,6 +86,8 @@ async function runSign(argv: string[]): Promise<void> {
     in: { type: 'string' },
     out: { type: 'string' },
     format: { type: 'string' },
+    step: { type: 'string' },
+    demand: { type: 'string' },
   });
   if (positionals.length > 0) usage(`unexpected argument "${positionals[0]}"`);
   const keyFile = values.key as string | undefined;
@@ -91,6 +108,13 @@ async function runSign(argv: string[]): Promise<void> {
   // A certificate that may not sign would make signatures every verifier refuses: say so now.
   if (certificate) assertCertificateUsage(certificate, { keyUsage: ['digitalSignature'] });
   const payload = readBytes(inFile, 'input file');
+  const step = values.step as string | undefined;
+  if (step !== undefined) {
+    const out = await signStep(signer, step, values.demand as string | undefined, payload, certificate !== undefined);
+    await signer.close();
+    process.stdout.write(out);
+    return;
+  }
 
   let output: Uint8Array;
   switch (format as Format) {
@@ -116,6 +140,34 @@ async function runSign(argv: string[]): Promise<void> {
   } else {
     process.stdout.write(output);
   }
+}
+
+const STEPS = ['register', 'approve', 'refuse', 'withdraw', 'import'] as const;
+
+/** A demand step signed as the department in the certificate: the body to send, or an import's header value. */
+async function signStep(signer: InProcessSm2Signer, step: string, demandId: string | undefined, payload: Buffer, hasCertificate: boolean): Promise<string> {
+  if (!(STEPS as readonly string[]).includes(step)) usage(`--step must be one of ${STEPS.join(', ')}, not "${step}"`);
+  if (!hasCertificate) usage('a signed step carries the certificate: give --cert CERT.pem');
+  const uscc = readUscc(parseCertificate(signer.certificate!.der));
+  if (!uscc) usage("the certificate names no department (no USCC in its subject): it cannot sign a department's step");
+  const kind = step as (typeof STEPS)[number];
+  if (kind === 'import') {
+    const envelope = await signTransition(signer, { kind, actor: uscc, content: { documentSm3: sm3(payload).toString('hex') } });
+    return `${Buffer.from(encodeEnvelopeJson(envelope)).toString('base64')}\n`;
+  }
+  if (kind !== 'register' && !demandId) usage(`--step ${kind} needs --demand ID`);
+  let body: Record<string, unknown>;
+  try {
+    body = JSON.parse(payload.toString('utf8').replace(/^\uFEFF/, '')) as Record<string, unknown>;
+  } catch (error) {
+    throw new ZtError('ZT_ERR_REQUEST_MALFORMED_JSON', `the step body is not JSON: ${(error as Error).message}`, { cause: error });
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) usage('the step body must be a JSON object');
+  const actor = kind === 'register' ? body.requester : body.actor;
+  if (actor !== uscc) usage(`the body acts for ${String(actor)}, but the certificate is ${uscc}'s`);
+  const { signature: _old, ...content } = body;
+  const envelope = await signTransition(signer, { kind, demandId: demandId ?? null, actor: uscc, content });
+  return `${JSON.stringify({ ...content, signature: envelopeToJson(envelope) })}\n`;
 }
 
 type DetectedSignature = { format: 'der'; signature: Buffer } | { format: 'json' | 'protobuf'; envelope: SignedEnvelope };

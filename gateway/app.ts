@@ -11,9 +11,9 @@ import { Metrics } from '../core/metrics/index.js';
 import { OutboxRelay } from '../core/outbox/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
-import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
+import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SignedTransitionAuthenticator, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
-import { seedDemoData, type SeedReport } from '../registry/demo/index.js';
+import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } from '../registry/demo/index.js';
 import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
 import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';
@@ -47,6 +47,8 @@ export interface BuildOptions {
   logger?: Logger;
   /** Seed demo data when the database has never been seeded (serve does; tests choose). */
   seedDemo?: boolean;
+  /** With seedDemo: add whatever demo data is missing even if the database was seeded before (zhengtong seed --force). */
+  forceSeed?: boolean;
 }
 
 export interface App {
@@ -89,16 +91,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       { instance: config.instanceId!, database: db.kind, eventBus: bus.kind },
       { eventBusPending: () => eventBus.pending(), outboxBacklog: () => relay.backlog, outboxPublished: () => relay.published },
     );
+    // The demo's steps are signed by its departments, so a first demo start without a CA gets a demo CA. Only on a
+    // database never seeded: another instance sharing it must use the CA the seed was signed under (ZT_CA_DIR).
+    if (options.seedDemo && !(await demoSeeded(db)) && (await ensureDemoCa(config.caDir, config.publicUrl))) {
+      logger.warn({ caDir: config.caDir }, 'created a demo platform CA for the demo departments; for evaluation only (zhengtong ca init makes a real one)');
+    }
     const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
     const resourceStore = new SqlResourceStore(db);
     const catalogue = new CatalogueService(db, resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
     // A refusal citing the negative list must cite an entry of the set in force (loaded below, after the catalogue).
     const policyRef: { current: PolicyHolder | null } = { current: null };
-    const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, {
-      onOutboxWrite: () => relay.nudge(),
-      replyWorkingDays: config.demandReplyWorkingDays,
-      negativeList: { has: async (id: string) => policyRef.current?.engine.has(id) ?? false },
-    });
     const ca = platformCaExists(config.caDir)
       ? new PlatformCa({
           db,
@@ -115,6 +117,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           crls: async () => [(await ca.crl()).crl, (await ca.rootCrl()).crl],
         })
       : null;
+    const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, {
+      onOutboxWrite: () => relay.nudge(),
+      replyWorkingDays: config.demandReplyWorkingDays,
+      negativeList: { has: async (id: string) => policyRef.current?.engine.has(id) ?? false },
+      authenticator: new SignedTransitionAuthenticator({
+        validate: async (der) => {
+          if (!trust) throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', `no platform CA in ${config.caDir} to check the signature against; run zhengtong ca init and enrol the departments`);
+          return trust.validate(der);
+        },
+        windowMs: config.signatureWindowSeconds * 1000,
+      }),
+    });
     // Revocations made by any instance (or the CLI) reach every instance's trust cache and CRL. The group reads from
     // the latest offset once assigned, so wait for the assignment: a revocation before it would never be heard here.
     if (ca && trust) await (await trust.listen(bus, config.instanceId!, () => ca.invalidateCrl())).ready;
@@ -135,7 +149,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       startedAt: new Date(),
       lifecycle: { closing: false },
     };
-    const seed = options.seedDemo ? await seedDemoData(db, departments, { catalogue: { catalogue, demands } }) : null;
+    const seed =
+      options.seedDemo && ca
+        ? await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers: new DemoSigners(ca, config.dataDir), force: options.forceSeed ?? false })
+        : null;
+    if (options.forceSeed && !ca) logger.warn({ caDir: config.caDir }, 'demo data not seeded: the database was seeded before, and ZT_CA_DIR holds no CA to sign with');
     policyRef.current = await loadPolicies(config, catalogue, logger);
     await (await policyRef.current.listen(bus, config.instanceId!)).ready;
     const http = await createHttpServer(ctx);

@@ -12,4 +12,4 @@ export {
   type VerifyEnvelopeOptions,
 } from './envelope.js';
 export { decodeEnvelopeJson, encodeEnvelopeJson, envelopeToJson, type EnvelopeJson } from './json.js';
-export { decodeEnvelopeProtobuf, encodeEnvelopeProtobuf, signedEnvelopeType } from './protobuf.js';
+export { decodeEnvelopeProtobuf, encodeEnvelopeProtobuf, envelopeFromMessage, envelopeToMessage, signedEnvelopeType } from './protobuf.js';

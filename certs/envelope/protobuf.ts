@@ -23,6 +23,11 @@ export function signedEnvelopeType(): protobuf.Type {
 }
 
 export function encodeEnvelopeProtobuf(envelope: SignedEnvelope): Uint8Array {
+  return signedEnvelopeType().encode(envelopeToMessage(envelope)).finish();
+}
+
+/** The envelope as a protobufjs message object (camelCase fields), to embed in another message. */
+export function envelopeToMessage(envelope: SignedEnvelope): Record<string, unknown> {
   assertEnvelope(envelope);
   const ms = envelope.signingTime.getTime();
   const message: Record<string, unknown> = {
@@ -35,8 +40,10 @@ export function encodeEnvelopeProtobuf(envelope: SignedEnvelope): Uint8Array {
     payloadSm3: envelope.payloadSm3,
   };
   if (envelope.batch) message.batch = envelope.batch;
-  return signedEnvelopeType().encode(message).finish();
+  return message;
 }
+
+type Long = number | string;
 
 interface DecodedEnvelope {
   version?: number;
@@ -44,8 +51,8 @@ interface DecodedEnvelope {
   signer?: { certificate?: Uint8Array; certificateSm3?: Uint8Array };
   userId?: string;
   signature?: Uint8Array;
-  batch?: { treeSize?: number; leafIndex?: number; auditPath?: Uint8Array[]; root?: Uint8Array };
-  signingTime?: { seconds?: number; nanos?: number };
+  batch?: { treeSize?: number; leafIndex?: number; auditPath?: Uint8Array[]; root?: Uint8Array } | null;
+  signingTime?: { seconds?: Long; nanos?: number } | null;
   payloadSm3?: Uint8Array;
 }
 
@@ -59,6 +66,15 @@ export function decodeEnvelopeProtobuf(bytes: Uint8Array): SignedEnvelope {
   } catch (error) {
     throw new ZtError('ZT_ERR_ENVELOPE_MALFORMED', `the envelope is not a protobuf SignedEnvelope: ${(error as Error).message}`, { cause: error });
   }
+  return envelopeFromMessage(d);
+}
+
+/**
+ * An envelope from a decoded protobufjs message object (as embedded in a request, decoded with or without
+ * defaults; int64 seconds as a number or a string); ZT_ERR_ENVELOPE_MALFORMED if it is not a whole envelope.
+ */
+export function envelopeFromMessage(message: object): SignedEnvelope {
+  const d = message as DecodedEnvelope;
   const buf = (b: Uint8Array | undefined) => (b ? Buffer.from(b) : Buffer.alloc(0));
   const signer: EnvelopeSigner = {};
   if (d.signer?.certificate?.length) signer.certificate = Buffer.from(d.signer.certificate);
@@ -80,7 +96,7 @@ export function decodeEnvelopeProtobuf(bytes: Uint8Array): SignedEnvelope {
 }
 
 function timestamp(t: DecodedEnvelope['signingTime']): Date {
-  const seconds = t ? (t.seconds ?? 0) : Number.NaN;
+  const seconds = t ? Number(t.seconds ?? 0) : Number.NaN;
   const nanos = t?.nanos ?? 0;
   // The signed time is whole milliseconds: finer nanoseconds cannot be part of what was signed.
   if (!Number.isSafeInteger(seconds) || nanos < 0 || nanos >= 1e9 || nanos % 1e6 !== 0) {

@@ -91,6 +91,14 @@ export const settings = {
     max: 60,
     doc: 'Working days a supplier has to answer a conditional demand before it is flagged overdue (public holidays and make-up working days counted).',
   }),
+  signatureWindowSeconds: spec<number>({
+    env: 'ZT_SIGNATURE_WINDOW_SECONDS',
+    kind: 'int',
+    default: 300,
+    min: 5,
+    max: 86400,
+    doc: 'How far the signing time of a signed step (a demand transition) may be from this server\'s clock, either way.',
+  }),
   policyDir: spec<string>({
     env: 'ZT_POLICY_DIR',
     kind: 'path',

@@ -63,6 +63,7 @@ export const errorCatalogue = {
   ZT_ERR_CERT_REVOKED: def(401, GrpcStatus.UNAUTHENTICATED, 'The certificate has been revoked.'),
   ZT_ERR_CERT_CHAIN_INVALID: def(401, GrpcStatus.UNAUTHENTICATED, 'The certificate chain does not validate.'),
   ZT_ERR_CERT_USAGE: def(403, GrpcStatus.PERMISSION_DENIED, 'The certificate\'s key usage does not allow this operation.'),
+  ZT_ERR_SIGNER_MISMATCH: def(403, GrpcStatus.PERMISSION_DENIED, 'The signing certificate belongs to another department than the one the request acts for.'),
   ZT_ERR_CERT_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No certificate with this serial number was issued by the platform CA.'),
   ZT_ERR_CSR_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The certificate signing request is malformed, not SM2, or its self-signature does not verify.'),
   ZT_ERR_CRL_MALFORMED: def(400, GrpcStatus.INVALID_ARGUMENT, 'The certificate revocation list is malformed or its signature does not verify.'),
@@ -80,6 +81,14 @@ export const errorCatalogue = {
   ZT_ERR_REFUSAL_BASIS_MISSING: def(400, GrpcStatus.INVALID_ARGUMENT, 'A refusal must cite a negative-list entry or a legal basis.'),
   ZT_ERR_TRANSITION_UNSIGNED: def(401, GrpcStatus.UNAUTHENTICATED, 'The transition is not signed by the acting department, or its signature does not verify.'),
   ZT_ERR_IMPORT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The imported file has invalid rows; nothing was imported.'),
+  ZT_ERR_TRANSITION_REPLAYED: def(409, GrpcStatus.ALREADY_EXISTS, 'This signed transition has already been recorded; sign a new one.'),
+  ZT_ERR_TRANSITION_STALE: def(401, GrpcStatus.UNAUTHENTICATED, 'The transition was signed too long ago (or too far in the future) to be accepted.'),
+  // Real-time exchange (exchange/).
+  ZT_ERR_SUBJECT_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'The supplier holds no record about this subject.'),
+  ZT_ERR_UPSTREAM_UNAVAILABLE: def(503, GrpcStatus.UNAVAILABLE, 'The supplier\'s system is unavailable (failing repeatedly, or its circuit is open); retry later.'),
+  ZT_ERR_UPSTREAM_TIMEOUT: def(504, GrpcStatus.DEADLINE_EXCEEDED, 'The supplier\'s system did not answer in time.'),
+  ZT_ERR_UPSTREAM_BAD_RESPONSE: def(502, GrpcStatus.UNAVAILABLE, 'The supplier\'s system answered with something that is not a valid record.'),
+  ZT_ERR_EXTRACT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The supplier extract has invalid rows; the message lists them.'),
   // Service state.
   ZT_ERR_SHUTTING_DOWN: def(503, GrpcStatus.UNAVAILABLE, 'The instance is shutting down; retry on another instance.'),
   ZT_ERR_STORAGE_UNAVAILABLE: def(503, GrpcStatus.UNAVAILABLE, 'The database is not reachable.'),

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { demoSigner, signedJson } from '../../test/support/signing.js';
 import { defaultPolicyDirectory, readPolicyDirectory } from '../files.js';
 
 let t: TestApp;
@@ -65,12 +66,15 @@ describe('the negative list over HTTP, loaded at start against the seeded catalo
     };
     const pending = page.items[0]!;
     const provider = ((await (await fetch(`${t.httpUrl}/v1/catalogue/resources/${pending.resource}`)).json()) as { provider: string }).provider;
-    const refuse = (negativeListRuleId: string) =>
-      fetch(`${t.httpUrl}/v1/catalogue/demands/${pending.id}/refuse`, {
+    const refuse = async (negativeListRuleId: string) => {
+      const body = { actor: provider, negativeListRuleId };
+      const signature = await signedJson(demoSigner(t.config.dataDir, provider), { kind: 'refuse', demandId: pending.id, actor: provider, content: body });
+      return fetch(`${t.httpUrl}/v1/catalogue/demands/${pending.id}/refuse`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ actor: provider, negativeListRuleId }),
+        body: JSON.stringify({ ...body, signature }),
       });
+    };
     const bogus = await refuse('NL-NOPE-9999');
     expect(bogus.status).toBe(400);
     expect(((await bogus.json()) as { code: string }).code).toBe('ZT_ERR_REFUSAL_BASIS_MISSING');

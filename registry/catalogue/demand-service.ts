@@ -2,7 +2,7 @@ import { ZtError } from '../../core/errors/index.js';
 import { enqueueEvent } from '../../core/outbox/index.js';
 import type { Database, Queryable } from '../../core/storage/index.js';
 import { assertUscc } from '../departments/department.js';
-import { trustNamedActor, type TransitionAuthenticator, type TransitionKind } from './authenticator.js';
+import type { TransitionAuthenticator, TransitionEvidence, TransitionKind } from './authenticator.js';
 import { assertPageLimit, MAX_IMPORT_ROWS, MAX_PAGE, rowError, toZt, type DepartmentDirectory } from './catalogue-service.js';
 import {
   accessEnds,
@@ -43,17 +43,24 @@ export interface DemandServiceOptions {
   /** Working days the supplier has to reply to a conditional demand. */
   replyWorkingDays?: number;
   calendar?: WorkingCalendar;
-  authenticator?: TransitionAuthenticator;
+  /** Checks who acts: the application verifies SM2 signatures (SignedTransitionAuthenticator). */
+  authenticator: TransitionAuthenticator;
   /** When given, a refusal citing a rule the negative list does not have is rejected. */
   negativeList?: NegativeListLookup;
   clock?: () => Date;
   onOutboxWrite?: () => void;
 }
 
-/** Optional inputs of every transition: a backdated time (seeding, migration of old lists) and the actor's proof. */
+/** Optional inputs of every transition: a backdated time (seeding, migration of old lists) and the actor's signature. */
 export interface ActOptions {
   at?: Date;
+  /** The acting department's signed envelope over the step's statement (signed-transitions.ts). */
   proof?: unknown;
+}
+
+/** An import is signed over the file as sent: its SM3, in lower-case hex. */
+export interface ImportOptions extends ActOptions {
+  documentSm3?: string;
 }
 
 export interface DemandListQuery {
@@ -100,13 +107,13 @@ export class DemandService {
     private readonly store: DemandStore,
     private readonly resources: ResourceStore,
     private readonly departments: DepartmentDirectory,
-    options: DemandServiceOptions = {},
+    options: DemandServiceOptions,
   ) {
     const days = options.replyWorkingDays ?? DEFAULT_REPLY_WORKING_DAYS;
     if (!Number.isInteger(days) || days < 1 || days > 60) throw new RangeError(`replyWorkingDays must be a whole number from 1 to 60, got ${days}`);
     this.#replyWorkingDays = days;
     this.#calendar = options.calendar ?? loadWorkingCalendar();
-    this.#authenticator = options.authenticator ?? trustNamedActor;
+    this.#authenticator = options.authenticator;
     this.#negativeList = options.negativeList ?? null;
     this.#clock = options.clock ?? (() => new Date());
     this.#onOutboxWrite = options.onOutboxWrite ?? (() => undefined);
@@ -132,8 +139,11 @@ export class DemandService {
     await this.departments.get(reg.requester);
     const resource = await this.#resource(reg.resource);
     assertRegistrationFits(reg, resource);
-    await this.#authenticate('register', null, reg.requester, { ...reg }, options.proof);
-    const demand = await this.db.transaction((tx) => this.#insert(tx, reg, resource, at));
+    const evidence = await this.#authenticate('register', null, reg.requester, { ...input }, options.proof);
+    const demand = await this.db.transaction(async (tx) => {
+      if (evidence) await this.store.recordStatement(tx, evidence);
+      return this.#insert(tx, reg, resource, at, evidence);
+    });
     this.#onOutboxWrite();
     return demand;
   }
@@ -152,7 +162,7 @@ export class DemandService {
 
   /** Approves a pending demand; only the supplier may. Terms may narrow it (items, a daily quota, an earlier end). */
   approve(id: string, input: { actor: string; terms?: TermsInput | null }, options: ActOptions = {}): Promise<Demand> {
-    return this.#transition(id, 'approve', input.actor, { terms: input.terms ?? null }, options, async (tx, demand, today) => {
+    return this.#transition(id, 'approve', input.actor, { terms: input.terms }, options, async (tx, demand, today) => {
       const resource = (await this.resources.get(demand.resource, tx))!;
       const terms = normaliseTerms(input.terms, demand, resource, today);
       return { change: { state: 'approved', terms }, detail: { terms } };
@@ -163,7 +173,8 @@ export class DemandService {
   async refuse(id: string, input: { actor: string } & RefusalInput, options: ActOptions = {}): Promise<Demand> {
     assertDemandId(id);
     const refusal = normaliseRefusal(input, id);
-    return this.#transition(id, 'refuse', input.actor, { ...refusal }, options, async () => {
+    const content = { negativeListRuleId: input.negativeListRuleId, legalBasis: input.legalBasis, reason: input.reason };
+    return this.#transition(id, 'refuse', input.actor, content, options, async () => {
       // Checked after who acts and the demand's state, so those errors come first, as for the other transitions.
       if (refusal.negativeListRuleId !== null && this.#negativeList && !(await this.#negativeList.has(refusal.negativeListRuleId))) {
         throw new ZtError('ZT_ERR_REFUSAL_BASIS_MISSING', `the negative list has no entry ${refusal.negativeListRuleId}; cite an entry it has, or a legal basis`);
@@ -175,7 +186,7 @@ export class DemandService {
   /** Withdraws a demand that is pending or being served; only the requester may. */
   withdraw(id: string, input: { actor: string; reason?: string | null }, options: ActOptions = {}): Promise<Demand> {
     const reason = typeof input.reason === 'string' && input.reason.trim() !== '' ? input.reason.trim().slice(0, 1000) : null;
-    return this.#transition(id, 'withdraw', input.actor, { reason }, options, async () => ({ change: { state: 'withdrawn' }, detail: { reason } }));
+    return this.#transition(id, 'withdraw', input.actor, { reason: input.reason }, options, async () => ({ change: { state: 'withdrawn' }, detail: { reason } }));
   }
 
   /**
@@ -257,11 +268,13 @@ export class DemandService {
    * Registers a demand list, all or nothing: each row is checked as register() would (requester, resource, items),
    * then all are registered in one transaction, each taking the state its resource's sharing class gives it.
    */
-  async import(batch: ImportBatch<DemandRegistration>, options: ActOptions = {}): Promise<Demand[]> {
+  async import(batch: ImportBatch<DemandRegistration>, options: ImportOptions = {}): Promise<Demand[]> {
     const { records } = batch;
     if (records.length > MAX_IMPORT_ROWS) throw new ZtError('ZT_ERR_IMPORT_INVALID', `an import may carry at most ${MAX_IMPORT_ROWS} records; this one has ${records.length}`);
     const at = options.at ?? this.#clock();
     const today = chinaDate(at);
+    // One signature covers the file; its signer must be the requester of every row.
+    const evidence = await this.#authenticate('import', null, null, { documentSm3: options.documentSm3 }, options.proof);
     const errors: RowError[] = [...batch.errors];
     const departments = new Map<string, Promise<ZtError | null>>();
     const resources = new Map<string, Promise<DataResource | ZtError>>();
@@ -278,7 +291,9 @@ export class DemandService {
         const resource = await resources.get(reg.resource)!;
         if (resource instanceof ZtError) throw resource;
         assertRegistrationFits(reg, resource);
-        await this.#authenticate('register', null, reg.requester, { ...reg }, options.proof);
+        if (evidence && evidence.actor !== reg.requester) {
+          throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the requester ${reg.requester} is not the department that signed the import (${evidence.actor})`);
+        }
         valid.push({ reg, resource });
       } catch (error) {
         errors.push(rowError(row, error));
@@ -287,8 +302,9 @@ export class DemandService {
     if (errors.length > 0) throw importFailed(errors);
     if (valid.length === 0) return [];
     const demands = await this.db.transaction(async (tx) => {
+      if (evidence) await this.store.recordStatement(tx, evidence);
       const out: Demand[] = [];
-      for (const { reg, resource } of valid) out.push(await this.#insert(tx, reg, resource, at));
+      for (const { reg, resource } of valid) out.push(await this.#insert(tx, reg, resource, at, evidence));
       return out;
     });
     this.#onOutboxWrite();
@@ -303,11 +319,11 @@ export class DemandService {
     return found;
   }
 
-  #authenticate(kind: TransitionKind, demandId: string | null, actor: string, payload: Record<string, unknown>, proof: unknown): Promise<void> {
-    return this.#authenticator.authenticate({ kind, demandId, actor, payload, proof });
+  #authenticate(kind: TransitionKind, demandId: string | null, actor: string | null, content: Record<string, unknown>, proof: unknown): Promise<TransitionEvidence | null> {
+    return this.#authenticator.authenticate({ kind, demandId, actor, content, proof });
   }
 
-  async #insert(tx: Queryable, reg: CheckedRegistration, resource: DataResource, at: Date): Promise<Demand> {
+  async #insert(tx: Queryable, reg: CheckedRegistration, resource: DataResource, at: Date, evidence: TransitionEvidence | null): Promise<Demand> {
     const today = chinaDate(at);
     const state = initialState(resource.sharingClass);
     const replyDue = state === 'pending' ? this.#calendar.addWorkingDays(today, this.#replyWorkingDays) : null;
@@ -324,7 +340,7 @@ export class DemandService {
       actor: reg.requester,
       at,
       detail: { action: 'register', sharingClass: resource.sharingClass, ...(replyDue ? { replyDue } : {}), ...(refusal ? { refusal } : {}) },
-    });
+    }, evidence);
     const demand = (await this.store.get(id, today, tx))!;
     await enqueueEvent(tx, CATALOGUE_EVENTS_TOPIC, demandEvent('demand.registered', demand, transition));
     if (state === 'granted') await enqueueEvent(tx, CATALOGUE_EVENTS_TOPIC, demandEvent('demand.granted', demand, transition));
@@ -343,7 +359,7 @@ export class DemandService {
     assertDemandId(id);
     const actor = typeof actorInput === 'string' ? actorInput.trim().toUpperCase() : '';
     assertUscc(actor);
-    await this.#authenticate(action, id, actor, payload, options.proof);
+    const evidence = await this.#authenticate(action, id, actor, payload, options.proof);
     const at = options.at ?? this.#clock();
     const today = chinaDate(at);
     const demand = await this.db.transaction(async (tx) => {
@@ -352,7 +368,8 @@ export class DemandService {
       assertParty(action, actor, current);
       nextState(current.state, action, id);
       const { change, detail } = await decide(tx, current, today);
-      return this.#apply(tx, current, action, actor, at, today, change, detail);
+      if (evidence) await this.store.recordStatement(tx, evidence);
+      return this.#apply(tx, current, action, actor, at, today, change, detail, evidence);
     });
     this.#onOutboxWrite();
     return demand;
@@ -367,10 +384,11 @@ export class DemandService {
     today: string,
     change: DemandChange,
     detail: Record<string, unknown>,
+    evidence: TransitionEvidence | null = null,
   ): Promise<Demand> {
     const to = nextState(current.state, action, current.id);
     await this.store.update(tx, current.id, { ...change, state: to });
-    const transition = await this.store.appendTransition(tx, { demandId: current.id, from: current.state, to, actor, at, detail: { action, ...detail } });
+    const transition = await this.store.appendTransition(tx, { demandId: current.id, from: current.state, to, actor, at, detail: { action, ...detail } }, evidence);
     const demand = (await this.store.get(current.id, today, tx))!;
     await enqueueEvent(tx, CATALOGUE_EVENTS_TOPIC, demandEvent(EVENT_OF[action], demand, transition));
     return demand;

@@ -3,6 +3,7 @@
 // ones wait for the supplier's reply (approve, optionally with terms, or refuse citing a basis) within a deadline
 // in working days; not-shared resources are refused at once on the resource's own legal basis.
 import { randomBytes } from 'node:crypto';
+import type { EnvelopeJson } from '../../certs/envelope/index.js';
 import { ZtError } from '../../core/errors/index.js';
 import { assertUscc } from '../departments/department.js';
 import { assertItemsKnown, normaliseLegalBasis, type DataResource, type LegalBasis, type LegalBasisInput, type SharingClass } from './resource.js';
@@ -64,6 +65,21 @@ export interface DemandTransition {
   actor: string | null;
   at: Date;
   detail: Record<string, unknown>;
+  /** The acting department's signature over the step; null for the platform's own steps (expiry). */
+  signature: TransitionSignature | null;
+}
+
+/** A verified signature kept with a transition: the statement, its envelope and the certificate it verified with. */
+export interface TransitionSignature {
+  /** SM3(signature ‖ SM3(statement)), hex; several transitions share it when one statement covered them (an import). */
+  statementKey: string;
+  /** The canonical statement that was signed (registry/catalogue/signed-transitions.ts). */
+  statement: string;
+  /** The signed envelope in its JSON form (docs/envelope.md). */
+  envelope: EnvelopeJson;
+  certificateSm3: string;
+  certificateSerial: string;
+  signedAt: Date;
 }
 
 export interface DemandRegistration {

@@ -29,7 +29,16 @@ export {
   type DemandTransition,
   type Refusal,
 } from './demand.js';
-export { trustNamedActor, type TransitionAuthenticator, type TransitionKind, type TransitionRequest } from './authenticator.js';
+export { trustNamedActor, type TransitionAuthenticator, type TransitionEvidence, type TransitionKind, type TransitionRequest } from './authenticator.js';
+export {
+  isSignedEnvelope,
+  SignedTransitionAuthenticator,
+  signTransition,
+  TRANSITION_STATEMENT_SCHEMA,
+  transitionStatement,
+  type SignedTransitionOptions,
+  type TransitionToSign,
+} from './signed-transitions.js';
 export { WorkingCalendar, chinaDate, loadWorkingCalendar, parseHolidayCalendar, CHINA_CALENDAR_FILE } from './working-days.js';
 export { parseCsv, formatCsv, CsvSyntaxError } from './csv.js';
 export { demandsFromCsv, demandsFromJson, demandsToCsv, resourcesFromCsv, resourcesFromJson, resourcesToCsv, type ImportBatch, type RowError } from './lists.js';
@@ -37,4 +46,4 @@ export type { DemandStore, ResourceStore, FulfilmentCounts, DepartmentFulfilment
 export { SqlResourceStore } from './sql/sql-resource-store.js';
 export { SqlDemandStore } from './sql/sql-demand-store.js';
 export { CatalogueService, MAX_PAGE, type CatalogueServiceOptions, type DepartmentDirectory } from './catalogue-service.js';
-export { DemandService, DEFAULT_REPLY_WORKING_DAYS, type DemandServiceOptions, type FulfilmentReport, type NegativeListLookup } from './demand-service.js';
+export { DemandService, DEFAULT_REPLY_WORKING_DAYS, type ActOptions, type ImportOptions, type DemandServiceOptions, type FulfilmentReport, type NegativeListLookup } from './demand-service.js';

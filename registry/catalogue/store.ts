@@ -1,4 +1,5 @@
 import type { Queryable } from '../../core/storage/index.js';
+import type { TransitionEvidence } from './authenticator.js';
 import type { Demand, DemandState, DemandTerms, DemandTransition, NewDemand, Refusal } from './demand.js';
 import type { DataResource, NewResource } from './resource.js';
 
@@ -76,8 +77,10 @@ export interface DemandStore {
   /** Reads and locks the demand's row until the transaction ends. */
   getForUpdate(tx: Queryable, id: string, today: string): Promise<Demand | null>;
   update(tx: Queryable, id: string, change: DemandChange): Promise<void>;
-  /** Appends the next step of the history (its seq follows the last one). */
-  appendTransition(tx: Queryable, transition: Omit<DemandTransition, 'seq'>): Promise<DemandTransition>;
+  /** Keeps a verified signed statement; ZT_ERR_TRANSITION_REPLAYED when the same signature was kept before. */
+  recordStatement(tx: Queryable, evidence: TransitionEvidence): Promise<void>;
+  /** Appends the next step of the history (its seq follows the last one), citing the statement that signed it. */
+  appendTransition(tx: Queryable, transition: Omit<DemandTransition, 'seq' | 'signature'>, evidence?: TransitionEvidence | null): Promise<DemandTransition>;
   history(id: string): Promise<DemandTransition[]>;
   list(query: DemandQuery, today: string): Promise<DemandPage>;
   /** Ids of granted or approved demands whose access ended before `today`. */

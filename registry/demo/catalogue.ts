@@ -2,7 +2,8 @@
 // application–reply procedure, most of them from the business-environment bureau (营商局) that runs intake (受理).
 // Resource and service item codes are synthetic; the laws cited are real.
 import type { Session } from '../../core/storage/index.js';
-import type { CatalogueService, DemandService, ResourcePublication } from '../catalogue/index.js';
+import { signTransition, type CatalogueService, type DemandService, type ResourcePublication, type TransitionToSign } from '../catalogue/index.js';
+import type { DemoSigners } from './keys.js';
 import type { DemandRegistration } from '../catalogue/demand.js';
 
 const PUBLIC_SECURITY = '11210100001000010R';
@@ -243,8 +244,15 @@ export interface CatalogueSeedReport {
 }
 
 /** Publishes the demo resources and plays the demo demands through the workflow; skips what is already there. */
-export async function seedDemoCatalogue(session: Session, services: { catalogue: CatalogueService; demands: DemandService }, now: Date = new Date()): Promise<CatalogueSeedReport> {
+export async function seedDemoCatalogue(
+  session: Session,
+  services: { catalogue: CatalogueService; demands: DemandService },
+  signers: DemoSigners,
+  now: Date = new Date(),
+): Promise<CatalogueSeedReport> {
   const { catalogue, demands } = services;
+  // Each step is signed by the department taking it, as any client's would be.
+  const signed = async (step: TransitionToSign) => signTransition(await signers.signerFor(step.actor), step);
   let resources = 0;
   for (const r of DEMO_RESOURCES) {
     const exists = await session.query('SELECT 1 FROM data_resources WHERE code = $1', [r.code]);
@@ -264,19 +272,25 @@ export async function seedDemoCatalogue(session: Session, services: { catalogue:
     const at = daysAgo(now, d.registeredDaysAgo);
     const validFrom = demands.today(at);
     const validTo = demands.today(new Date(at.getTime() + d.validForDays * DAY_MS));
-    const demand = await demands.register({ ...d.registration, validFrom, validTo }, { at });
+    const registration = { ...d.registration, validFrom, validTo };
+    const demand = await demands.register(registration, {
+      at,
+      proof: await signed({ kind: 'register', actor: registration.requester, content: registration }),
+    });
     const step = d.then;
     if (step?.kind === 'approve') {
-      const { validUntilInDays, ...terms } = step.terms;
-      await demands.approve(
-        demand.id,
-        { actor: demand.provider, terms: { ...terms, validUntil: validUntilInDays === undefined ? null : demands.today(new Date(now.getTime() + validUntilInDays * DAY_MS)) } },
-        { at: daysAgo(now, step.daysAgo) },
-      );
+      const { validUntilInDays, ...rest } = step.terms;
+      const input = { actor: demand.provider, terms: { ...rest, validUntil: validUntilInDays === undefined ? null : demands.today(new Date(now.getTime() + validUntilInDays * DAY_MS)) } };
+      const proof = await signed({ kind: 'approve', demandId: demand.id, actor: input.actor, content: input });
+      await demands.approve(demand.id, input, { at: daysAgo(now, step.daysAgo), proof });
     } else if (step?.kind === 'refuse') {
-      await demands.refuse(demand.id, { actor: demand.provider, legalBasis: step.legalBasis, reason: step.reason }, { at: daysAgo(now, step.daysAgo) });
+      const input = { actor: demand.provider, legalBasis: step.legalBasis, reason: step.reason };
+      const proof = await signed({ kind: 'refuse', demandId: demand.id, actor: input.actor, content: input });
+      await demands.refuse(demand.id, input, { at: daysAgo(now, step.daysAgo), proof });
     } else if (step?.kind === 'withdraw') {
-      await demands.withdraw(demand.id, { actor: demand.requester, reason: step.reason }, { at: daysAgo(now, step.daysAgo) });
+      const input = { actor: demand.requester, reason: step.reason };
+      const proof = await signed({ kind: 'withdraw', demandId: demand.id, actor: input.actor, content: input });
+      await demands.withdraw(demand.id, input, { at: daysAgo(now, step.daysAgo), proof });
     }
     added++;
   }

@@ -1,3 +1,4 @@
 export { DEMO_DEPARTMENTS } from './departments.js';
 export { DEMO_DEMANDS, DEMO_RESOURCES, seedDemoCatalogue, type CatalogueSeedReport, type DemoDemand } from './catalogue.js';
-export { seedDemoData, type SeedOptions, type SeedReport } from './seed.js';
+export { demoSeeded, seedDemoData, type SeedOptions, type SeedReport } from './seed.js';
+export { DEMO_CA_ORGANISATION, demoKeyFiles, demoKeysDirectory, DemoSigners, ensureDemoCa, type DemoKeyFiles } from './keys.js';

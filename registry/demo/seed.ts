@@ -1,5 +1,6 @@
 import type { Database } from '../../core/storage/index.js';
-import { CatalogueService, DemandService, SqlDemandStore, SqlResourceStore } from '../catalogue/index.js';
+import type { CatalogueService, DemandService } from '../catalogue/index.js';
+import type { DemoSigners } from './keys.js';
 import type { DepartmentService } from '../departments/index.js';
 import { seedDemoCatalogue } from './catalogue.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
@@ -16,19 +17,26 @@ export interface SeedReport {
 export interface SeedOptions {
   /** Add whatever demo data is missing even when the database was seeded before. */
   force?: boolean;
-  /** The catalogue's services, as the application wired them; built here on the same database when absent. */
-  catalogue?: { catalogue: CatalogueService; demands: DemandService };
+  /** The catalogue's services, as the application wired them. */
+  catalogue: { catalogue: CatalogueService; demands: DemandService };
+  /** The demo departments' keys: every demo step is signed by the department taking it. */
+  signers: DemoSigners;
 }
 
 const MARKER = 'demo-data-seeded';
 // A second marker, so that a database seeded before the catalogue existed gets the demo catalogue on its next start.
 const CATALOGUE_MARKER = 'demo-catalogue-seeded';
 
+/** Whether the demo catalogue has been seeded into this database. */
+export async function demoSeeded(db: Database): Promise<boolean> {
+  return (await db.query('SELECT 1 FROM zt_installation WHERE key = $1', [CATALOGUE_MARKER])).rows.length > 0;
+}
+
 /**
  * Loads the demo city's data once. Running it again does nothing, so `serve` can call it on every start and
  * only the first start of an empty database is seeded. Goes through the services, so events are published too.
  */
-export async function seedDemoData(db: Database, departments: DepartmentService, options: SeedOptions = {}): Promise<SeedReport> {
+export async function seedDemoData(db: Database, departments: DepartmentService, options: SeedOptions): Promise<SeedReport> {
   return db.withLock('zhengtong.seed', async (session) => {
     const marked = async (key: string) => !options.force && (await session.query('SELECT 1 FROM zt_installation WHERE key = $1', [key])).rows.length > 0;
     const mark = (key: string, value: Record<string, unknown>) =>
@@ -54,8 +62,9 @@ export async function seedDemoData(db: Database, departments: DepartmentService,
     if (!(await marked(CATALOGUE_MARKER))) {
       // The demo catalogue names the demo departments: make sure they are there.
       await addMissingDepartments();
-      const services = options.catalogue ?? defaultCatalogueServices(db, departments);
-      const added = await seedDemoCatalogue(session, services);
+      // Every demo department gets its key and certificate, whether or not the demo has it take a step.
+      await options.signers.enrolAll();
+      const added = await seedDemoCatalogue(session, options.catalogue, options.signers);
       report.resources = added.resources;
       report.demands = added.demands;
       await mark(CATALOGUE_MARKER, { ...added });
@@ -63,9 +72,4 @@ export async function seedDemoData(db: Database, departments: DepartmentService,
     }
     return report;
   });
-}
-
-function defaultCatalogueServices(db: Database, departments: DepartmentService): { catalogue: CatalogueService; demands: DemandService } {
-  const resources = new SqlResourceStore(db);
-  return { catalogue: new CatalogueService(db, resources, departments), demands: new DemandService(db, new SqlDemandStore(db), resources, departments) };
 }

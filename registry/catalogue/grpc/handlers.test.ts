@@ -5,7 +5,13 @@ import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, type ErrorCode } from '../../../core/errors/index.js';
 import { usccCheckCharacter } from '../../../core/identifiers/index.js';
+import { existsSync } from 'node:fs';
+import { envelopeFromMessage, envelopeToJson, envelopeToMessage } from '../../../certs/envelope/index.js';
+import { sm3 } from '../../../certs/sm2/sm2.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
+import { demoSigner } from '../../../test/support/signing.js';
+import { demoKeyFiles } from '../../demo/index.js';
+import { signTransition } from '../signed-transitions.js';
 import { serviceClient, unary, unaryError, type Client, type Msg } from '../../../test/support/grpc-client.js';
 import { DEMO_RESOURCES } from '../../demo/catalogue.js';
 import { chinaDate } from '../working-days.js';
@@ -33,8 +39,34 @@ afterAll(async () => {
   await app?.close();
 });
 
-const rpc = (method: string, request: Msg = {}): Promise<Msg> => unary(client, method, request);
-const rpcError = (method: string, request: Msg): Promise<grpc.ServiceError> => unaryError(client, method, request);
+const STEPS: Record<string, 'register' | 'approve' | 'refuse' | 'withdraw'> = {
+  RegisterDemand: 'register',
+  ApproveDemand: 'approve',
+  RefuseDemand: 'refuse',
+  WithdrawDemand: 'withdraw',
+};
+
+/**
+ * Signs a demand step as a department's client does, with the acting demo department's key, unless the request has
+ * a signature already or the actor has none; a demand import is signed as the business-environment bureau.
+ */
+async function signed(method: string, request: Msg): Promise<Msg> {
+  if ('signature' in request) return request;
+  if (method === 'ImportDemands') {
+    const documentSm3 = sm3(request.content ?? Buffer.alloc(0)).toString('hex');
+    const envelope = await signTransition(demoSigner(app.config.dataDir, YS), { kind: 'import', actor: YS, content: { documentSm3 } });
+    return { ...request, signature: envelopeToMessage(envelope) };
+  }
+  const kind = STEPS[method];
+  if (!kind) return request;
+  const actor = kind === 'register' ? request.requester : request.actor;
+  if (typeof actor !== 'string' || !existsSync(demoKeyFiles(app.config.dataDir, actor).key)) return request;
+  const envelope = await signTransition(demoSigner(app.config.dataDir, actor), { kind, demandId: request.id ?? null, actor, content: request });
+  return { ...request, signature: envelopeToMessage(envelope) };
+}
+
+const rpc = async (method: string, request: Msg = {}): Promise<Msg> => unary(client, method, await signed(method, request));
+const rpcError = async (method: string, request: Msg): Promise<grpc.ServiceError> => unaryError(client, method, await signed(method, request));
 
 function errorBody(error: grpc.ServiceError): { code: string; message: string; requestId: string; details?: any } {
   return JSON.parse((error.metadata.get('zt-error-bin')[0] as Buffer).toString('utf8'));
@@ -52,7 +84,18 @@ async function expectCode(method: string, request: Msg, code: ErrorCode): Promis
   return error;
 }
 
-async function http(method: 'GET' | 'POST', path: string, body?: unknown): Promise<{ status: number; json: Msg; bytes: Buffer }> {
+const STEP_PATH = /^\/v1\/catalogue\/demands(?:\/([^/]+)\/(approve|refuse|withdraw))?$/;
+
+async function http(method: 'GET' | 'POST', path: string, body?: Msg): Promise<{ status: number; json: Msg; bytes: Buffer }> {
+  // Demand steps are signed over HTTP as over gRPC, so both answer the same bad request with the same code.
+  const step = method === 'POST' && body ? STEP_PATH.exec(path) : null;
+  if (step && body) {
+    const kind = (step[2] ?? 'register') as 'register' | 'approve' | 'refuse' | 'withdraw';
+    const actor = kind === 'register' ? body.requester : body.actor;
+    if (typeof actor === 'string' && existsSync(demoKeyFiles(app.config.dataDir, actor).key)) {
+      body = { ...body, signature: envelopeToJson(await signTransition(demoSigner(app.config.dataDir, actor), { kind, demandId: step[1] ?? null, actor, content: body })) };
+    }
+  }
   const response = await fetch(app.httpUrl + path, body === undefined ? { method } : { method, body: JSON.stringify(body), headers: { 'content-type': 'application/json' } });
   const bytes = Buffer.from(await response.arrayBuffer());
   const text = bytes.toString('utf8');
@@ -264,7 +307,21 @@ describe('CatalogueService: the application–reply workflow', () => {
     ]);
     expect(fromStruct(transitions[1]!.detail)).toEqual({ action: 'approve', terms: { items: ['idNumber'], dailyQuota: 50, validUntil: inDays(90) } });
     const viaHttp = (await http('GET', `/v1/catalogue/demands/${approvedId}/history`)).json.transitions as Msg[];
-    expect(transitions.map((t) => ({ seq: t.seq, from: t.from || null, to: t.to, actor: t.actor || null, at: isoOf(t.at), detail: fromStruct(t.detail) }))).toEqual(viaHttp);
+    const signatureJson = (sig: Msg | null) =>
+      sig
+        ? {
+            statementKey: sig.statementKey,
+            statement: sig.statement,
+            envelope: envelopeToJson(envelopeFromMessage(sig.envelope)),
+            certificateSm3: sig.certificateSm3,
+            certificateSerial: sig.certificateSerial,
+            signedAt: isoOf(sig.signedAt),
+          }
+        : null;
+    expect(
+      transitions.map((t) => ({ seq: t.seq, from: t.from || null, to: t.to, actor: t.actor || null, at: isoOf(t.at), detail: fromStruct(t.detail), signature: signatureJson(t.signature) })),
+    ).toEqual(viaHttp);
+    expect(transitions.every((t) => t.signature !== null)).toBe(true);
   });
 
   it('rejects bad registrations and unknown demands with the codes of the HTTP API', async () => {
@@ -284,6 +341,18 @@ describe('CatalogueService: the application–reply workflow', () => {
     await expectCode('GetDemand', { id: 'not-a-uuid' }, 'ZT_ERR_REQUEST_INVALID');
     await expectCode('ListDemands', { state: 'lost' }, 'ZT_ERR_REQUEST_INVALID');
     await expectCode('ListDemands', { resource: 'NOPE-0001' }, 'ZT_ERR_RESOURCE_NOT_FOUND');
+  });
+
+  it('takes only steps signed by the acting department', async () => {
+    const id = (await rpc('RegisterDemand', registration({ serviceItem: 'GRPC-SIGN-1' }))).id as string;
+    expect((await expectCode('ApproveDemand', { id, actor: GA, signature: undefined }, 'ZT_ERR_TRANSITION_UNSIGNED')).code).toBe(grpc.status.UNAUTHENTICATED);
+    const byYs = await signTransition(demoSigner(app.config.dataDir, YS), { kind: 'approve', demandId: id, actor: GA, content: {} });
+    expect((await expectCode('ApproveDemand', { id, actor: GA, signature: envelopeToMessage(byYs) }, 'ZT_ERR_SIGNER_MISMATCH')).code).toBe(grpc.status.PERMISSION_DENIED);
+    const tampered = await signTransition(demoSigner(app.config.dataDir, GA), { kind: 'approve', demandId: id, actor: GA, content: { terms: { dailyQuota: 1 } } });
+    await expectCode('ApproveDemand', { id, actor: GA, terms: { dailyQuota: 2 }, signature: envelopeToMessage(tampered) }, 'ZT_ERR_SIGNATURE_INVALID');
+    await expectCode('ApproveDemand', { id, actor: GA, signature: { version: 1 } }, 'ZT_ERR_ENVELOPE_MALFORMED');
+    expect((await rpc('GetDemand', { id })).state).toBe('pending');
+    expect((await rpc('ApproveDemand', { id, actor: GA, terms: { dailyQuota: 1 }, signature: envelopeToMessage(tampered) })).state).toBe('approved');
   });
 
   it('gives the same code as HTTP for the same bad request', async () => {

@@ -3,6 +3,8 @@
 // HTTP JSON schema checks something the services do not (lengths, list sizes), the same check is made here, with
 // the code the HTTP API gives (ZT_ERR_REQUEST_INVALID). Unset proto3 fields stand for JSON null / absent.
 import { ZtError } from '../../../core/errors/index.js';
+import { decodeEnvelopeJson, envelopeFromMessage, envelopeToMessage, type SignedEnvelope } from '../../../certs/envelope/index.js';
+import { sm3 } from '../../../certs/sm2/sm2.js';
 import type { UnaryHandler } from '../../../gateway/grpc/server.js';
 import { toTimestamp } from '../../../gateway/grpc/server.js';
 import { MAX_IMPORT_ROWS, type CatalogueService } from '../catalogue-service.js';
@@ -153,7 +155,24 @@ function toStruct(object: Msg): Msg {
 }
 
 function transitionMessage(t: DemandTransition): Msg {
-  return { seq: t.seq, from: t.from ?? '', to: t.to, actor: t.actor ?? '', at: toTimestamp(t.at), detail: toStruct(t.detail ?? {}) };
+  const message: Msg = { seq: t.seq, from: t.from ?? '', to: t.to, actor: t.actor ?? '', at: toTimestamp(t.at), detail: toStruct(t.detail ?? {}) };
+  if (t.signature) {
+    message.signature = {
+      statementKey: t.signature.statementKey,
+      statement: t.signature.statement,
+      envelope: envelopeToMessage(decodeEnvelopeJson(t.signature.envelope)),
+      certificateSm3: t.signature.certificateSm3,
+      certificateSerial: t.signature.certificateSerial,
+      signedAt: toTimestamp(t.signature.signedAt),
+    };
+  }
+  return message;
+}
+
+/** The signature field of a transition request: unset → undefined (the service says ZT_ERR_TRANSITION_UNSIGNED). */
+function signatureOf(request: Msg): { proof?: SignedEnvelope } {
+  const message = request.signature;
+  return message && typeof message === 'object' ? { proof: envelopeFromMessage(message) } : {};
 }
 
 function countsOut(c: FulfilmentCounts): Msg {
@@ -302,7 +321,7 @@ export function catalogueHandlers(catalogue: CatalogueService, demands: DemandSe
     },
 
     // Demand list and the application–reply procedure.
-    RegisterDemand: async (request) => demandMessage(await demands.register(registration(request))),
+    RegisterDemand: async (request) => demandMessage(await demands.register(registration(request), signatureOf(request))),
     GetDemand: async (request) => demandMessage(await demands.get(atMost(str(request.id), CODE_MAX, 'id'))),
     ListDemands: async (request) => {
       const page = await demands.list({ ...demandFilter(request), limit: limitOf(request.limit), after: orNull(atMost(str(request.after), CODE_MAX, 'after')) });
@@ -310,7 +329,11 @@ export function catalogueHandlers(catalogue: CatalogueService, demands: DemandSe
     },
     ApproveDemand: async (request) =>
       demandMessage(
-        await demands.approve(atMost(str(request.id), CODE_MAX, 'id'), { actor: atMost(str(request.actor), USCC_MAX, 'actor'), terms: terms(request.terms) }),
+        await demands.approve(
+          atMost(str(request.id), CODE_MAX, 'id'),
+          { actor: atMost(str(request.actor), USCC_MAX, 'actor'), terms: terms(request.terms) },
+          signatureOf(request),
+        ),
       ),
     RefuseDemand: async (request) =>
       demandMessage(
@@ -319,14 +342,14 @@ export function catalogueHandlers(catalogue: CatalogueService, demands: DemandSe
           negativeListRuleId: orNull(atMost(str(request.negativeListRuleId), RULE_ID_MAX, 'negativeListRuleId')),
           legalBasis: legalBasisIn(request.legalBasis),
           reason: orNull(atMost(str(request.reason), REASON_MAX, 'reason')),
-        }),
+        }, signatureOf(request)),
       ),
     WithdrawDemand: async (request) =>
       demandMessage(
         await demands.withdraw(atMost(str(request.id), CODE_MAX, 'id'), {
           actor: atMost(str(request.actor), USCC_MAX, 'actor'),
           reason: orNull(atMost(str(request.reason), REASON_MAX, 'reason')),
-        }),
+        }, signatureOf(request)),
       ),
     GetDemandHistory: async (request) => {
       const id = atMost(str(request.id), CODE_MAX, 'id');
@@ -344,7 +367,11 @@ export function catalogueHandlers(catalogue: CatalogueService, demands: DemandSe
     },
     ImportDemands: async (request) => {
       const body = importContent(request, 'demands');
-      const imported = await demands.import('csv' in body ? demandsFromCsv(body.csv) : demandsFromJson(body.json));
+      const content = request.content instanceof Uint8Array ? request.content : new Uint8Array(0);
+      const imported = await demands.import('csv' in body ? demandsFromCsv(body.csv) : demandsFromJson(body.json), {
+        ...signatureOf(request),
+        documentSm3: sm3(content).toString('hex'),
+      });
       return { imported: imported.length, demands: imported.map((d) => ({ id: d.id, state: d.state })) };
     },
 

@@ -4,8 +4,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue, type ErrorCode } from '../../../core/errors/index.js';
 import type { DeliveredEvent } from '../../../core/events/index.js';
 import { usccCheckCharacter } from '../../../core/identifiers/index.js';
+import { existsSync } from 'node:fs';
+import { sm3 } from '../../../certs/sm2/sm2.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
-import { DEMO_DEPARTMENTS } from '../../demo/index.js';
+import { demoSigner, signedJson } from '../../../test/support/signing.js';
+import { DEMO_DEPARTMENTS, demoKeyFiles } from '../../demo/index.js';
 import { parseCsv } from '../csv.js';
 import { chinaDate } from '../working-days.js';
 
@@ -39,12 +42,43 @@ interface Reply {
   json: Record<string, any>;
 }
 
-async function call(app: TestApp, method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<Reply> {
+const STEP = /^\/v1\/catalogue\/demands(?:\/([^/]+)\/(approve|refuse|withdraw))?$/;
+const hasKey = (app: TestApp, uscc: unknown): uscc is string => typeof uscc === 'string' && existsSync(demoKeyFiles(app.config.dataDir, uscc).key);
+
+/**
+ * Calls the app as a department's client does: demand steps are signed with the acting demo department's key (from
+ * the app's own demo-keys directory) unless the body already has a signature, `unsigned` is set or the actor has no
+ * key; a demand import is signed as `importAs`.
+ */
+async function call(
+  app: TestApp,
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType = 'application/json',
+  options: { unsigned?: boolean; importAs?: string; keysOf?: TestApp } = {},
+): Promise<Reply> {
   const init: RequestInit = { method };
+  const headers: Record<string, string> = {};
+  const step = method === 'POST' ? STEP.exec(path) : null;
+  if (step && !options.unsigned && body && typeof body === 'object' && !('signature' in body)) {
+    const content = body as Record<string, unknown>;
+    const kind = (step[2] ?? 'register') as 'register' | 'approve' | 'refuse' | 'withdraw';
+    const actor = kind === 'register' ? content.requester : content.actor;
+    if (hasKey(app, actor)) {
+      body = { ...content, signature: await signedJson(demoSigner(app.config.dataDir, actor), { kind, demandId: step[1] ?? null, actor, content }) };
+    }
+  }
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    init.headers = { 'content-type': contentType };
+    headers['content-type'] = contentType;
   }
+  if (options.importAs) {
+    const documentSm3 = sm3(Buffer.from(init.body as string, 'utf8')).toString('hex');
+    const envelope = await signedJson(demoSigner((options.keysOf ?? app).config.dataDir, options.importAs), { kind: 'import', actor: options.importAs, content: { documentSm3 } });
+    headers['zt-signature'] = Buffer.from(JSON.stringify(envelope)).toString('base64');
+  }
+  init.headers = headers;
   const response = await fetch(app.httpUrl + path, init);
   const text = await response.text();
   let json: Record<string, any> = {};
@@ -58,6 +92,7 @@ async function call(app: TestApp, method: string, path: string, body?: unknown, 
 
 const get = (path: string) => call(a, 'GET', path);
 const post = (path: string, body: unknown) => call(a, 'POST', path, body);
+const postUnsigned = (path: string, body: unknown) => call(a, 'POST', path, body, 'application/json', { unsigned: true });
 
 function expectError(r: Reply, code: ErrorCode): void {
   expect({ status: r.status, code: r.json.code, message: r.json.message }).toEqual({ status: errorCatalogue[code].http, code, message: r.json.message });
@@ -125,9 +160,10 @@ describe('the demo catalogue', () => {
   });
 
   it('is not seeded twice', async () => {
-    const { seedDemoData } = await import('../../demo/index.js');
+    const { DemoSigners, seedDemoData } = await import('../../demo/index.js');
     const { db, departments, catalogue, demands } = a.app.ctx;
-    expect(await seedDemoData(db, departments, { catalogue: { catalogue, demands } })).toEqual({ seeded: false, departments: 0, resources: 0, demands: 0 });
+    const signers = new DemoSigners(a.app.ctx.ca!, a.config.dataDir);
+    expect(await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers })).toEqual({ seeded: false, departments: 0, resources: 0, demands: 0 });
   });
 });
 
@@ -217,6 +253,26 @@ describe('application–reply workflow over HTTP', () => {
     expect((await eventsFor(id, 3)).map((e) => e.type)).toEqual(['demand.registered', 'demand.approved', 'demand.withdrawn']);
   });
 
+  it('takes only steps signed by the acting department, and keeps the signature in the history', async () => {
+    expectError(await postUnsigned('/v1/catalogue/demands', demand({ serviceItem: 'E2E-SIGN-1' })), 'ZT_ERR_TRANSITION_UNSIGNED');
+    const id = (await post('/v1/catalogue/demands', demand({ serviceItem: 'E2E-SIGN-1' }))).json.id as string;
+    expectError(await postUnsigned(`/v1/catalogue/demands/${id}/approve`, { actor: GA }), 'ZT_ERR_TRANSITION_UNSIGNED');
+    expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA, signature: { version: 1 } }), 'ZT_ERR_ENVELOPE_MALFORMED');
+    const byCivilAffairs = await signedJson(demoSigner(a.config.dataDir, MZ), { kind: 'approve', demandId: id, actor: GA, content: {} });
+    expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA, signature: byCivilAffairs }), 'ZT_ERR_SIGNER_MISMATCH');
+    const forOther = await signedJson(demoSigner(a.config.dataDir, GA), { kind: 'approve', demandId: id, actor: GA, content: { terms: { dailyQuota: 5 } } });
+    expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA, signature: forOther }), 'ZT_ERR_SIGNATURE_INVALID');
+    expect((await get(`/v1/catalogue/demands/${id}`)).json.state).toBe('pending');
+    const good = await signedJson(demoSigner(a.config.dataDir, GA), { kind: 'approve', demandId: id, actor: GA, content: {} });
+    expect((await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA, signature: good })).json.state).toBe('approved');
+    const history = (await get(`/v1/catalogue/demands/${id}/history`)).json.transitions as { actor: string; signature: { statement: string; certificateSerial: string; envelope: object } }[];
+    expect(history.map((t) => [t.actor, JSON.parse(t.signature.statement).kind])).toEqual([
+      [YS, 'register'],
+      [GA, 'approve'],
+    ]);
+    expect(history[1]!.signature.envelope).toEqual(good);
+  });
+
   it('rejects a refusal without a basis, and accepts one citing a negative-list entry or a legal basis', async () => {
     const one = (await post('/v1/catalogue/demands', demand({ serviceItem: 'E2E-REFUSE-1' }))).json.id as string;
     const two = (await post('/v1/catalogue/demands', demand({ serviceItem: 'E2E-REFUSE-2' }))).json.id as string;
@@ -278,7 +334,8 @@ describe('application–reply workflow over HTTP', () => {
 describe('import and export', () => {
   let b: TestApp;
   beforeAll(async () => {
-    b = await startTestApp({}, { seedDemo: false });
+    // An empty instance under the same CA, so the demo departments' keys are good there too.
+    b = await startTestApp({ caDir: a.config.caDir }, { seedDemo: false });
     for (const d of DEMO_DEPARTMENTS) await b.app.ctx.departments.register(d);
   });
   afterAll(async () => {
@@ -311,7 +368,7 @@ describe('import and export', () => {
     const exported = await get(`/v1/catalogue/demands/export?requester=${YS}`);
     const demands = exported.json.demands as { resource: string; items: string[]; serviceItem: string; state: string }[];
     expect(demands.length).toBeGreaterThan(5);
-    const imported = await call(b, 'POST', '/v1/catalogue/demands/import', exported.json);
+    const imported = await call(b, 'POST', '/v1/catalogue/demands/import', exported.json, 'application/json', { importAs: YS, keysOf: a });
     expect(imported.status).toBe(201);
     expect(imported.json.imported).toBe(demands.length);
     const inB = (await call(b, 'GET', `/v1/catalogue/demands/export?requester=${YS}`)).json.demands as typeof demands;
@@ -327,7 +384,9 @@ describe('import and export', () => {
     expect(rows[0]!.fields).toEqual(expect.arrayContaining(['id', 'requester', 'state', 'replyDue', 'termsDailyQuota']));
     expect(rows.slice(1).every((r) => r.fields[rows[0]!.fields.indexOf('state')] === 'granted')).toBe(true);
     const before = (await get(`/v1/catalogue/demands?requester=${YS}&state=granted&limit=500`)).json.items.length;
-    const imported = await call(a, 'POST', '/v1/catalogue/demands/import', csv.text, 'text/csv');
+    expectError(await call(a, 'POST', '/v1/catalogue/demands/import', csv.text, 'text/csv'), 'ZT_ERR_TRANSITION_UNSIGNED');
+    expectError(await call(a, 'POST', '/v1/catalogue/demands/import', csv.text, 'text/csv', { importAs: GA }), 'ZT_ERR_IMPORT_INVALID');
+    const imported = await call(a, 'POST', '/v1/catalogue/demands/import', csv.text, 'text/csv', { importAs: YS });
     expect(imported.json.imported).toBe(rows.length - 1);
     expect((await get(`/v1/catalogue/demands?requester=${YS}&state=granted&limit=500`)).json.items.length).toBe(before + rows.length - 1);
   });
@@ -357,7 +416,14 @@ describe('import and export', () => {
     expect(r.json.details[5]).toMatchObject({ column: 'updateCycle' });
     expectError(await get('/v1/catalogue/resources/E2E-IMP-1'), 'ZT_ERR_RESOURCE_NOT_FOUND');
 
-    const json = await post('/v1/catalogue/demands/import', { demands: [demand({ serviceItem: 'E2E-IMP-OK' }), demand({ items: ['salary'] }), 'not an object', demand({ colour: 'red' })] });
+    const json = await call(
+      a,
+      'POST',
+      '/v1/catalogue/demands/import',
+      { demands: [demand({ serviceItem: 'E2E-IMP-OK' }), demand({ items: ['salary'] }), 'not an object', demand({ colour: 'red' })] },
+      'application/json',
+      { importAs: YS },
+    );
     expectError(json, 'ZT_ERR_IMPORT_INVALID');
     expect(json.json.details.map((d: { row: number; code: string }) => [d.row, d.code])).toEqual([
       [2, 'ZT_ERR_DATA_ITEM_UNKNOWN'],

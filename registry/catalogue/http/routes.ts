@@ -1,6 +1,8 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ZtError } from '../../../core/errors/index.js';
+import { decodeEnvelopeJson, type SignedEnvelope } from '../../../certs/envelope/index.js';
+import { sm3 } from '../../../certs/sm2/sm2.js';
 import { errorResponses } from '../../../gateway/http/errors.js';
 import { MAX_IMPORT_ROWS, MAX_PAGE, type CatalogueService } from '../catalogue-service.js';
 import type { DemandService } from '../demand-service.js';
@@ -152,6 +154,18 @@ const transitionSchema = {
     actor: { type: ['string', 'null'], description: 'USCC of the acting department; null for the platform (expiry).' },
     at: { type: 'string', format: 'date-time' },
     detail: { type: 'object', additionalProperties: true },
+    signature: {
+      type: ['object', 'null'],
+      description: "The acting department's signature as verified and kept (null for the platform's own steps): enough to check the step again offline.",
+      properties: {
+        statementKey: { type: 'string' },
+        statement: { type: 'string', description: 'The canonical statement that was signed (docs/signed-transitions.md).' },
+        envelope: { type: 'object', additionalProperties: true, description: 'The signed envelope (docs/envelope.md).' },
+        certificateSm3: { type: 'string' },
+        certificateSerial: { type: 'string' },
+        signedAt: { type: 'string', format: 'date-time' },
+      },
+    },
   },
 } as const;
 
@@ -170,7 +184,46 @@ const countsSchema = {
   },
 } as const;
 
-const actorBody = { actor: { ...uscc, description: 'USCC of the department making this transition.' } } as const;
+const signatureBody = {
+  signature: {
+    type: 'object',
+    additionalProperties: true,
+    description:
+      "The acting department's signed envelope (docs/envelope.md) over the step's canonical statement (docs/signed-transitions.md), carrying its certificate. Missing → ZT_ERR_TRANSITION_UNSIGNED.",
+  },
+} as const;
+const actorBody = { actor: { ...uscc, description: 'USCC of the department making this transition.' }, ...signatureBody } as const;
+
+type Signed<T> = T & { signature?: unknown };
+
+/** Splits the signature from the step's fields: the service verifies it over exactly those fields. */
+function signed<T extends object>(body: Signed<T>): [T, { proof?: SignedEnvelope }] {
+  const { signature, ...input } = body;
+  return [input as T, signature === undefined ? {} : { proof: decodeEnvelopeJson(signature as object) }];
+}
+
+const rawBodies = new WeakMap<FastifyRequest, Buffer>();
+
+/** The body of a request as it was sent (JSON bodies in the import scope; CSV bodies are kept as text). */
+function rawBody(request: FastifyRequest): Buffer {
+  const raw = rawBodies.get(request);
+  if (raw) return raw;
+  return typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.alloc(0);
+}
+
+/** The Zt-Signature header of an import: base64 of the envelope's JSON. */
+function headerSignature(request: FastifyRequest): { proof?: SignedEnvelope } {
+  const header = request.headers['zt-signature'];
+  if (header === undefined) return {};
+  const text = Array.isArray(header) ? header.join('') : header;
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(text, 'base64').toString('utf8'));
+  } catch (error) {
+    throw new ZtError('ZT_ERR_ENVELOPE_MALFORMED', 'the Zt-Signature header is not base64 of a JSON envelope', { cause: error });
+  }
+  return { proof: decodeEnvelopeJson(json as object) };
+}
 const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', maxLength: 64, description: 'Demand id (UUID).' } } } as const;
 const codeParams = { type: 'object', required: ['code'], properties: { code: { type: 'string', maxLength: 64 } } } as const;
 const format = { type: 'string', enum: ['json', 'csv'], default: 'json' } as const;
@@ -357,7 +410,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     // ---------------------------------------------------------------------------------------------------------
     // Demand list (需求清单) and the application–reply procedure (申请–答复).
 
-    app.post<{ Body: DemandRegistration }>(
+    app.post<{ Body: Signed<DemandRegistration> }>(
       '/v1/catalogue/demands',
       {
         schema: {
@@ -377,12 +430,13 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
               expectedDailyVolume: { type: 'integer', minimum: 0 },
               validFrom: { ...nullableDate, description: 'Defaults to today.' },
               validTo: isoDate,
+              ...signatureBody,
             },
           },
           response: { 201: { $ref: 'CatalogueDemand#' }, ...errorResponses },
         },
       },
-      async (request, reply) => reply.code(201).send(await demands.register(request.body)),
+      async (request, reply) => reply.code(201).send(await demands.register(...signed(request.body))),
     );
 
     const demandFilter = {
@@ -434,23 +488,32 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       },
     );
 
-    app.post<{ Body: unknown }>(
-      '/v1/catalogue/demands/import',
-      {
-        schema: {
-          tags: [TAG],
-          summary: `Register a demand list, all or nothing (at most ${MAX_IMPORT_ROWS}). Each row is registered as a new demand; an export's id, state and reply columns are ignored.`,
-          body: importBodySchema('demands'),
-          response: { 201: importResult, ...errorResponses },
+    // A demand import is signed over the file as sent, so this scope keeps the raw bytes of JSON bodies too.
+    await app.register(async (scope) => {
+      const parseJson = scope.getDefaultJsonParser('error', 'ignore');
+      scope.removeContentTypeParser('application/json');
+      scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+        rawBodies.set(request, body as Buffer);
+        parseJson(request, (body as Buffer).toString('utf8'), done);
+      });
+      scope.post<{ Body: unknown }>(
+        '/v1/catalogue/demands/import',
+        {
+          schema: {
+            tags: [TAG],
+            summary: `Register a demand list, all or nothing (at most ${MAX_IMPORT_ROWS}). Each row is registered as a new demand; an export's id, state and reply columns are ignored.`,
+            body: importBodySchema('demands'),
+            response: { 201: importResult, ...errorResponses },
+          },
         },
-      },
-      async (request, reply) => {
-        const body = importBody(request);
-        const batch = 'csv' in body ? demandsFromCsv(body.csv) : demandsFromJson(body.json);
-        const imported = await demands.import(batch);
-        return reply.code(201).send({ imported: imported.length, demands: imported.map((d) => ({ id: d.id, state: d.state })) });
-      },
-    );
+        async (request, reply) => {
+          const body = importBody(request);
+          const batch = 'csv' in body ? demandsFromCsv(body.csv) : demandsFromJson(body.json);
+          const imported = await demands.import(batch, { ...headerSignature(request), documentSm3: sm3(rawBody(request)).toString('hex') });
+          return reply.code(201).send({ imported: imported.length, demands: imported.map((d) => ({ id: d.id, state: d.state })) });
+        },
+      );
+    });
 
     app.get<{ Params: { id: string } }>(
       '/v1/catalogue/demands/:id',
@@ -474,7 +537,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       async (request) => ({ demand: request.params.id, transitions: await demands.history(request.params.id) }),
     );
 
-    app.post<{ Params: { id: string }; Body: { actor: string; terms?: TermsInput | null } }>(
+    app.post<{ Params: { id: string }; Body: Signed<{ actor: string; terms?: TermsInput | null }> }>(
       '/v1/catalogue/demands/:id/approve',
       {
         schema: {
@@ -485,10 +548,10 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           response: { 200: { $ref: 'CatalogueDemand#' }, ...errorResponses },
         },
       },
-      (request) => demands.approve(request.params.id, request.body),
+      (request) => demands.approve(request.params.id, ...signed(request.body)),
     );
 
-    app.post<{ Params: { id: string }; Body: { actor: string } & RefusalInput }>(
+    app.post<{ Params: { id: string }; Body: Signed<{ actor: string } & RefusalInput> }>(
       '/v1/catalogue/demands/:id/refuse',
       {
         schema: {
@@ -509,10 +572,10 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           response: { 200: { $ref: 'CatalogueDemand#' }, ...errorResponses },
         },
       },
-      (request) => demands.refuse(request.params.id, request.body),
+      (request) => demands.refuse(request.params.id, ...signed(request.body)),
     );
 
-    app.post<{ Params: { id: string }; Body: { actor: string; reason?: string | null } }>(
+    app.post<{ Params: { id: string }; Body: Signed<{ actor: string; reason?: string | null }> }>(
       '/v1/catalogue/demands/:id/withdraw',
       {
         schema: {
@@ -523,7 +586,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           response: { 200: { $ref: 'CatalogueDemand#' }, ...errorResponses },
         },
       },
-      (request) => demands.withdraw(request.params.id, request.body),
+      (request) => demands.withdraw(request.params.id, ...signed(request.body)),
     );
 
     // ---------------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import { isZtError, type ErrorCode } from '../../../core/errors/index.js';
 import { migrate, sqlState, type Database } from '../../../core/storage/index.js';
 import { DepartmentService, SqlDepartmentStore } from '../../departments/index.js';
 import { CatalogueService } from '../catalogue-service.js';
-import type { TransitionRequest } from '../authenticator.js';
+import { trustNamedActor, type TransitionRequest } from '../authenticator.js';
 import { DemandService } from '../demand-service.js';
 import type { Demand, DemandRegistration } from '../demand.js';
 import type { ResourcePublication } from '../resource.js';
@@ -103,7 +103,8 @@ export function catalogueStoreContract(harness: CatalogueStoreHarness): void {
     demandStore = new SqlDemandStore(db);
     const options = { clock: () => now, onOutboxWrite: () => void nudges++ };
     catalogue = new CatalogueService(db, resources, departments, options);
-    demands = new DemandService(db, demandStore, resources, departments, options);
+    // The stores and the state machine; signatures are checked in signed-transitions.test.ts and end to end.
+    demands = new DemandService(db, demandStore, resources, departments, { ...options, authenticator: trustNamedActor });
     for (const p of [population, enterprises, adoption]) await catalogue.publish(p);
   });
   afterAll(async () => {
@@ -205,12 +206,13 @@ export function catalogueStoreContract(harness: CatalogueStoreHarness): void {
         async authenticate(request) {
           seen.push(request);
           if (reject) throw Object.assign(new Error('unsigned'), { code: 'test' });
+          return null;
         },
       },
       negativeList: { has: (id) => id === 'NL-KNOWN' },
     });
     const d = await strict.register({ requester: YS, resource: population.code, items: ['name'], serviceItem: 'SEAM-1', legalBasis: { title: 't' }, expectedDailyVolume: 1, validTo: '2026-01-31' }, { proof: 'sig-1' });
-    expect(seen[0]).toMatchObject({ kind: 'register', demandId: null, actor: YS, proof: 'sig-1', payload: { resource: population.code, items: ['name'] } });
+    expect(seen[0]).toMatchObject({ kind: 'register', demandId: null, actor: YS, proof: 'sig-1', content: { resource: population.code, items: ['name'] } });
     reject = true;
     await expect(strict.approve(d.id, { actor: GA }, { proof: 'bad' })).rejects.toThrow('unsigned');
     expect(seen[1]).toMatchObject({ kind: 'approve', demandId: d.id, actor: GA, proof: 'bad' });

@@ -1,5 +1,9 @@
 import type { Database, Queryable } from '../../../core/storage/index.js';
-import type { Demand, DemandState, DemandTerms, DemandTransition, NewDemand, Refusal } from '../demand.js';
+import type { EnvelopeJson } from '../../../certs/envelope/index.js';
+import { SqlState, sqlState } from '../../../core/storage/index.js';
+import { ZtError } from '../../../core/errors/index.js';
+import type { TransitionEvidence } from '../authenticator.js';
+import type { Demand, DemandState, DemandTerms, DemandTransition, NewDemand, Refusal, TransitionSignature } from '../demand.js';
 import type { LegalBasis } from '../resource.js';
 import type { DemandChange, DemandPage, DemandQuery, DemandStore, DepartmentFulfilment, FulfilmentCounts } from '../store.js';
 
@@ -30,7 +34,16 @@ interface TransitionRow {
   actor_uscc: string | null;
   at: Date;
   detail: Record<string, unknown>;
+  statement_key: string | null;
+  statement: string | null;
+  envelope: EnvelopeJson | null;
+  certificate_sm3: string | null;
+  certificate_serial: string | null;
+  signed_at: Date | null;
 }
+
+const TRANSITION_COLUMNS = `t.demand_id::text AS demand_id, t.seq, t.from_state, t.to_state, t.actor_uscc, t.at, t.detail, t.statement_key,
+  s.statement, s.envelope, s.certificate_sm3, s.certificate_serial, s.signed_at`;
 
 // Dates travel as YYYY-MM-DD text so that both drivers (and every time zone) read the same day. $1 is "today".
 const SELECT = `SELECT d.id::text AS id, d.requester_uscc, r.provider_uscc, d.resource_code, d.items, d.service_item, d.legal_basis,
@@ -60,7 +73,18 @@ function toDemand(r: Row): Demand {
 }
 
 function toTransition(r: TransitionRow): DemandTransition {
-  return { demandId: r.demand_id, seq: r.seq, from: r.from_state, to: r.to_state, actor: r.actor_uscc, at: r.at, detail: r.detail };
+  const signature: TransitionSignature | null =
+    r.statement_key && r.statement !== null && r.envelope && r.certificate_sm3 && r.certificate_serial && r.signed_at
+      ? {
+          statementKey: r.statement_key,
+          statement: r.statement,
+          envelope: r.envelope,
+          certificateSm3: r.certificate_sm3,
+          certificateSerial: r.certificate_serial,
+          signedAt: r.signed_at,
+        }
+      : null;
+  return { demandId: r.demand_id, seq: r.seq, from: r.from_state, to: r.to_state, actor: r.actor_uscc, at: r.at, detail: r.detail, signature };
 }
 
 const json = (value: unknown): string | null => (value === null || value === undefined ? null : JSON.stringify(value));
@@ -147,19 +171,47 @@ export class SqlDemandStore implements DemandStore {
     );
   }
 
-  async appendTransition(tx: Queryable, t: Omit<DemandTransition, 'seq'>): Promise<DemandTransition> {
-    const { rows } = await tx.query<TransitionRow>(
-      `INSERT INTO demand_transitions (demand_id, seq, from_state, to_state, actor_uscc, at, detail)
-       SELECT $1::uuid, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6::jsonb FROM demand_transitions WHERE demand_id = $1::uuid
-       RETURNING demand_id::text AS demand_id, seq, from_state, to_state, actor_uscc, at, detail`,
-      [t.demandId, t.from, t.to, t.actor, t.at, JSON.stringify(t.detail)],
+  async recordStatement(tx: Queryable, e: TransitionEvidence): Promise<void> {
+    try {
+      await tx.query(
+        `INSERT INTO signed_statements (key, kind, actor_uscc, statement, envelope, certificate_sm3, certificate_serial, signed_at)
+         VALUES ($1, $2, $3, $4, $5::jsonb, $6, $7, $8)`,
+        [e.key, e.kind, e.actor, e.statement, JSON.stringify(e.envelope), e.certificateSm3, e.certificateSerial, e.signedAt],
+      );
+    } catch (error) {
+      if (sqlState(error) === SqlState.uniqueViolation) {
+        throw new ZtError('ZT_ERR_TRANSITION_REPLAYED', `this signed ${e.kind} (signed at ${e.signedAt.toISOString()}) has been recorded before; sign the step again`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async appendTransition(tx: Queryable, t: Omit<DemandTransition, 'seq' | 'signature'>, evidence: TransitionEvidence | null = null): Promise<DemandTransition> {
+    const { rows } = await tx.query<{ seq: number }>(
+      `INSERT INTO demand_transitions (demand_id, seq, from_state, to_state, actor_uscc, at, detail, statement_key)
+       SELECT $1::uuid, coalesce(max(seq), 0) + 1, $2, $3, $4, $5, $6::jsonb, $7 FROM demand_transitions WHERE demand_id = $1::uuid
+       RETURNING seq`,
+      [t.demandId, t.from, t.to, t.actor, t.at, JSON.stringify(t.detail), evidence?.key ?? null],
     );
-    return toTransition(rows[0]!);
+    const signature: TransitionSignature | null = evidence
+      ? {
+          statementKey: evidence.key,
+          statement: evidence.statement,
+          envelope: evidence.envelope,
+          certificateSm3: evidence.certificateSm3,
+          certificateSerial: evidence.certificateSerial,
+          signedAt: evidence.signedAt,
+        }
+      : null;
+    return { ...t, detail: { ...t.detail }, seq: rows[0]!.seq, signature };
   }
 
   async history(id: string): Promise<DemandTransition[]> {
     const { rows } = await this.db.query<TransitionRow>(
-      `SELECT demand_id::text AS demand_id, seq, from_state, to_state, actor_uscc, at, detail FROM demand_transitions WHERE demand_id = $1::uuid ORDER BY seq`,
+      `SELECT ${TRANSITION_COLUMNS} FROM demand_transitions t LEFT JOIN signed_statements s ON s.key = t.statement_key
+       WHERE t.demand_id = $1::uuid ORDER BY t.seq`,
       [id],
     );
     return rows.map(toTransition);
