@@ -5,8 +5,9 @@ import { decodeEnvelopeJson, envelopeToJson, signEnvelope, verifyEnvelope } from
 import { InProcessSm2Signer } from '../../certs/signer/index.js';
 import { generateSm2KeyPair } from '../../certs/sm2/sm2.js';
 import { parseCertificate } from '../../certs/x509/index.js';
-import type { Database } from '../../core/storage/index.js';
-import { makeTestCaDir, openMigratedDatabase, rejectionCode } from '../../test/support/ca.js';
+import { migrate, PgDatabase, PgliteDatabase, type Database } from '../../core/storage/index.js';
+import { describeWithService, postgresUrl, uniqueName } from '../../test/support/services.js';
+import { makeTestCaDir, rejectionCode } from '../../test/support/ca.js';
 import { makeSigningWorld, type SigningWorld } from '../../test/support/signing.js';
 import { DepartmentService, SqlDepartmentStore } from '../departments/index.js';
 import { DEMO_DEPARTMENTS, DEMO_RESOURCES } from '../demo/index.js';
@@ -44,8 +45,21 @@ async function registerSigned(over: Partial<DemandRegistration> = {}) {
   return demands.register(reg, { proof: await world.sign({ kind: 'register', actor: reg.requester, content: reg }) });
 }
 
+describe('transition statements', () => {
+  it('are the same bytes for JSON-style and protobuf-style input (null, "", [] and {} are absent)', () => {
+    const json = transitionStatement({ kind: 'approve', demandId: 'd-1', actor: ' 11210100001000010r ', content: { terms: { items: ['name'], dailyQuota: null } } });
+    const proto = transitionStatement({ kind: 'approve', demandId: 'd-1', actor: GA, content: { terms: { items: ['name'], dailyQuota: null, validUntil: '' } } });
+    expect(json.equals(proto)).toBe(true);
+    expect(json.toString()).toBe('{"actor":"11210100001000010R","content":{"terms":{"items":["name"]}},"demandId":"d-1","kind":"approve","schema":"zhengtong/demand-transition/v1"}');
+    // Fields outside the step's own are not part of what is signed.
+    expect(transitionStatement({ kind: 'withdraw', demandId: 'd-1', actor: YS, content: { reason: 'r', actor: YS, extra: 1 } }).toString()).not.toContain('extra');
+  });
+});
+
+function signedTransitionsSuite(open: () => Promise<Database>, dispose: () => Promise<void>): void {
 beforeAll(async () => {
-  db = await openMigratedDatabase();
+  db = await open();
+  await migrate(db);
   world = await makeSigningWorld(db, { clock: () => now });
   const departments = new DepartmentService(db, new SqlDepartmentStore(db));
   for (const d of DEMO_DEPARTMENTS) await departments.register(d);
@@ -57,17 +71,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await db?.close();
   world?.remove();
-});
-
-describe('transition statements', () => {
-  it('are the same bytes for JSON-style and protobuf-style input (null, "", [] and {} are absent)', () => {
-    const json = transitionStatement({ kind: 'approve', demandId: 'd-1', actor: ' 11210100001000010r ', content: { terms: { items: ['name'], dailyQuota: null } } });
-    const proto = transitionStatement({ kind: 'approve', demandId: 'd-1', actor: GA, content: { terms: { items: ['name'], dailyQuota: null, validUntil: '' } } });
-    expect(json.equals(proto)).toBe(true);
-    expect(json.toString()).toBe('{"actor":"11210100001000010R","content":{"terms":{"items":["name"]}},"demandId":"d-1","kind":"approve","schema":"zhengtong/demand-transition/v1"}');
-    // Fields outside the step's own are not part of what is signed.
-    expect(transitionStatement({ kind: 'withdraw', demandId: 'd-1', actor: YS, content: { reason: 'r', actor: YS, extra: 1 } }).toString()).not.toContain('extra');
-  });
+  await dispose();
 });
 
 describe('signed transitions', () => {
@@ -191,4 +195,24 @@ describe('signed transitions', () => {
     expect(new Set(keys).size).toBe(1);
     expect(await rejectionCode(demands.import(batch, { documentSm3, proof }))).toBe('ZT_ERR_TRANSITION_REPLAYED');
   });
+});
+}
+
+describe('signed transitions on PGlite', () => {
+  signedTransitionsSuite(
+    () => PgliteDatabase.open({ dataDir: undefined }),
+    async () => undefined,
+  );
+});
+
+describeWithService('postgres', 'signed transitions on PostgreSQL', () => {
+  const schema = uniqueName('zt_signed');
+  signedTransitionsSuite(
+    () => PgDatabase.open({ url: postgresUrl!, poolSize: 4, schema }),
+    async () => {
+      const admin = await PgDatabase.open({ url: postgresUrl!, poolSize: 1, schema: undefined });
+      await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.close();
+    },
+  );
 });
