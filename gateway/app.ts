@@ -20,10 +20,17 @@ import type { AppContext } from './context.js';
 import { PolicyHolder } from './policy.js';
 import { defaultPolicyDirectory } from '../policies/index.js';
 import { createGrpcServer, type GrpcServer } from './grpc/server.js';
+import { ACCESS_RECORD_TOPIC, AccessLogWriter, newAccessRecordId } from '../audit/index.js';
+import { ConnectorRegistry } from '../exchange/connectors/registry.js';
+import { ExchangeService } from '../exchange/exchange-service.js';
+import { seedDemoDatasets } from '../exchange/extracts/index.js';
+import { GrantIndex } from '../exchange/grants.js';
+import { NonceStore } from '../exchange/nonce-store.js';
+import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { createHttpServer } from './http/server.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
-export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC] as const;
+export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC] as const;
 
 /**
  * The shipped list (policies/default) names the demo catalogue's resources; on a catalogue without them it cannot
@@ -132,6 +139,29 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Revocations made by any instance (or the CLI) reach every instance's trust cache and CRL. The group reads from
     // the latest offset once assigned, so wait for the assignment: a revocation before it would never be heard here.
     if (ca && trust) await (await trust.listen(bus, config.instanceId!, () => ca.invalidateCrl())).ready;
+    // The exchange: grants in memory (rebuilt when a demand changes, in every instance), nonces shared through the
+    // database, the platform's signing key opened on first use, access records group-committed.
+    const grants = new GrantIndex();
+    const accessLog = new AccessLogWriter(db, { instance: config.instanceId!, onOutboxWrite: () => relay.nudge() });
+    const connectors = new ConnectorRegistry(db, catalogue);
+    let platformSigner: Promise<PlatformSigner> | null = null;
+    const signer = (): Promise<PlatformSigner> => {
+      if (!ca) return Promise.reject(new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'the exchange signs its answers with a platform certificate; run zhengtong ca init'));
+      platformSigner ??= openPlatformSigner(ca, config.caDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`);
+      platformSigner.catch(() => (platformSigner = null));
+      return platformSigner;
+    };
+    const exchange = new ExchangeService({
+      trust,
+      policy: () => policyRef.current?.engine ?? null,
+      grants,
+      nonces: new NonceStore(db),
+      connectors,
+      log: accessLog,
+      signer,
+      windowMs: config.signatureWindowSeconds * 1000,
+      newAccessId: () => newAccessRecordId(),
+    });
     const ctx: AppContext = {
       config,
       logger,
@@ -145,6 +175,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       ca,
       trust,
       policy: policyRef,
+      exchange,
+      grants,
+      accessLog,
       version: packageVersion(),
       startedAt: new Date(),
       lifecycle: { closing: false },
@@ -154,11 +187,50 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         ? await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers: new DemoSigners(ca, config.dataDir), force: options.forceSeed ?? false })
         : null;
     if (options.forceSeed && !ca) logger.warn({ caDir: config.caDir }, 'demo data not seeded: the database was seeded before, and ZT_CA_DIR holds no CA to sign with');
+    if (options.seedDemo) {
+      const datasets = await seedDemoDatasets(db);
+      if (datasets.seeded) logger.info({ extracts: datasets.extracts.length, ms: Math.round(datasets.loadMs) }, 'demo datasets loaded into the exchange tables');
+    }
     policyRef.current = await loadPolicies(config, catalogue, logger);
+    await grants.reload(demands);
+    // Any change of a demand (granted, approved, withdrawn, expired …) rebuilds this instance's grant index.
+    let reloading: Promise<void> | null = null;
+    let again = false;
+    const reloadGrants = (): void => {
+      if (reloading) {
+        again = true;
+        return;
+      }
+      reloading = grants
+        .reload(demands)
+        .catch((error: unknown) => logger.warn({ err: error }, 'reloading the grants failed; the previous index stays in force'))
+        .finally(() => {
+          reloading = null;
+          if (again) {
+            again = false;
+            reloadGrants();
+          }
+        });
+    };
+    await (
+      await bus.subscribe({
+        topics: [CATALOGUE_EVENTS_TOPIC],
+        group: `exchange-grants.${config.instanceId!}`,
+        fromBeginning: false,
+        handler: async (event) => {
+          if (event.headers['zt-event-type']?.startsWith('demand.')) reloadGrants();
+        },
+      })
+    ).ready;
+    const closeExchange = async (): Promise<void> => {
+      await accessLog.close();
+      await connectors.close();
+      if (platformSigner) await (await platformSigner.catch(() => null))?.close();
+    };
     await (await policyRef.current.listen(bus, config.instanceId!)).ready;
     const http = await createHttpServer(ctx);
     const grpc = createGrpcServer(ctx);
-    return assemble(ctx, migrations, seed, http, grpc);
+    return assemble(ctx, migrations, seed, http, grpc, closeExchange);
   } catch (error) {
     await bus?.close().catch(() => undefined);
     await db?.close().catch(() => undefined);
@@ -166,7 +238,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   }
 }
 
-function assemble(ctx: AppContext, migrations: MigrationReport, seed: SeedReport | null, http: FastifyInstance, grpc: GrpcServer): App {
+function assemble(
+  ctx: AppContext,
+  migrations: MigrationReport,
+  seed: SeedReport | null,
+  http: FastifyInstance,
+  grpc: GrpcServer,
+  closeExchange: () => Promise<void>,
+): App {
   const { config, logger } = ctx;
   let closing: Promise<void> | null = null;
   let housekeeping: NodeJS.Timeout | null = null;
@@ -219,6 +298,8 @@ function assemble(ctx: AppContext, migrations: MigrationReport, seed: SeedReport
         // In-flight requests finish; their events are already committed to the outbox.
         await Promise.all([http.close(), grpc.close(left())]);
         await housework;
+        // Access records accepted before the servers closed are committed before the outbox is drained.
+        await closeExchange();
         await ctx.relay.drainAndStop(left());
         await ctx.bus.close();
         await ctx.db.close();

@@ -7,6 +7,9 @@ import type { Database } from '../core/storage/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
 import type { PolicyHolder } from './policy.js';
+import type { AccessLogWriter } from '../audit/index.js';
+import type { ExchangeService } from '../exchange/exchange-service.js';
+import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
 
@@ -29,6 +32,12 @@ export interface AppContext {
   readonly trust: TrustStore | null;
   /** The negative-list engine in force (set once the catalogue is loaded at start). */
   readonly policy: { readonly current: PolicyHolder | null };
+  /** The real-time exchange (docs/exchange-protocol.md). */
+  readonly exchange: ExchangeService;
+  /** Grants in force (granted and approved demands), in memory. */
+  readonly grants: GrantIndex;
+  /** Access records, group-committed. */
+  readonly accessLog: AccessLogWriter;
   readonly version: string;
   readonly startedAt: Date;
   /** Set when a graceful shutdown begins: readiness fails and new requests get ZT_ERR_SHUTTING_DOWN. */

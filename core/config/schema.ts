@@ -77,6 +77,12 @@ export const settings = {
     max: 3650,
     doc: 'Validity in days of the department certificates the platform CA issues.',
   }),
+  platformUscc: spec<string>({
+    env: 'ZT_PLATFORM_USCC',
+    kind: 'string',
+    default: '11210100001000088R',
+    doc: 'Unified social credit code of the organisation running the exchange; the certificate that signs exchange responses names it (the default is the demo city\'s).',
+  }),
   publicUrl: spec<string>({
     env: 'ZT_PUBLIC_URL',
     kind: 'http-url',

@@ -84,6 +84,13 @@ export const errorCatalogue = {
   ZT_ERR_TRANSITION_REPLAYED: def(409, GrpcStatus.ALREADY_EXISTS, 'This signed transition has already been recorded; sign a new one.'),
   ZT_ERR_TRANSITION_STALE: def(401, GrpcStatus.UNAUTHENTICATED, 'The transition was signed too long ago (or too far in the future) to be accepted.'),
   // Real-time exchange (exchange/).
+  ZT_ERR_REQUEST_UNSIGNED: def(401, GrpcStatus.UNAUTHENTICATED, 'The exchange request is not signed: a timestamp, nonce, certificate or signature is missing.'),
+  ZT_ERR_REQUEST_STALE: def(401, GrpcStatus.UNAUTHENTICATED, 'The exchange request was signed too long ago, or too far in the future.'),
+  ZT_ERR_REQUEST_REPLAYED: def(409, GrpcStatus.ALREADY_EXISTS, 'The nonce of this signed request has been used before; every request needs a fresh one.'),
+  ZT_ERR_NO_GRANT: def(403, GrpcStatus.PERMISSION_DENIED, 'No granted or approved demand of the requesting department covers this resource, these items and this service item today.'),
+  ZT_ERR_ACCESS_DENIED: def(403, GrpcStatus.PERMISSION_DENIED, 'The negative list refuses this request; the rule ids and their legal basis say why.'),
+  ZT_ERR_QUOTA_EXCEEDED: def(429, GrpcStatus.RESOURCE_EXHAUSTED, 'The daily quota of the grant is used up.'),
+  ZT_ERR_SUBJECT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The subject is not a valid resident ID number or unified social credit code for its kind.'),
   ZT_ERR_SUBJECT_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'The supplier holds no record about this subject.'),
   ZT_ERR_UPSTREAM_UNAVAILABLE: def(503, GrpcStatus.UNAVAILABLE, 'The supplier\'s system is unavailable (failing repeatedly, or its circuit is open); retry later.'),
   ZT_ERR_UPSTREAM_TIMEOUT: def(504, GrpcStatus.DEADLINE_EXCEEDED, 'The supplier\'s system did not answer in time.'),

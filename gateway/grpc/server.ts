@@ -4,7 +4,8 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type protobuf from 'protobufjs';
-import { toZtError, ZtError } from '../../core/errors/index.js';
+import { toZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
+import { exchangeHandlers } from '../../exchange/grpc/handlers.js';
 import type { Logger } from '../../core/logging/index.js';
 import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
@@ -16,8 +17,14 @@ import { loadProtos } from './protos.js';
 export interface CallContext {
   requestId: string;
   logger: Logger;
+  /** The request message as received (for signatures over its bytes). */
+  raw: Buffer;
+  metadata: grpc.Metadata;
 }
-export type UnaryHandler = (request: Record<string, unknown>, call: CallContext) => Promise<Record<string, unknown>>;
+export type UnaryHandler = ((request: Record<string, unknown>, call: CallContext) => Promise<Record<string, unknown>>) & {
+  /** Told when a request cannot be decoded, before the handler would run (the exchange records it). */
+  onUndecodable?: (code: ErrorCode, latencyMs: number) => void;
+};
 
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true };
 const identity = (b: Buffer): Buffer => b;
@@ -61,6 +68,7 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     'zhengtong.v1.DepartmentService': departmentHandlers(ctx.departments),
     'zhengtong.v1.CatalogueService': catalogueHandlers(ctx.catalogue, ctx.demands),
     'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
+    'zhengtong.v1.ExchangeService': exchangeHandlers(ctx.exchange),
   };
 
   for (const [serviceName, handlers] of Object.entries(implementations)) {
@@ -160,9 +168,10 @@ function unary(
     try {
       request = requestType.toObject(requestType.decode(call.request), TO_OBJECT);
     } catch (error) {
+      handler.onUndecodable?.('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', Number(process.hrtime.bigint() - started) / 1e6);
       return fail(new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error }));
     }
-    handler(request, { requestId, logger }).then(
+    handler(request, { requestId, logger, raw: call.request, metadata: call.metadata }).then(
       (response) => {
         let encoded: Buffer;
         try {

@@ -1,3 +1,4 @@
+import { exchangeRoutes } from '../../exchange/http/routes.js';
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -54,6 +55,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
         },
         { name: 'policies', description: 'The negative list (负面清单) in force, and dry-run decisions.' },
         { name: 'ca', description: 'The platform certificate authority (平台CA): certificates, CRLs, status.' },
+        { name: 'exchange', description: 'The real-time exchange (实时共享交换): signed requests in, policy-filtered signed data out, every access recorded.' },
       ],
     },
     refResolver: { buildLocalReference: (json, _base, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
@@ -168,5 +170,6 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(catalogueRoutes(ctx.catalogue, ctx.demands));
   await app.register(caRoutes(ctx.ca));
   await app.register(policyRoutes(ctx.policy));
+  await app.register(exchangeRoutes(ctx.exchange));
   return app;
 }

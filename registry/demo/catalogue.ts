@@ -175,6 +175,20 @@ export const DEMO_DEMANDS: readonly DemoDemand[] = [
     then: { kind: 'approve', daysAgo: 12, terms: { items: ['maleIdNumber', 'femaleIdNumber', 'registrationType', 'registrationDate'], dailyQuota: 500, validUntilInDays: 180 } },
   },
   {
+    shows: 'approved: the business-environment bureau reads population data to open businesses (the exchange demo)',
+    registration: {
+      requester: BUSINESS_ENVIRONMENT,
+      resource: '210100-GA-0001',
+      items: ['name', 'gender', 'birthDate', 'idNumber', 'address'],
+      serviceItem: 'QYKB-210100-0009',
+      legalBasis: BUSINESS_BASIS,
+      expectedDailyVolume: 2000,
+    },
+    registeredDaysAgo: 30,
+    validForDays: 730,
+    then: { kind: 'approve', daysAgo: 28, terms: {} },
+  },
+  {
     shows: 'refused by the supplier, citing a legal basis',
     registration: {
       requester: NATURAL_RESOURCES,

@@ -1,0 +1,342 @@
+// The real-time exchange (实时共享交换), protocol-free: HTTP and gRPC hand it the raw body, the parsed request and a
+// way to read the signature parts; it checks them in the order of docs/exchange-protocol.md, asks the grant index
+// and the negative list, fetches from the supplier's connector, masks, signs the result (batch signer) and writes
+// the access record before the answer is released. Every call that reaches it leaves exactly one record.
+import { performance } from 'node:perf_hooks';
+import { canonicalJson } from '../core/canonical-json.js';
+import { isZtError, ZtError, type ErrorCode } from '../core/errors/index.js';
+import { isValidResidentId, isValidUscc } from '../core/identifiers/index.js';
+import type { AccessLogWriter, AccessRecordInput } from '../audit/index.js';
+import { signEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
+import { sm2Verify, sm3 } from '../certs/sm2/sm2.js';
+import type { TrustStore } from '../certs/trust/index.js';
+import { applyMasks, type ConditionalGrant, type Decision, type PolicyEngine } from '../policies/index.js';
+import { chinaDate } from '../registry/catalogue/index.js';
+import type { ConnectorRegistry } from './connectors/registry.js';
+import type { Grant, GrantIndex } from './grants.js';
+import type { NonceStore } from './nonce-store.js';
+import type { PlatformSigner } from './platform-signer.js';
+import { canonicalRequest, type PresentedSignature } from './protocol/request-signature.js';
+
+export const RESULT_SCHEMA = 'zhengtong/exchange-result/v1';
+const MAX_ITEMS = 100;
+const CASE_NUMBER = /^[\p{L}\p{N}_\-./:()（）〔〕[\]]{1,64}$/u;
+const SERVICE_ITEM = /^[A-Za-z0-9-]{4,64}$/;
+
+export interface QueryInput {
+  requester: string;
+  resource: string;
+  items: string[];
+  subject: { kind: 'person' | 'organisation'; code: string };
+  purpose: { serviceItem: string; caseNumber: string };
+  operator: string | null;
+}
+
+export interface ExchangeCall {
+  protocol: 'http' | 'grpc';
+  method: string;
+  path: string;
+  /** The body exactly as received. */
+  body: Buffer;
+  /** The decoded body: a JSON value (HTTP) or a protobufjs object with defaults (gRPC). */
+  request: unknown;
+  /** Reads the signature parts; throws ZT_ERR_REQUEST_UNSIGNED / _INVALID. */
+  signature: () => PresentedSignature;
+}
+
+export interface QueryResult {
+  schema: typeof RESULT_SCHEMA;
+  accessId: string;
+  requestDigest: string;
+  requester: string;
+  resource: string;
+  subject: QueryInput['subject'];
+  purpose: QueryInput['purpose'];
+  decision: 'permit';
+  policyRevision: string;
+  ruleIds: string[];
+  items: Record<string, unknown>;
+  masked: string[];
+  withheld: { item: string; ruleIds: string[] }[];
+  provenance: { item: string; supplier: string; resource: string; source: string; retrievedAt: string }[];
+  respondedAt: string;
+}
+
+export interface ExchangeAnswer {
+  result: QueryResult;
+  /** canonicalJson(result), the bytes the envelope signs. */
+  canonical: Buffer;
+  signature: SignedEnvelope;
+}
+
+export interface ExchangeServiceOptions {
+  trust: TrustStore | null;
+  policy: () => PolicyEngine | null;
+  grants: GrantIndex;
+  nonces: NonceStore;
+  connectors: ConnectorRegistry;
+  log: AccessLogWriter;
+  signer: () => Promise<PlatformSigner>;
+  windowMs: number;
+  newAccessId: () => string;
+  clock?: () => number;
+}
+
+function invalid(message: string): ZtError {
+  return new ZtError('ZT_ERR_REQUEST_INVALID', message);
+}
+
+function text(value: unknown, field: string, max: number, required = true): string {
+  if (value === undefined || value === null || value === '') {
+    if (required) throw invalid(`${field} is required`);
+    return '';
+  }
+  if (typeof value !== 'string') throw invalid(`${field} must be a string`);
+  if (value.length > max) throw invalid(`${field} must have at most ${max} characters`);
+  return value;
+}
+
+/** The request's fields, checked for shape (the same for JSON and protobuf, where unset reads as '' or []). */
+export function readQuery(value: unknown): QueryInput {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid('the request must be an object');
+  const o = value as Record<string, unknown>;
+  const known = new Set(['requester', 'resource', 'items', 'subject', 'purpose', 'operator']);
+  const extra = Object.keys(o).filter((k) => !known.has(k));
+  if (extra.length > 0) throw invalid(`unknown field ${extra.join(', ')}`);
+  if (!Array.isArray(o.items) || o.items.length === 0 || o.items.length > MAX_ITEMS) throw invalid(`items must list 1 to ${MAX_ITEMS} item codes`);
+  const items = o.items.map((i, n) => text(i, `items[${n}]`, 64));
+  const subject = (o.subject ?? null) as Record<string, unknown> | null;
+  if (!subject || typeof subject !== 'object') throw invalid('subject is required: { kind, code }');
+  const kind = text(subject.kind, 'subject.kind', 16);
+  if (kind !== 'person' && kind !== 'organisation') throw invalid('subject.kind must be "person" or "organisation"');
+  const purpose = (o.purpose ?? null) as Record<string, unknown> | null;
+  if (!purpose || typeof purpose !== 'object') throw invalid('purpose is required: { serviceItem, caseNumber }');
+  const serviceItem = text(purpose.serviceItem, 'purpose.serviceItem', 64);
+  if (!SERVICE_ITEM.test(serviceItem)) throw invalid('purpose.serviceItem must be 4 to 64 letters, digits or "-"');
+  const caseNumber = text(purpose.caseNumber, 'purpose.caseNumber', 64);
+  if (!CASE_NUMBER.test(caseNumber)) throw invalid('purpose.caseNumber must be 1 to 64 letters, digits or _-./:() characters');
+  const operator = text(o.operator, 'operator', 200, false);
+  return {
+    requester: text(o.requester, 'requester', 18).toUpperCase(),
+    resource: text(o.resource, 'resource', 64),
+    items: [...new Set(items)],
+    subject: { kind, code: text(subject.code, 'subject.code', 18).toUpperCase() },
+    purpose: { serviceItem, caseNumber },
+    operator: operator === '' ? null : operator,
+  };
+}
+
+/** What the access record knows so far; filled in as the checks pass. */
+interface Trail {
+  /** The id of the access record this call writes, whatever its outcome. */
+  accessId: string;
+  input: QueryInput | null;
+  certificateSm3: Buffer | null;
+  requestDigest: Buffer | null;
+  certifiedRequester: string | null;
+  decision: Decision | null;
+}
+
+const FAILURE_CODES: ReadonlySet<string> = new Set(['ZT_ERR_STORAGE_UNAVAILABLE', 'ZT_ERR_EVENTS_UNAVAILABLE', 'ZT_ERR_INTERNAL', 'ZT_ERR_SHUTTING_DOWN']);
+
+export class ExchangeService {
+  readonly #o: ExchangeServiceOptions;
+  readonly #clock: () => number;
+
+  constructor(options: ExchangeServiceOptions) {
+    this.#o = options;
+    this.#clock = options.clock ?? Date.now;
+  }
+
+  /** Answers one signed query, or throws the catalogue error that refuses it; either way the access is recorded. */
+  async query(call: ExchangeCall): Promise<ExchangeAnswer> {
+    const started = performance.now();
+    const trail: Trail = { accessId: this.#o.newAccessId(), input: null, certificateSm3: null, requestDigest: null, certifiedRequester: null, decision: null };
+    try {
+      const answer = await this.#answer(call, trail, started);
+      return answer;
+    } catch (error) {
+      const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the exchange failed', { cause: error });
+      await this.#recordRefusal(call, trail, zt, started);
+      throw zt;
+    }
+  }
+
+  /** Records a request refused before the service could read it (a malformed or oversized body). */
+  async recordUnreadable(protocol: 'http' | 'grpc', code: ErrorCode, latencyMs: number): Promise<void> {
+    await this.#o.log
+      .write({ id: this.#o.newAccessId(), decision: FAILURE_CODES.has(code) ? 'error' : 'deny', errorCode: code, latencyMs, protocol })
+      .catch(() => undefined);
+  }
+
+  async #answer(call: ExchangeCall, trail: Trail, started: number): Promise<ExchangeAnswer> {
+    const input = readQuery(call.request);
+    trail.input = input;
+    const presented = call.signature();
+    const now = this.#clock();
+    const skew = Date.parse(presented.timestamp) - now;
+    if (Math.abs(skew) > this.#o.windowMs) {
+      throw new ZtError(
+        'ZT_ERR_REQUEST_STALE',
+        `the request was signed at ${presented.timestamp}, ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'ago' : 'ahead of this server'}; at most ${this.#o.windowMs / 1000} s is accepted`,
+      );
+    }
+    const trust = this.#o.trust;
+    if (!trust) throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'the exchange has no platform CA to check requesters against (zhengtong ca init)');
+    const certificate = await trust.validate(presented.certificate);
+    trail.certificateSm3 = Buffer.from(certificate.fingerprintSm3, 'hex');
+    const canonical = canonicalRequest({
+      method: call.method,
+      path: call.path,
+      timestamp: presented.timestamp,
+      nonce: presented.nonce,
+      bodySm3: sm3(call.body),
+      certificateSm3: trail.certificateSm3,
+    });
+    trail.requestDigest = sm3(canonical);
+    if (!sm2Verify(certificate.publicKey, canonical, presented.signature)) {
+      const { assertSm2Signature } = await import('../certs/sm2/diagnose.js');
+      assertSm2Signature(certificate.publicKey, canonical, presented.signature);
+      throw new ZtError('ZT_ERR_SIGNATURE_INVALID', 'the request signature does not verify over the canonical request (docs/exchange-protocol.md)');
+    }
+    trail.certifiedRequester = certificate.uscc ?? null;
+    if (certificate.uscc !== input.requester) {
+      throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the request is signed with the certificate of ${certificate.uscc ?? 'no department'}, but names ${input.requester} as requester`);
+    }
+    const nonceKey = sm3(trail.certificateSm3, Buffer.from(presented.nonce, 'utf8')).toString('hex');
+    if (!(await this.#o.nonces.claim(nonceKey, new Date(now + 2 * this.#o.windowMs)))) {
+      throw new ZtError('ZT_ERR_REQUEST_REPLAYED', `the nonce ${presented.nonce} has been used before by this certificate`);
+    }
+    const { subject } = input;
+    if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) {
+      throw new ZtError(
+        'ZT_ERR_SUBJECT_INVALID',
+        subject.kind === 'person' ? `${subject.code} is not a valid resident ID number (GB 11643)` : `${subject.code} is not a valid unified social credit code (GB 32100)`,
+      );
+    }
+    const engine = this.#o.policy();
+    if (!engine) throw new ZtError('ZT_ERR_SHUTTING_DOWN', 'the negative list is not loaded yet');
+    const at = new Date(now);
+    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, chinaDate(at));
+    const decision = engine.decide({
+      requester: input.requester,
+      resource: input.resource,
+      items: input.items,
+      subject: { kind: subject.kind, id: subject.code },
+      purpose: input.purpose,
+      at,
+      grant: lookup.grant ? conditionalGrant(lookup.grant) : null,
+    });
+    trail.decision = decision;
+    if (decision.outcome === 'deny' && decision.reason === 'unknown-resource') {
+      throw new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `no data resource in the catalogue has code ${JSON.stringify(input.resource)}`);
+    }
+    if (decision.outcome === 'deny' && decision.reason === 'unknown-item') {
+      throw new ZtError('ZT_ERR_DATA_ITEM_UNKNOWN', `${input.resource} has no data item ${decision.unknown.join(', ')}`);
+    }
+    if (!lookup.grant) throw new ZtError('ZT_ERR_NO_GRANT', lookup.reason, { details: { missing: lookup.missing ?? [] } });
+    const grant = lookup.grant;
+    if (decision.items.length === 0) {
+      const ruleIds = decision.rules.map((r) => r.id);
+      throw new ZtError('ZT_ERR_ACCESS_DENIED', `the negative list releases none of the asked items of ${input.resource} (rules ${ruleIds.join(', ')})`, {
+        details: {
+          accessId: trail.accessId,
+          ruleIds,
+          legalBasis: decision.rules.flatMap((r) => r.legalBasis),
+          policyRevision: decision.revision,
+          withheld: [...decision.withheld, ...decision.pending].map((h) => ({ item: h.code, ruleIds: [...h.rules] })),
+        },
+      });
+    }
+    const connector = await this.#o.connectors.forResource(input.resource);
+    const record = await connector.fetch({ resource: input.resource, subject, items: decision.items.map((i) => i.code) });
+    if (!record) throw new ZtError('ZT_ERR_SUBJECT_NOT_FOUND', `the supplier of ${input.resource} holds no record about this subject`);
+    const items = applyMasks(record.values, decision);
+    const retrievedAt = record.retrievedAt.toISOString();
+    const { accessId } = trail;
+    const result: QueryResult = {
+      schema: RESULT_SCHEMA,
+      accessId,
+      requestDigest: trail.requestDigest.toString('hex'),
+      requester: input.requester,
+      resource: input.resource,
+      subject,
+      purpose: input.purpose,
+      decision: 'permit',
+      policyRevision: decision.revision,
+      ruleIds: decision.rules.map((r) => r.id),
+      items,
+      masked: decision.items.filter((i) => i.mask !== null && Object.prototype.hasOwnProperty.call(items, i.code)).map((i) => i.code),
+      withheld: [...decision.withheld, ...decision.pending].map((h) => ({ item: h.code, ruleIds: [...h.rules] })),
+      provenance: Object.keys(items).map((item) => ({ item, supplier: grant.provider, resource: input.resource, source: connector.source, retrievedAt })),
+      respondedAt: new Date(this.#clock()).toISOString(),
+    };
+    const canonicalResult = Buffer.from(canonicalJson(result), 'utf8');
+    const platform = await this.#o.signer();
+    const signature = await signEnvelope(platform.batch, canonicalResult);
+    // The record is committed before anything is released; if it cannot be, the caller gets an error, not data.
+    await this.#o.log.write({
+      id: accessId,
+      at,
+      requester: input.requester,
+      operator: input.operator,
+      subjectKind: subject.kind,
+      subjectCode: subject.code,
+      resource: input.resource,
+      itemsRequested: input.items,
+      itemsReturned: Object.keys(items),
+      serviceItem: input.purpose.serviceItem,
+      caseNumber: input.purpose.caseNumber,
+      decision: 'permit',
+      ruleIds: result.ruleIds,
+      policyRevision: decision.revision,
+      latencyMs: performance.now() - started,
+      requestDigest: trail.requestDigest,
+      responseDigest: sm3(canonicalResult),
+      certificateSm3: trail.certificateSm3,
+      protocol: call.protocol,
+    });
+    return { result, canonical: canonicalResult, signature };
+  }
+
+  async #recordRefusal(call: ExchangeCall, trail: Trail, error: ZtError, started: number): Promise<void> {
+    const input = trail.input;
+    const record: AccessRecordInput = {
+      id: trail.accessId,
+      // The requester as certified when the signature was checked; else as claimed.
+      requester: trail.certifiedRequester ?? input?.requester ?? null,
+      operator: input?.operator ?? null,
+      subjectKind: input?.subject.kind ?? null,
+      subjectCode: input?.subject.code ?? null,
+      resource: input?.resource ?? null,
+      itemsRequested: input?.items ?? null,
+      serviceItem: input?.purpose.serviceItem ?? null,
+      caseNumber: input?.purpose.caseNumber ?? null,
+      decision: FAILURE_CODES.has(error.code) || error.code.startsWith('ZT_ERR_UPSTREAM_') ? 'error' : 'deny',
+      ruleIds: trail.decision ? trail.decision.rules.map((r) => r.id) : null,
+      policyRevision: trail.decision?.revision ?? null,
+      errorCode: error.code as ErrorCode,
+      latencyMs: performance.now() - started,
+      requestDigest: trail.requestDigest,
+      certificateSm3: trail.certificateSm3,
+      protocol: call.protocol,
+    };
+    try {
+      await this.#o.log.write(record);
+    } catch {
+      // The refusal stands either way; the writer has logged why the record could not be kept.
+    }
+  }
+}
+
+function conditionalGrant(g: Grant): ConditionalGrant {
+  return {
+    id: g.demandId,
+    requester: g.requester,
+    resource: g.resource,
+    items: [...g.items],
+    purposes: [g.serviceItem],
+    notBefore: new Date(`${g.validFrom}T00:00:00+08:00`),
+    notAfter: new Date(`${g.validTo}T23:59:59.999+08:00`),
+  };
+}

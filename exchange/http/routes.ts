@@ -1,0 +1,109 @@
+// POST /v1/exchange/query: the exchange over HTTP (docs/exchange-protocol.md). The body is kept as received, since
+// the signature covers its bytes; the service checks its shape itself so that every refusal, even of a malformed
+// or oversized body, is recorded as an access.
+import type {} from '@fastify/swagger';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import { envelopeToJson } from '../../certs/envelope/index.js';
+import { ZtError } from '../../core/errors/index.js';
+import { errorResponses, toCatalogueError } from '../../gateway/http/errors.js';
+import type { ExchangeService } from '../exchange-service.js';
+import { HTTP_HEADERS, presentedSignature } from '../protocol/request-signature.js';
+
+export const EXCHANGE_QUERY_PATH = '/v1/exchange/query';
+
+const queryBody = {
+  type: 'object',
+  required: ['requester', 'resource', 'items', 'subject', 'purpose'],
+  properties: {
+    requester: { type: 'string', description: 'USCC of the requesting department (the signing certificate\'s).' },
+    resource: { type: 'string', description: 'Catalogue code of the data resource.' },
+    items: { type: 'array', items: { type: 'string' }, minItems: 1, maxItems: 100 },
+    subject: {
+      type: 'object',
+      required: ['kind', 'code'],
+      properties: { kind: { type: 'string', enum: ['person', 'organisation'] }, code: { type: 'string', description: 'Resident ID number or USCC.' } },
+    },
+    purpose: {
+      type: 'object',
+      required: ['serviceItem', 'caseNumber'],
+      properties: { serviceItem: { type: 'string', description: '事项编码' }, caseNumber: { type: 'string', description: '办件编号' } },
+    },
+    operator: { type: 'string', description: 'Who acts, in the department\'s own system (optional).' },
+  },
+} as const;
+
+const raw = new WeakMap<FastifyRequest, Buffer>();
+/** Requests the service has seen (and recorded); an error on any other is recorded by the hook below. */
+const seen = new WeakSet<FastifyRequest>();
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const v = request.headers[name];
+  return Array.isArray(v) ? v.join(',') : v;
+}
+
+export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
+  return async (app) => {
+    const parseJson = app.getDefaultJsonParser('error', 'ignore');
+    app.removeContentTypeParser('application/json');
+    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+      raw.set(request, body as Buffer);
+      parseJson(request, (body as Buffer).toString('utf8'), done);
+    });
+    // Refused before the handler (malformed JSON, too large, wrong media type): still an access to record.
+    app.addHook('onError', async (request, _reply, error) => {
+      if (seen.has(request)) return;
+      const zt = toCatalogueError(error);
+      await exchange.recordUnreadable('http', zt.code, (performance.now() - (request as unknown as { ztStarted?: number }).ztStarted!) || 0);
+    });
+    app.addHook('onRequest', async (request) => {
+      (request as unknown as { ztStarted: number }).ztStarted = performance.now();
+    });
+
+    app.post(
+      EXCHANGE_QUERY_PATH,
+      {
+        // Documented here; checked by the service, which records what it refuses.
+        attachValidation: true,
+        schema: {
+          tags: ['exchange'],
+          summary: 'One subject\'s data items for one case, as the grant and the negative list allow, signed by the platform (docs/exchange-protocol.md).',
+          headers: {
+            type: 'object',
+            properties: {
+              [HTTP_HEADERS.timestamp]: { type: 'string', description: 'RFC 3339 UTC with milliseconds.' },
+              [HTTP_HEADERS.nonce]: { type: 'string', description: '16 to 64 characters, fresh for every request.' },
+              [HTTP_HEADERS.certificate]: { type: 'string', description: 'The signing certificate, base64 DER.' },
+              [HTTP_HEADERS.signature]: { type: 'string', description: 'SM2 signature over the canonical request, base64 DER.' },
+            },
+          },
+          body: queryBody,
+          response: {
+            200: {
+              type: 'object',
+              required: ['result', 'signature'],
+              properties: {
+                result: { type: 'object', additionalProperties: true, description: 'The result; the signature covers its canonical JSON.' },
+                signature: { type: 'object', additionalProperties: true, description: 'The platform\'s signed envelope (docs/envelope.md).' },
+              },
+            },
+            ...errorResponses,
+          },
+        },
+      },
+      async (request) => {
+        seen.add(request);
+        const body = raw.get(request);
+        if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'an exchange query is sent as application/json');
+        const answer = await exchange.query({
+          protocol: 'http',
+          method: 'POST',
+          path: request.url,
+          body,
+          request: request.body,
+          signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])),
+        });
+        return { result: answer.result, signature: envelopeToJson(answer.signature) };
+      },
+    );
+  };
+}

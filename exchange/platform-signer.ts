@@ -1,0 +1,50 @@
+// The key with which the platform signs exchange responses: an SM2 key with a certificate from the platform CA that
+// names the platform's USCC, kept beside the CA (every instance sharing ZT_CA_DIR signs with the same key). Created
+// on first start when missing; signing runs in worker threads behind a batch signer, so one SM2 signature covers
+// every response of a batch (docs/envelope.md).
+import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { ZtError } from '../core/errors/index.js';
+import { isValidUscc } from '../core/identifiers/index.js';
+import type { PlatformCa } from '../certs/ca/index.js';
+import { BatchSigner, LocalSm2Signer } from '../certs/signer/index.js';
+import { parseCertificate, readUscc } from '../certs/x509/index.js';
+
+export const EXCHANGE_SIGNER_FILES = { key: 'exchange-signer.key.pem', certificate: 'exchange-signer.cert.pem' } as const;
+
+export interface PlatformSigner {
+  batch: BatchSigner;
+  signer: LocalSm2Signer;
+  uscc: string;
+  close(): Promise<void>;
+}
+
+/** Loads the platform's exchange signing key from the CA directory, enrolling a new one if there is none (or it is stale). */
+export async function openPlatformSigner(ca: PlatformCa, caDir: string, uscc: string, name: string): Promise<PlatformSigner> {
+  if (!isValidUscc(uscc)) throw new ZtError('ZT_ERR_CONFIG_INVALID', `ZT_PLATFORM_USCC ${JSON.stringify(uscc)} is not a valid unified social credit code`);
+  const keyPath = join(caDir, EXCHANGE_SIGNER_FILES.key);
+  const certPath = join(caDir, EXCHANGE_SIGNER_FILES.certificate);
+  let usable = false;
+  if (existsSync(keyPath) && existsSync(certPath)) {
+    const certificate = parseCertificate(readFileSync(certPath, 'utf8'));
+    usable = certificate.issuer === ca.issuing.subject && readUscc(certificate) === uscc && certificate.notAfter.getTime() > Date.now() + 86_400_000;
+  }
+  if (!usable) {
+    const { certificate, privateKeyPem } = await ca.enrolWithGeneratedKey({ uscc, name });
+    writeFileSync(keyPath, privateKeyPem, { mode: 0o600 });
+    chmodSync(keyPath, 0o600);
+    writeFileSync(certPath, certificate.pem, { mode: 0o644 });
+  }
+  const certificate = parseCertificate(readFileSync(certPath, 'utf8'));
+  const signer = await LocalSm2Signer.start({ privateKey: readFileSync(keyPath, 'utf8'), certificate: new Uint8Array(certificate.rawData) });
+  const batch = new BatchSigner(signer);
+  return {
+    batch,
+    signer,
+    uscc,
+    async close() {
+      await batch.close();
+      await signer.close();
+    },
+  };
+}
