@@ -162,6 +162,11 @@ export class ExchangeService {
     }
   }
 
+  /** Removes nonces past their window (at most once a minute). */
+  sweepNonces(): Promise<number> {
+    return this.#o.nonces.sweep();
+  }
+
   /** Records a request refused before the service could read it (a malformed or oversized body). */
   async recordUnreadable(protocol: 'http' | 'grpc', code: ErrorCode, latencyMs: number): Promise<void> {
     await this.#o.log

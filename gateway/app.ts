@@ -249,6 +249,7 @@ function assemble(
   const { config, logger } = ctx;
   let closing: Promise<void> | null = null;
   let housekeeping: NodeJS.Timeout | null = null;
+  let nonceSweeper: NodeJS.Timeout | null = null;
   let housework: Promise<void> = Promise.resolve();
   // Demands whose access period has ended become expired; safe to run from every instance.
   const expireDemands = (): void => {
@@ -286,6 +287,11 @@ function assemble(
       expireDemands();
       housekeeping = setInterval(expireDemands, HOUSEKEEPING_INTERVAL_MS);
       housekeeping.unref();
+      // Nonces outlive the signature window only to refuse replays; remove them every minute.
+      nonceSweeper = setInterval(() => {
+        ctx.exchange.sweepNonces().catch((error: unknown) => logger.warn({ err: error }, 'removing expired nonces failed; will retry'));
+      }, 60_000);
+      nonceSweeper.unref();
       return { httpUrl, grpcAddress: `${config.grpcHost}:${grpcPort}` };
     },
     close() {
@@ -294,6 +300,7 @@ function assemble(
         const left = (): number => Math.max(100, deadline - Date.now());
         ctx.lifecycle.closing = true;
         if (housekeeping) clearInterval(housekeeping);
+        if (nonceSweeper) clearInterval(nonceSweeper);
         grpc.setServing('NOT_SERVING');
         // In-flight requests finish; their events are already committed to the outbox.
         await Promise.all([http.close(), grpc.close(left())]);
