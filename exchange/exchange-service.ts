@@ -208,10 +208,23 @@ export class ExchangeService {
     if (certificate.uscc !== input.requester) {
       throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the request is signed with the certificate of ${certificate.uscc ?? 'no department'}, but names ${input.requester} as requester`);
     }
+    // The nonce is claimed (a database round trip) while the request is decided and the data fetched; nothing is
+    // released before the claim is known to be the first.
     const nonceKey = sm3(trail.certificateSm3, Buffer.from(presented.nonce, 'utf8')).toString('hex');
-    if (!(await this.#o.nonces.claim(nonceKey, new Date(now + 2 * this.#o.windowMs)))) {
-      throw new ZtError('ZT_ERR_REQUEST_REPLAYED', `the nonce ${presented.nonce} has been used before by this certificate`);
+    const claimed = this.#o.nonces.claim(nonceKey, new Date(now + 2 * this.#o.windowMs));
+    claimed.catch(() => undefined); // awaited below; a refusal before that must not leave it unhandled
+    const fresh = async (): Promise<void> => {
+      if (!(await claimed)) throw new ZtError('ZT_ERR_REQUEST_REPLAYED', `the nonce ${presented.nonce} has been used before by this certificate`);
+    };
+    try {
+      return await this.#decideAndFetch(call, trail, started, input, now, fresh);
+    } finally {
+      // A replay is reported as such even when the request failed for another reason too.
+      await fresh();
     }
+  }
+
+  async #decideAndFetch(call: ExchangeCall, trail: Trail, started: number, input: QueryInput, now: number, fresh: () => Promise<void>): Promise<ExchangeAnswer> {
     const { subject } = input;
     if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) {
       throw new ZtError(
@@ -262,7 +275,7 @@ export class ExchangeService {
     const result: QueryResult = {
       schema: RESULT_SCHEMA,
       accessId,
-      requestDigest: trail.requestDigest.toString('hex'),
+      requestDigest: trail.requestDigest!.toString('hex'),
       requester: input.requester,
       resource: input.resource,
       subject,
@@ -277,9 +290,11 @@ export class ExchangeService {
       respondedAt: new Date(this.#clock()).toISOString(),
     };
     const canonicalResult = Buffer.from(canonicalJson(result), 'utf8');
-    const platform = await this.#o.signer();
-    const signature = await signEnvelope(platform.batch, canonicalResult);
-    // The record is committed before anything is released; if it cannot be, the caller gets an error, not data.
+    await fresh();
+    // Signed while the record is written; the record is committed before anything is released, and if it cannot be,
+    // the caller gets an error, not data (a record of an answer never sent is possible, the reverse is not).
+    const signing = this.#o.signer().then((platform) => signEnvelope(platform.batch, canonicalResult));
+    signing.catch(() => undefined);
     await this.#o.log.write({
       id: accessId,
       at,
@@ -301,7 +316,7 @@ export class ExchangeService {
       certificateSm3: trail.certificateSm3,
       protocol: call.protocol,
     });
-    return { result, canonical: canonicalResult, signature };
+    return { result, canonical: canonicalResult, signature: await signing };
   }
 
   async #recordRefusal(call: ExchangeCall, trail: Trail, error: ZtError, started: number): Promise<void> {

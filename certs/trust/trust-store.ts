@@ -6,6 +6,7 @@ import { LRUCache } from 'lru-cache';
 import type { EventBus, Subscription } from '../../core/events/index.js';
 import { loadSm2PublicKey, sm3 } from '../sm2/sm2.js';
 import { parseCertificate, readUscc, validateChain, type EncodedInput, type x509 } from '../x509/index.js';
+import { looksLikePem } from '../x509/pem.js';
 
 export interface TrustedCertificate {
   certificate: x509.X509Certificate;
@@ -58,8 +59,23 @@ export class TrustStore {
 
   /** Validates the certificate (cached); throws the chain's specific ZT_ERR_CERT_* error otherwise. */
   async validate(input: EncodedInput | x509.X509Certificate): Promise<TrustedCertificate> {
+    // A hit is found by the SM3 of the DER alone: parsing a certificate costs far more than checking a signature,
+    // and the exchange presents the same few certificates on every request.
+    const der = input instanceof Uint8Array && !looksLikePem(input) ? input : null;
+    const fingerprint = der ? sm3(der).toString('hex') : null;
+    if (fingerprint) {
+      const cached = this.#cache.get(fingerprint);
+      if (cached && cached.validUntil.getTime() > Date.now()) {
+        this.#hits++;
+        return cached;
+      }
+    }
     const certificate = parseCertificate(input);
-    const fingerprint = sm3(new Uint8Array(certificate.rawData)).toString('hex');
+    // Cached under the SM3 of the certificate's own DER (bytes after it, if any, are not part of it).
+    return this.#validateParsed(certificate, sm3(new Uint8Array(certificate.rawData)).toString('hex'));
+  }
+
+  async #validateParsed(certificate: x509.X509Certificate, fingerprint: string): Promise<TrustedCertificate> {
     const cached = this.#cache.get(fingerprint);
     if (cached && cached.validUntil.getTime() > Date.now()) {
       this.#hits++;

@@ -40,7 +40,7 @@ export function decodePem(text: string, labels: readonly string[]): Buffer | und
   return undefined;
 }
 
-function looksLikePem(bytes: Uint8Array): boolean {
+export function looksLikePem(bytes: Uint8Array): boolean {
   // Tolerate leading whitespace or a UTF-8 BOM before "-----BEGIN".
   const head = Buffer.from(bytes.subarray(0, 64)).toString('latin1').replace(/^\uFEFF|^\xEF\xBB\xBF/, '').trimStart();
   return head.startsWith('-----BEGIN ');
