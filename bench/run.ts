@@ -1,15 +1,16 @@
 // Runs the benchmarks and prints their figures with the machine they ran on. Never part of `npm test`.
 //   npm run bench                      all benchmarks
-//   npm run bench -- sm2 batch-signer  only those named (gateway, sm2, batch-signer, decide)
+//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, sm2, batch-signer, decide)
 //   ZT_BENCH_SECONDS=20 npm run bench  longer runs (default 10 s per gateway run, 3 s per crypto loop)
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
 import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchDecide, printDecide } from './decide.bench.js';
+import { benchExchange, printExchange } from './exchange.bench.js';
 import { benchGatewayRead } from './gateway-read.bench.js';
 import { describeMachine } from './machine.js';
 import { benchSm2, printSm2 } from './sm2.bench.js';
 
-const benchmarks = ['gateway', 'sm2', 'batch-signer', 'decide'];
+const benchmarks = ['gateway', 'exchange', 'sm2', 'batch-signer', 'decide'];
 const selected = process.argv.slice(2);
 for (const name of selected) {
   if (!benchmarks.includes(name)) {
@@ -35,6 +36,7 @@ if (wanted('gateway')) {
     );
   }
 }
+if (wanted('exchange')) printExchange(await benchExchange(seconds, Number(process.env.ZT_BENCH_CONNECTIONS ?? 32), process.env.ZT_BENCH_DATABASE_URL || undefined), seconds);
 if (wanted('sm2')) printSm2(await benchSm2(cryptoSeconds), cryptoSeconds);
 if (wanted('batch-signer')) printBatchSigner(await benchBatchSigner(cryptoSeconds), cryptoSeconds);
 if (wanted('decide')) printDecide(await benchDecide(cryptoSeconds), cryptoSeconds);

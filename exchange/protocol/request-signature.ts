@@ -89,7 +89,8 @@ export function presentedSignature(read: (name: keyof typeof HTTP_HEADERS) => st
     return decoded;
   };
   const timestamp = text('timestamp');
-  if (!TIMESTAMP.test(timestamp) || !Number.isFinite(Date.parse(timestamp))) {
+  // The pattern, and a real instant written back the same way (2026-02-30 would roll over to 2 March).
+  if (!TIMESTAMP.test(timestamp) || !Number.isFinite(Date.parse(timestamp)) || new Date(timestamp).toISOString() !== timestamp) {
     throw new ZtError('ZT_ERR_REQUEST_INVALID', `${HTTP_HEADERS.timestamp} must be RFC 3339 UTC with milliseconds, e.g. 2026-11-27T01:02:03.456Z`);
   }
   const nonce = text('nonce');

@@ -1,0 +1,39 @@
+// The exchange client SDK: what a department's system (and the tests, benchmarks and README examples) uses to ask
+// the exchange for data and to sign the steps of the demand procedure. Usage: client/exchange-client.ts.
+export { ExchangeClient, type ExchangeClientOptions, type ExchangeProtocol, type QueryOptions } from './exchange-client.js';
+export { DepartmentKey, type DepartmentKeyMaterial } from './department-key.js';
+export { clientErrorCatalogue, ExchangeClientError, ExchangeError, type ClientErrorCode, type ExchangeErrorInit } from './errors.js';
+export {
+  encodeQueryJson,
+  encodeQueryRequest,
+  EXCHANGE_GRPC_PATH,
+  EXCHANGE_HTTP_PATH,
+  exchangeTypes,
+  newNonce,
+  queryRequestFields,
+  signGrpcRequest,
+  signHttpRequest,
+  signRequest,
+  type QueryInput,
+  type QueryRequestFields,
+  type SignedGrpcRequest,
+  type SignedHttpRequest,
+  type SignedRequest,
+  type SignRequestInput,
+  type SubjectKind,
+} from './request-signing.js';
+export {
+  EXCHANGE_RESULT_SCHEMA,
+  ResponseVerifier,
+  verifyExchangeResponse,
+  type CertificateInput,
+  type CrlInput,
+  type ExchangeResult,
+  type PlatformSignerIdentity,
+  type ResponseTrust,
+  type VerifiedResult,
+} from './response-verification.js';
+// The protocol itself (the gateway verifies with the same code), and signing the demand procedure's steps.
+export { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, requestDigest, type RequestSignatureParts } from '../exchange/protocol/request-signature.js';
+export { signTransition, transitionStatement, type TransitionToSign } from '../registry/catalogue/signed-transitions.js';
+export { envelopeToJson, type EnvelopeJson, type SignedEnvelope } from '../certs/envelope/index.js';

@@ -1,0 +1,213 @@
+// The real-time exchange end to end, through the client SDK, with every case run over HTTP and over gRPC: answers
+// verified (platform signature, certificate chain, request digest), each kind of bad request refused with its own
+// code, and every access, answered or refused, recorded.
+import * as grpc from '@grpc/grpc-js';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DepartmentKey, ExchangeClient, ExchangeError, signGrpcRequest, signHttpRequest, encodeQueryJson, encodeQueryRequest, type QueryInput } from '../client/index.js';
+import { InProcessSm2Signer } from '../certs/signer/index.js';
+import { parseCertificate } from '../certs/x509/index.js';
+import { errorCatalogue, type ErrorCode } from '../core/errors/index.js';
+import { demoKeyFiles } from '../registry/demo/index.js';
+import { startTestApp, type TestApp } from '../test/support/app.js';
+import { DEMO_SUBJECTS } from './datasets/index.js';
+
+const YS = '112101000010000537'; // 营商环境建设局: the demo's requester
+const MZ = '11210100001000045C'; // 民政局
+const GA = '11210100001000010R'; // 公安局: supplies population data
+const PLATFORM = '11210100001000088R';
+const QUERY_PATH = '/zhengtong.v1.ExchangeService/Query';
+
+let app: TestApp;
+const clients: ExchangeClient[] = [];
+
+function clientFor(uscc: string, extra: Partial<ConstructorParameters<typeof ExchangeClient>[0]> = {}): ExchangeClient {
+  const files = demoKeyFiles(app.config.dataDir, uscc);
+  const client = new ExchangeClient({
+    httpUrl: app.httpUrl,
+    grpcAddress: app.grpcAddress,
+    signer: DepartmentKey.fromFiles(files.key, files.certificate),
+    trust: { root: readFileSync(`${app.config.caDir}/root-ca.cert.pem`), issuing: readFileSync(`${app.config.caDir}/issuing-ca.cert.pem`) },
+    platformUscc: PLATFORM,
+    ...extra,
+  });
+  clients.push(client);
+  return client;
+}
+
+const population = (over: Partial<QueryInput> = {}): QueryInput => ({
+  resource: '210100-GA-0001',
+  items: ['name', 'idNumber', 'address'],
+  subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
+  purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: 'YS-2026-000123' },
+  operator: 'zhang.san',
+  ...over,
+});
+
+async function refusal(promise: Promise<unknown>): Promise<ExchangeError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ExchangeError) return error;
+    throw error;
+  }
+  throw new Error('expected a refusal, but the query was answered');
+}
+
+/** The refusal has the code's HTTP or gRPC status, and an access record with that code and protocol. */
+async function expectRefused(protocol: 'http' | 'grpc', promise: Promise<unknown>, code: ErrorCode): Promise<ExchangeError> {
+  const before = await recorded(code, protocol);
+  const error = await refusal(promise);
+  expect(error.code, error.message).toBe(code);
+  if (protocol === 'http') expect(error.httpStatus).toBe(errorCatalogue[code].http);
+  else expect(error.grpcStatus).toBe(errorCatalogue[code].grpc);
+  expect(await recorded(code, protocol)).toBe(before + 1);
+  return error;
+}
+
+async function recorded(code: string | null, protocol: 'http' | 'grpc'): Promise<number> {
+  const { rows } = await app.app.ctx.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM access_record WHERE protocol = $1 AND (($2::text IS NULL AND error_code IS NULL) OR error_code = $2)`,
+    [protocol, code],
+  );
+  return rows[0]!.n;
+}
+
+/** Sends bytes with the signature parts given (or none), bypassing the SDK: for tampered and unsigned requests. */
+async function sendRaw(protocol: 'http' | 'grpc', body: Buffer, signed: { headers?: Record<string, string>; metadata?: grpc.Metadata } | null): Promise<ExchangeError> {
+  if (protocol === 'http') {
+    const response = await fetch(`${app.httpUrl}/v1/exchange/query`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...(signed?.headers ?? {}) } });
+    const json = (await response.json()) as { code: string; message: string };
+    return new ExchangeError({ code: json.code, message: json.message, httpStatus: response.status });
+  }
+  const client = new grpc.Client(app.grpcAddress, grpc.credentials.createInsecure());
+  try {
+    return await new Promise<ExchangeError>((resolve) => {
+      client.makeUnaryRequest(QUERY_PATH, (b: Buffer) => b, (b: Buffer) => b, body, signed?.metadata ?? new grpc.Metadata(), (error) => {
+        const code = (error?.metadata?.get('zt-error-code')[0] as string | undefined) ?? 'none';
+        resolve(new ExchangeError({ code, message: error?.details ?? 'answered', grpcStatus: error?.code }));
+      });
+    });
+  } finally {
+    client.close();
+  }
+}
+
+beforeAll(async () => {
+  app = await startTestApp();
+});
+
+afterAll(async () => {
+  for (const c of clients) await c.close();
+  await app?.close();
+});
+
+describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
+  it('answers a granted query with the allowed items, masked, with provenance, signed by the platform and recorded', async () => {
+    const client = clientFor(YS);
+    const before = await recorded(null, protocol);
+    const { result, signer } = await client.query(population(), { protocol });
+    expect(signer.uscc).toBe(PLATFORM);
+    expect(result).toMatchObject({ decision: 'permit', requester: YS, resource: '210100-GA-0001', subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber } });
+    expect(result.items.name).toBe(DEMO_SUBJECTS.applicant.name);
+    // The negative list masks the ID number: its first 6 and last 4 characters stay.
+    expect(result.masked).toContain('idNumber');
+    expect(result.items.idNumber).toMatch(/^210103\*+0312$/);
+    expect(result.provenance.map((p) => [p.item, p.supplier, p.source])).toEqual([
+      ['name', GA, 'table:210100-GA-0001'],
+      ['idNumber', GA, 'table:210100-GA-0001'],
+      ['address', GA, 'table:210100-GA-0001'],
+    ]);
+    expect(await recorded(null, protocol)).toBe(before + 1);
+    const { rows } = await app.app.ctx.db.query<{ requester: string; operator: string; case_number: string; items_returned: string[]; decision: string; policy_revision: string }>(
+      'SELECT requester, operator, case_number, items_returned, decision, policy_revision FROM access_record WHERE id = $1',
+      [result.accessId],
+    );
+    expect(rows[0]).toEqual({ requester: YS, operator: 'zhang.san', case_number: 'YS-2026-000123', items_returned: ['name', 'idNumber', 'address'], decision: 'permit', policy_revision: result.policyRevision });
+  });
+
+  it('answers about an organisation under an unconditional grant', async () => {
+    const { result } = await clientFor(YS).query(
+      {
+        resource: '210100-SC-0001',
+        items: ['entName', 'status', 'legalRepresentative'],
+        subject: { kind: 'organisation', code: DEMO_SUBJECTS.restaurant.uscc },
+        purpose: { serviceItem: 'QYKB-210100-0001', caseNumber: 'YS-2026-000124' },
+      },
+      { protocol },
+    );
+    expect(result.items).toMatchObject({ entName: DEMO_SUBJECTS.restaurant.name, status: '存续' });
+  });
+
+  it('refuses items, resources and purposes no grant covers, and unknown codes', async () => {
+    const client = clientFor(YS);
+    const noGrant = await expectRefused(protocol, client.query(population({ items: ['name', 'photo'] }), { protocol }), 'ZT_ERR_NO_GRANT');
+    expect(noGrant.details).toEqual({ missing: ['photo'] });
+    await expectRefused(protocol, client.query(population({ purpose: { serviceItem: 'QYKB-210100-0001', caseNumber: 'c-1' } }), { protocol }), 'ZT_ERR_NO_GRANT');
+    await expectRefused(protocol, client.query(population({ resource: '210100-RS-0001', items: ['name'] }), { protocol }), 'ZT_ERR_NO_GRANT');
+    await expectRefused(protocol, client.query(population({ resource: '210100-XX-9999' }), { protocol }), 'ZT_ERR_RESOURCE_NOT_FOUND');
+    await expectRefused(protocol, client.query(population({ items: ['salary'] }), { protocol }), 'ZT_ERR_DATA_ITEM_UNKNOWN');
+  });
+
+  it('refuses unknown and invalid subjects', async () => {
+    const client = clientFor(YS);
+    await expectRefused(protocol, client.query(population({ subject: { kind: 'person', code: DEMO_SUBJECTS.unknownPerson.idNumber } }), { protocol }), 'ZT_ERR_SUBJECT_NOT_FOUND');
+    await expectRefused(protocol, client.query(population({ subject: { kind: 'person', code: '210103198503120311' } }), { protocol }), 'ZT_ERR_SUBJECT_INVALID');
+    await expectRefused(protocol, client.query(population({ purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: '' } }), { protocol }), 'ZT_ERR_REQUEST_INVALID');
+  });
+
+  it("refuses a request signed by one department in another's name", async () => {
+    await expectRefused(protocol, clientFor(MZ).query({ ...population(), requester: YS }, { protocol }), 'ZT_ERR_SIGNER_MISMATCH');
+  });
+
+  it('refuses replayed nonces and stale timestamps', async () => {
+    const nonce = `replay-${protocol}-0123456789abcdef`;
+    const replaying = clientFor(YS, { nonce: () => nonce });
+    await replaying.query(population(), { protocol });
+    await expectRefused(protocol, replaying.query(population(), { protocol }), 'ZT_ERR_REQUEST_REPLAYED');
+    const late = clientFor(YS, { clock: () => Date.now() - 10 * 60_000 });
+    await expectRefused(protocol, late.query(population(), { protocol }), 'ZT_ERR_REQUEST_STALE');
+  });
+
+  it('refuses a revoked certificate', async () => {
+    const issued = await app.app.ctx.ca!.enrolWithGeneratedKey({ uscc: YS, name: '沈阳市营商环境建设局' });
+    const signer = new InProcessSm2Signer({ privateKey: issued.privateKeyPem, certificate: new Uint8Array(parseCertificate(issued.certificate.pem).rawData) });
+    const client = clientFor(YS, { signer });
+    await client.query(population(), { protocol });
+    await app.app.ctx.ca!.revoke(issued.certificate.serial, 'keyCompromise');
+    await expectRefused(protocol, client.query(population(), { protocol }), 'ZT_ERR_CERT_REVOKED');
+  });
+
+  it('refuses unsigned and tampered requests, and records them', async () => {
+    const files = demoKeyFiles(app.config.dataDir, YS);
+    const signer = DepartmentKey.fromFiles(files.key, files.certificate);
+    const encode = protocol === 'http' ? encodeQueryJson : encodeQueryRequest;
+    const body = encode(population(), YS);
+    const before = await recorded('ZT_ERR_REQUEST_UNSIGNED', protocol);
+    expect((await sendRaw(protocol, body, null)).code).toBe('ZT_ERR_REQUEST_UNSIGNED');
+    expect(await recorded('ZT_ERR_REQUEST_UNSIGNED', protocol)).toBe(before + 1);
+    // Signed for one body, sent with another (the case number changed).
+    const tampered = encode(population({ purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: 'YS-2026-999999' } }), YS);
+    const signed = protocol === 'http' ? await signHttpRequest({ body, signer }) : await signGrpcRequest({ body, signer });
+    const before2 = await recorded('ZT_ERR_SIGNATURE_INVALID', protocol);
+    expect((await sendRaw(protocol, tampered, signed)).code).toBe('ZT_ERR_SIGNATURE_INVALID');
+    expect(await recorded('ZT_ERR_SIGNATURE_INVALID', protocol)).toBe(before2 + 1);
+  });
+
+  it('refuses a malformed body, and records it', async () => {
+    const code = protocol === 'http' ? 'ZT_ERR_REQUEST_MALFORMED_JSON' : 'ZT_ERR_REQUEST_MALFORMED_PROTOBUF';
+    const before = await recorded(code, protocol);
+    const garbage = protocol === 'http' ? Buffer.from('{"resource": "210100-GA-0001",') : Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
+    expect((await sendRaw(protocol, garbage, null)).code).toBe(code);
+    expect(await recorded(code, protocol)).toBe(before + 1);
+  });
+});
+
+describe('the exchange over HTTP only', () => {
+  it('refuses an oversized body with 413, and records it', async () => {
+    const before = await recorded('ZT_ERR_REQUEST_TOO_LARGE', 'http');
+    const error = await sendRaw('http', Buffer.from(JSON.stringify({ ...population(), operator: 'x'.repeat(app.config.bodyLimitBytes) })), null);
+    expect(error).toMatchObject({ code: 'ZT_ERR_REQUEST_TOO_LARGE', httpStatus: 413 });
+    expect(await recorded('ZT_ERR_REQUEST_TOO_LARGE', 'http')).toBe(before + 1);
+  });
+});
