@@ -17,6 +17,7 @@ Commands:
   seed      load the demo data (departments) and exit; --force loads it again
   config    print the effective configuration (passwords hidden) and exit
   ca        the platform certificate authority: init, enrol, revoke, status, crl (zhengtong ca help)
+  extract   load a supplier's extract (CSV or JSONL) into the exchange's tables (zhengtong extract help)
   sign      sign a file with an SM2 key: --key KEY.pem --in FILE [--cert CERT.pem] [--out FILE]
             [--format der|json|protobuf] [--passphrase-file F]; der is OpenSSL-compatible (distid), json and
             protobuf are signed envelopes (default json)
@@ -150,7 +151,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       // Sub-commands (ca …) parse their own options.
-      strict: !['ca', 'sign', 'verify'].includes(argv[0] ?? ''),
+      strict: !['ca', 'sign', 'verify', 'extract'].includes(argv[0] ?? ''),
       options: { config: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
     });
   } catch (error) {
@@ -182,6 +183,8 @@ export async function main(argv: string[]): Promise<void> {
         return printConfig(config);
       case 'ca':
         return await (await import('./ca.js')).runCa(config, argv);
+      case 'extract':
+        return await (await import('./extract.js')).runExtract(config, argv);
       default:
         process.stderr.write(`zhengtong: unknown command "${command}"\n\n${HELP}\n`);
         process.exit(2);
