@@ -2,6 +2,8 @@
 // verified (platform signature, certificate chain, request digest), each kind of bad request refused with its own
 // code, and every access, answered or refused, recorded.
 import * as grpc from '@grpc/grpc-js';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DepartmentKey, ExchangeClient, ExchangeError, signGrpcRequest, signHttpRequest, encodeQueryJson, encodeQueryRequest, type QueryInput } from '../client/index.js';
@@ -10,6 +12,9 @@ import { parseCertificate } from '../certs/x509/index.js';
 import { errorCatalogue, type ErrorCode } from '../core/errors/index.js';
 import { demoKeyFiles } from '../registry/demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
+import { waitUntil } from '../test/support/ca.js';
+import { demoSigner } from '../test/support/signing.js';
+import { chinaDate, signTransition } from '../registry/catalogue/index.js';
 import { DEMO_SUBJECTS } from './datasets/index.js';
 
 const YS = '112101000010000537'; // 营商环境建设局: the demo's requester
@@ -93,13 +98,61 @@ async function sendRaw(protocol: 'http' | 'grpc', body: Buffer, signed: { header
   }
 }
 
+// A supplier that answers from its own API (an http connector), on a real local server; `upstreamDown` makes it fail.
+const VEHICLES = '210100-JT-0001';
+const JT = '11210100001000029N'; // the market regulator supplies it here, for the test
+let upstream: Server;
+let upstreamDown = false;
+let upstreamHits = 0;
+
 beforeAll(async () => {
   app = await startTestApp();
+  upstream = createServer((request, response) => {
+    upstreamHits++;
+    let body = '';
+    request.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    request.on('end', () => {
+      if (upstreamDown) return response.writeHead(503).end();
+      const asked = JSON.parse(body) as { subject: { code: string }; items: string[] };
+      const known = asked.subject.code === DEMO_SUBJECTS.applicant.idNumber;
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify(known ? { found: true, values: { plate: '辽A·12345', model: '比亚迪 秦', owner: DEMO_SUBJECTS.applicant.name } } : { found: false }));
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  const { ctx } = app.app;
+  await ctx.catalogue.publish({
+    code: VEHICLES,
+    name: '机动车登记信息',
+    provider: JT,
+    sharingClass: 'unconditional',
+    updateCycle: 'realtime',
+    connector: { kind: 'http', endpoint: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/zt` },
+    items: [
+      { code: 'plate', name: '号牌号码', type: 'string', sensitivity: 'internal' },
+      { code: 'model', name: '品牌型号', type: 'string', sensitivity: 'internal' },
+      { code: 'owner', name: '所有人', type: 'string', sensitivity: 'sensitive', categories: ['personal'] },
+    ],
+  });
+  const registration = {
+    requester: YS,
+    resource: VEHICLES,
+    items: ['plate', 'model', 'owner'],
+    serviceItem: 'QYKB-210100-0010',
+    legalBasis: { title: '《优化营商环境条例》' },
+    expectedDailyVolume: 10,
+    validTo: '2099-12-31',
+  };
+  await ctx.demands.register(registration, { proof: await signTransition(demoSigner(app.config.dataDir, YS), { kind: 'register', actor: YS, content: registration }) });
+  // The negative list and the grants are rebuilt from the catalogue's events.
+  await waitUntil(() => ctx.grants.find(YS, VEHICLES, 'QYKB-210100-0010', ['plate'], chinaDate(new Date())).grant !== null, 10_000, 'the grant');
+  await waitUntil(() => ctx.policy.current!.engine.decide({ requester: YS, resource: VEHICLES, items: ['plate'], subject: { kind: 'person', id: DEMO_SUBJECTS.applicant.idNumber }, purpose: { serviceItem: 'QYKB-210100-0010', caseNumber: 'x' }, at: new Date() }).reason !== 'unknown-resource', 10_000, 'the negative list to know the resource');
 });
 
 afterAll(async () => {
   for (const c of clients) await c.close();
   await app?.close();
+  await new Promise((resolve) => upstream?.close(resolve));
 });
 
 describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
@@ -200,6 +253,37 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
     const garbage = protocol === 'http' ? Buffer.from('{"resource": "210100-GA-0001",') : Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
     expect((await sendRaw(protocol, garbage, null)).code).toBe(code);
     expect(await recorded(code, protocol)).toBe(before + 1);
+  });
+});
+
+describe.each(['http', 'grpc'] as const)("the exchange over %s, from the supplier's own API", (protocol) => {
+  const vehicle = (over: Partial<QueryInput> = {}): QueryInput => ({
+    resource: VEHICLES,
+    items: ['plate', 'owner'],
+    subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
+    purpose: { serviceItem: 'QYKB-210100-0010', caseNumber: 'YS-2026-000200' },
+    ...over,
+  });
+
+  it('answers with what the upstream returned, naming it as the source', async () => {
+    upstreamDown = false;
+    const { result } = await clientFor(YS).query(vehicle(), { protocol });
+    expect(result.items).toEqual({ plate: '辽A·12345', owner: DEMO_SUBJECTS.applicant.name });
+    expect(result.provenance[0]!.source).toMatch(/^http:http:\/\/127\.0\.0\.1:\d+\/zt$/);
+    await expectRefused(protocol, clientFor(YS).query(vehicle({ subject: { kind: 'person', code: DEMO_SUBJECTS.spouse.idNumber } }), { protocol }), 'ZT_ERR_SUBJECT_NOT_FOUND');
+  });
+
+  it('refuses with ZT_ERR_UPSTREAM_UNAVAILABLE when the upstream fails, after retrying, and records it as an error', async () => {
+    upstreamDown = true;
+    try {
+      const hits = upstreamHits;
+      await expectRefused(protocol, clientFor(YS).query(vehicle(), { protocol }), 'ZT_ERR_UPSTREAM_UNAVAILABLE');
+      expect(upstreamHits - hits).toBeGreaterThan(1);
+      const { rows } = await app.app.ctx.db.query<{ decision: string }>(`SELECT decision FROM access_record WHERE error_code = 'ZT_ERR_UPSTREAM_UNAVAILABLE' AND protocol = $1`, [protocol]);
+      expect(rows.every((r) => r.decision === 'error')).toBe(true);
+    } finally {
+      upstreamDown = false;
+    }
   });
 });
 
