@@ -14,6 +14,7 @@ import { applyMasks, type ConditionalGrant, type Decision, type PolicyEngine } f
 import { chinaDate } from '../registry/catalogue/index.js';
 import type { ConnectorRegistry } from './connectors/registry.js';
 import type { Grant, GrantIndex } from './grants.js';
+import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { PlatformSigner } from './platform-signer.js';
 import { canonicalRequest, type PresentedSignature } from './protocol/request-signature.js';
@@ -73,6 +74,7 @@ export interface ExchangeServiceOptions {
   trust: TrustStore | null;
   policy: () => PolicyEngine | null;
   grants: GrantIndex;
+  usage: GrantUsage;
   nonces: NonceStore;
   connectors: ConnectorRegistry;
   log: AccessLogWriter;
@@ -265,6 +267,14 @@ export class ExchangeService {
           withheld: [...decision.withheld, ...decision.pending].map((h) => ({ item: h.code, ruleIds: [...h.rules] })),
         },
       });
+    }
+    if (grant.dailyQuota !== null) {
+      const used = await this.#o.usage.take(grant.demandId, chinaDate(new Date(now)));
+      if (used > grant.dailyQuota) {
+        throw new ZtError('ZT_ERR_QUOTA_EXCEEDED', `the grant (demand ${grant.demandId}) allows ${grant.dailyQuota} calls a day, and today's are used up`, {
+          details: { demandId: grant.demandId, dailyQuota: grant.dailyQuota },
+        });
+      }
     }
     const connector = await this.#o.connectors.forResource(input.resource);
     const record = await connector.fetch({ resource: input.resource, subject, items: decision.items.map((i) => i.code) });

@@ -209,6 +209,22 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
     await expectRefused(protocol, client.query(population({ purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: '' } }), { protocol }), 'ZT_ERR_REQUEST_INVALID');
   });
 
+  it("enforces the supplier's daily quota", async () => {
+    const { ctx } = app.app;
+    const serviceItem = `QYKB-QUOTA-${protocol.toUpperCase()}`;
+    const registration = { requester: YS, resource: '210100-GA-0001', items: ['name'], serviceItem, legalBasis: { title: '《优化营商环境条例》' }, expectedDailyVolume: 2, validTo: '2099-12-31' };
+    const demand = await ctx.demands.register(registration, { proof: await signTransition(demoSigner(app.config.dataDir, YS), { kind: 'register', actor: YS, content: registration }) });
+    const approval = { actor: GA, terms: { dailyQuota: 2 } };
+    await ctx.demands.approve(demand.id, approval, { proof: await signTransition(demoSigner(app.config.dataDir, GA), { kind: 'approve', demandId: demand.id, actor: GA, content: approval }) });
+    await waitUntil(() => ctx.grants.find(YS, '210100-GA-0001', serviceItem, ['name'], chinaDate(new Date())).grant !== null, 10_000, 'the grant');
+    const client = clientFor(YS);
+    const ask = () => client.query(population({ items: ['name'], purpose: { serviceItem, caseNumber: 'Q-1' } }), { protocol });
+    await ask();
+    await ask();
+    const error = await expectRefused(protocol, ask(), 'ZT_ERR_QUOTA_EXCEEDED');
+    expect(error.details).toMatchObject({ demandId: demand.id, dailyQuota: 2 });
+  });
+
   it("refuses a request signed by one department in another's name", async () => {
     await expectRefused(protocol, clientFor(MZ).query({ ...population(), requester: YS }, { protocol }), 'ZT_ERR_SIGNER_MISMATCH');
   });

@@ -25,6 +25,7 @@ import { ConnectorRegistry } from '../exchange/connectors/registry.js';
 import { ExchangeService } from '../exchange/exchange-service.js';
 import { seedDemoDatasets } from '../exchange/extracts/index.js';
 import { GrantIndex } from '../exchange/grants.js';
+import { GrantUsage } from '../exchange/grant-usage.js';
 import { NonceStore } from '../exchange/nonce-store.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { createHttpServer } from './http/server.js';
@@ -155,6 +156,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       trust,
       policy: () => policyRef.current?.engine ?? null,
       grants,
+      usage: new GrantUsage(db),
       nonces: new NonceStore(db),
       connectors,
       log: accessLog,
