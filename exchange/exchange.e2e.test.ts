@@ -5,11 +5,11 @@ import * as grpc from '@grpc/grpc-js';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DepartmentKey, ExchangeClient, ExchangeError, signGrpcRequest, signHttpRequest, encodeQueryJson, encodeQueryRequest, type QueryInput } from '../client/index.js';
 import { InProcessSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate } from '../certs/x509/index.js';
-import { errorCatalogue, type ErrorCode } from '../core/errors/index.js';
+import { errorCatalogue, ZtError, type ErrorCode } from '../core/errors/index.js';
 import { demoKeyFiles } from '../registry/demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { waitUntil } from '../test/support/ca.js';
@@ -223,6 +223,19 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
     await ask();
     const error = await expectRefused(protocol, ask(), 'ZT_ERR_QUOTA_EXCEEDED');
     expect(error.details).toMatchObject({ demandId: demand.id, dailyQuota: 2 });
+  });
+
+  it('releases no data when the access record cannot be written', async () => {
+    const { accessLog } = app.app.ctx;
+    const spy = vi.spyOn(accessLog, 'write').mockRejectedValueOnce(new ZtError('ZT_ERR_STORAGE_UNAVAILABLE', 'the database went away (test)'));
+    try {
+      const error = await refusal(clientFor(YS).query(population(), { protocol }));
+      expect(error.code).toBe('ZT_ERR_STORAGE_UNAVAILABLE');
+      expect(JSON.stringify(error.details ?? {})).not.toContain(DEMO_SUBJECTS.applicant.name);
+      expect(error.message).not.toContain(DEMO_SUBJECTS.applicant.name);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it("refuses a request signed by one department in another's name", async () => {
