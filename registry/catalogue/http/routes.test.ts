@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { sm3 } from '../../../certs/sm2/sm2.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
 import { demoSigner, signedJson } from '../../../test/support/signing.js';
-import { DEMO_DEPARTMENTS, demoKeyFiles } from '../../demo/index.js';
+import { DEMO_DEMANDS, DEMO_DEPARTMENTS, demoKeyFiles } from '../../demo/index.js';
 import { parseCsv } from '../csv.js';
 import { chinaDate } from '../working-days.js';
 
@@ -137,7 +137,7 @@ async function eventsFor(key: string, count: number): Promise<{ type: string }[]
 
 describe('the demo catalogue', () => {
   it('is seeded at start: five suppliers\' resources and demands in every state', async () => {
-    expect(a.app.seed).toMatchObject({ seeded: true, departments: DEMO_DEPARTMENTS.length, resources: 5, demands: 8 });
+    expect(a.app.seed).toMatchObject({ seeded: true, departments: DEMO_DEPARTMENTS.length, resources: 5, demands: DEMO_DEMANDS.length });
     const resources = await get('/v1/catalogue/resources');
     const byCode = Object.fromEntries((resources.json.items as { code: string; name: string; sharingClass: string; provider: string }[]).map((r) => [r.code, r]));
     expect(byCode['210100-GA-0001']).toMatchObject({ name: '人口基本信息', sharingClass: 'conditional', provider: GA });
