@@ -1,7 +1,7 @@
 // One contract for the table connector, run on PGlite and on PostgreSQL over the seeded demo datasets.
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isZtError } from '../../../core/errors/index.js';
-import type { Database } from '../../../core/storage/index.js';
+import type { Database, Queryable } from '../../../core/storage/index.js';
 import { DEMO_SUBJECTS, generateDemoDatasets, type DemoDatasets } from '../../datasets/index.js';
 import { loadExtract, seedDemoDatasets } from '../../extracts/index.js';
 import type { DatabaseHarness } from '../../extracts/test-databases.js';
@@ -66,6 +66,20 @@ export function tableConnectorContract(harness: DatabaseHarness): void {
   it('finds an enterprise by its USCC', async () => {
     const record = await fetch(SC, organisation(S.restaurant.uscc), ['entName', 'legalRepresentative', 'status', 'registeredCapital']);
     expect(record!.values).toEqual({ entName: S.restaurant.name, legalRepresentative: S.applicant.name, status: '存续', registeredCapital: '100.00' });
+  });
+
+  it('answers concurrent lookups with few queries, each with its own subject and items', async () => {
+    let queries = 0;
+    const counting: Queryable = {
+      query: <R,>(sql: string, params?: readonly unknown[]) => (queries++, db.query<R>(sql, params)),
+      exec: (sql: string) => db.exec(sql),
+    };
+    const c = new TableConnector(counting, GA);
+    const people = data.persons.slice(0, 200);
+    const records = await Promise.all(people.map((p, i) => c.fetch({ resource: GA, subject: person(p.idNumber), items: i % 2 === 0 ? ['name'] : ['gender'] })));
+    records.forEach((r, i) => expect(r!.values).toEqual(i % 2 === 0 ? { name: people[i]!.name } : { gender: people[i]!.gender }));
+    expect(queries).toBeLessThanOrEqual(3);
+    expect(await c.fetch({ resource: GA, subject: person(S.unknownPerson.idNumber), items: ['name'] })).toBeNull();
   });
 
   it('returns null for a subject the table does not hold', async () => {

@@ -4,15 +4,26 @@ import { isZtError, ZtError } from '../../../core/errors/index.js';
 import type { Queryable } from '../../../core/storage/index.js';
 import type { Connector, ConnectorQuery, ConnectorRecord } from '../connector.js';
 
-// The items are picked in the database, so that what was not asked for (a photo, say) never leaves it.
-const FETCH = `SELECT (SELECT coalesce(jsonb_object_agg(e.key, e.value), '{}'::jsonb) FROM jsonb_each(r."values") AS e WHERE e.key = ANY($4::text[])) AS "values",
-  r.loaded_at, r.updated_at
-FROM exchange_records AS r WHERE r.resource = $1 AND r.subject_code = $2 AND r.subject_kind = $3`;
+// Lookups are batched the way a group commit is: the first goes at once, those arriving while it runs share the next
+// query (WHERE subject_code = ANY(...)), so concurrent requests cost one round trip, not one each. Items are picked
+// here from the record; what was not asked for never leaves the gateway.
+const FETCH = `SELECT r.subject_code, r.subject_kind, r."values", r.loaded_at, r.updated_at
+FROM exchange_records AS r WHERE r.resource = $1 AND r.subject_code = ANY($2::text[])`;
+const MAX_BATCH = 500;
+const MAX_IN_FLIGHT = 2;
 
 interface RecordRow {
+  subject_code: string;
+  subject_kind: string;
   values: Record<string, unknown>;
   loaded_at: Date;
   updated_at: Date | null;
+}
+
+interface Lookup {
+  query: ConnectorQuery;
+  resolve: (record: ConnectorRecord | null) => void;
+  reject: (error: unknown) => void;
 }
 
 export class TableConnector implements Connector {
@@ -26,21 +37,59 @@ export class TableConnector implements Connector {
     this.source = `table:${resource}`;
   }
 
-  async fetch(query: ConnectorQuery): Promise<ConnectorRecord | null> {
+  #queue: Lookup[] = [];
+  #inFlight = 0;
+
+  fetch(query: ConnectorQuery): Promise<ConnectorRecord | null> {
     if (query.resource !== this.resource) {
-      throw new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `this connector serves ${this.resource}, not ${query.resource}`, { details: { resource: query.resource } });
+      return Promise.reject(new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `this connector serves ${this.resource}, not ${query.resource}`, { details: { resource: query.resource } }));
     }
-    query.signal?.throwIfAborted();
-    let rows: RecordRow[];
     try {
-      ({ rows } = await this.db.query<RecordRow>(FETCH, [this.resource, query.subject.code, query.subject.kind, query.items]));
+      query.signal?.throwIfAborted();
     } catch (error) {
-      if (isZtError(error)) throw error;
-      throw new ZtError('ZT_ERR_UPSTREAM_UNAVAILABLE', `the exchange table of ${this.resource} cannot be read: ${(error as Error).message}`, { cause: error });
+      return Promise.reject(error);
     }
-    const row = rows[0];
-    if (row === undefined) return null;
-    return row.updated_at === null ? { values: row.values, retrievedAt: row.loaded_at } : { values: row.values, retrievedAt: row.loaded_at, updatedAt: row.updated_at };
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ query, resolve, reject });
+      if (this.#inFlight < MAX_IN_FLIGHT) void this.#run();
+    });
+  }
+
+  async #run(): Promise<void> {
+    this.#inFlight++;
+    try {
+      while (this.#queue.length > 0) {
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        let rows: RecordRow[];
+        try {
+          ({ rows } = await this.db.query<RecordRow>(FETCH, [this.resource, [...new Set(batch.map((l) => l.query.subject.code))]]));
+        } catch (error) {
+          const failure = isZtError(error)
+            ? error
+            : new ZtError('ZT_ERR_UPSTREAM_UNAVAILABLE', `the exchange table of ${this.resource} cannot be read: ${(error as Error).message}`, { cause: error });
+          for (const l of batch) l.reject(failure);
+          continue;
+        }
+        const bySubject = new Map<string, RecordRow>();
+        for (const r of rows) bySubject.set(`${r.subject_kind}|${r.subject_code}`, r);
+        for (const l of batch) {
+          if (l.query.signal?.aborted) {
+            l.reject(l.query.signal.reason);
+            continue;
+          }
+          const row = bySubject.get(`${l.query.subject.kind}|${l.query.subject.code}`);
+          if (!row) {
+            l.resolve(null);
+            continue;
+          }
+          const values: Record<string, unknown> = {};
+          for (const item of l.query.items) if (Object.prototype.hasOwnProperty.call(row.values, item)) values[item] = row.values[item];
+          l.resolve(row.updated_at === null ? { values, retrievedAt: row.loaded_at } : { values, retrievedAt: row.loaded_at, updatedAt: row.updated_at });
+        }
+      }
+    } finally {
+      this.#inFlight--;
+    }
   }
 
   async close(): Promise<void> {
