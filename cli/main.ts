@@ -1,7 +1,7 @@
 // zhengtong's command line: `zhengtong <command> [options]`.
 import { parseArgs } from 'node:util';
 import { loadConfig, redactUrl, settings, type Config, type SettingName } from '../core/config/index.js';
-import { isZtError } from '../core/errors/index.js';
+import { isZtError, ZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
@@ -47,9 +47,12 @@ function describeDatabase(config: Config): string {
 }
 
 async function serve(config: Config): Promise<void> {
+  const { default: cluster } = await import('node:cluster');
+  if (config.workers > 1 && cluster.isPrimary) return servePrimary(config);
   const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId! });
   const { buildApp } = await import('../gateway/app.js');
-  const app = await buildApp(config, { logger, seedDemo: config.seedDemo });
+  // A worker of `serve` with ZT_WORKERS > 1: the primary has migrated and seeded already.
+  const app = await buildApp(config, { logger, seedDemo: config.seedDemo && !cluster.isWorker });
   let where: { httpUrl: string; grpcAddress: string };
   try {
     where = await app.listen();
@@ -72,7 +75,8 @@ async function serve(config: Config): Promise<void> {
   }
   const policy = app.ctx.policy.current?.engine.status();
   if (policy) lines.push(`  negative list  revision ${policy.revision}, ${policy.rules} entries (${where.httpUrl}/v1/policies/rules)`);
-  process.stderr.write(`${lines.join('\n')}\n`);
+  if (cluster.isWorker) process.send?.({ type: 'listening', httpUrl: where.httpUrl, grpcAddress: where.grpcAddress });
+  else process.stderr.write(`${lines.join('\n')}\n`);
 
   let signals = 0;
   const stop = (signal: NodeJS.Signals): void => {
@@ -142,6 +146,71 @@ function printConfig(config: Config): void {
     return `${settings[name].env.padEnd(28)} ${JSON.stringify(shown ?? null)}`;
   });
   process.stdout.write(`${rows.join('\n')}\n`);
+}
+
+/**
+ * serve with ZT_WORKERS > 1: migrate and seed once here, then run that many gateway processes sharing the HTTP and
+ * gRPC ports (node:cluster), each an instance with its own id; a worker that dies is replaced, and SIGTERM or SIGINT
+ * shuts every worker down gracefully.
+ */
+async function servePrimary(config: Config): Promise<void> {
+  const { default: cluster } = await import('node:cluster');
+  // Workers are instances: they share state through PostgreSQL, and hear each other's changes (grants, revocations,
+  // catalogue) through Kafka; the embedded database and the in-process bus belong to one process.
+  if (!config.databaseUrl || config.kafkaBrokers.length === 0) {
+    throw new ZtError(
+      'ZT_ERR_CONFIG_INVALID',
+      `ZT_WORKERS=${config.workers} needs PostgreSQL (DATABASE_URL) and Kafka (KAFKA_BROKERS): each worker is an instance, and the embedded database and in-process event bus belong to one process; use ZT_WORKERS=1`,
+    );
+  }
+  const logger = createLogger({ level: config.logLevel, instanceId: config.instanceId! });
+  const { buildApp } = await import('../gateway/app.js');
+  const setup = await buildApp(config, { logger, seedDemo: config.seedDemo });
+  const seed = setup.seed;
+  await setup.close();
+  let stopping = false;
+  let listening = 0;
+  const fork = (index: number): void => {
+    const worker = cluster.fork({ ZT_INSTANCE_ID: `${config.instanceId}-w${index}`, ZT_WORKERS: String(config.workers) });
+    worker.on('message', (message: { type?: string; httpUrl?: string; grpcAddress?: string }) => {
+      if (message?.type !== 'listening') return;
+      listening++;
+      if (listening === config.workers) {
+        const lines = [
+          `zhengtong ${packageVersion()} is serving with ${config.workers} worker processes`,
+          `  HTTP      ${message.httpUrl}   (API docs ${message.httpUrl}/docs, health ${message.httpUrl}/healthz)`,
+          `  gRPC      ${message.grpcAddress}`,
+          `  database  ${describeDatabase(config)}`,
+          `  events    ${config.kafkaBrokers.length > 0 ? `Kafka ${config.kafkaBrokers.join(',')}` : 'in-process'}`,
+        ];
+        if (seed?.seeded) lines.push(`  demo data seeded: ${seed.departments} departments, ${seed.resources} data resources, ${seed.demands} demands`);
+        process.stderr.write(`${lines.join('\n')}\n`);
+      }
+    });
+    worker.on('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ worker: index, code, signal }, 'a gateway worker exited; starting another');
+      fork(index);
+    });
+  };
+  for (let i = 1; i <= config.workers; i++) fork(i);
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down the workers');
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
+    const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000);
+    timer.unref();
+    cluster.on('exit', () => {
+      if (Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead())) process.exit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  // SIGHUP re-reads the negative list in every worker.
+  process.on('SIGHUP', () => {
+    for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGHUP');
+  });
 }
 
 export async function main(argv: string[]): Promise<void> {

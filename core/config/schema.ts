@@ -130,6 +130,14 @@ export const settings = {
     max: 600000,
     doc: 'How long a graceful shutdown may take before the process exits anyway.',
   }),
+  workers: spec<number>({
+    env: 'ZT_WORKERS',
+    kind: 'int',
+    default: 1,
+    min: 1,
+    max: 64,
+    doc: 'Gateway processes serve starts on this host, sharing its ports; each is an instance of its own. More than 1 needs PostgreSQL and Kafka.',
+  }),
   instanceId: spec<string | undefined>({
     env: 'ZT_INSTANCE_ID',
     kind: 'string',
