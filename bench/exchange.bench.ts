@@ -122,11 +122,20 @@ export async function benchExchange(seconds: number, connections: number, databa
   const results: ExchangeBenchResult[] = [];
   const backends: [string, Record<string, string>][] = [['PGlite', { DATABASE_URL: '' }]];
   if (databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: databaseUrl, ZT_DATABASE_SCHEMA: `zt_bench_x_${process.pid}` }]);
+  // ZT_BENCH_WORKERS=2 with ZT_BENCH_KAFKA_BROKERS: the same on several gateway processes (serve with ZT_WORKERS).
+  const workers = Number(process.env.ZT_BENCH_WORKERS ?? 1);
+  const kafka = process.env.ZT_BENCH_KAFKA_BROKERS;
+  if (databaseUrl && workers > 1 && kafka) {
+    backends.push([
+      `PostgreSQL + Kafka, ${workers} worker processes`,
+      { DATABASE_URL: databaseUrl, ZT_DATABASE_SCHEMA: `zt_bench_w_${process.pid}`, KAFKA_BROKERS: kafka, ZT_KAFKA_TOPIC_PREFIX: `zt-bench-${process.pid}.`, ZT_WORKERS: String(workers) },
+    ]);
+  }
   for (const [label, env] of backends) {
     const dataDir = mkdtempSync(join(tmpdir(), 'zt-bench-x-'));
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
     const gateway = spawn(process.execPath, [join(root, 'bin/zhengtong.js'), 'serve'], {
-      env: { ...process.env, ZT_DATA_DIR: dataDir, ZT_HTTP_PORT: String(httpPort), ZT_GRPC_PORT: String(grpcPort), ZT_LOG_LEVEL: 'warn', KAFKA_BROKERS: '', ...env },
+      env: { ...process.env, ZT_DATA_DIR: dataDir, ZT_HTTP_PORT: String(httpPort), ZT_GRPC_PORT: String(grpcPort), ZT_LOG_LEVEL: 'warn', KAFKA_BROKERS: '', ZT_WORKERS: '1', ...env },
       stdio: 'ignore',
     });
     try {

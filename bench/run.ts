@@ -3,6 +3,7 @@
 //   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, sm2, batch-signer, decide)
 //   ZT_BENCH_SECONDS=20 npm run bench  longer runs (default 10 s per gateway run, 3 s per crypto loop)
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
+//   ZT_BENCH_WORKERS=2 ZT_BENCH_KAFKA_BROKERS=127.0.0.1:9092  and the exchange on two gateway processes
 import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchDecide, printDecide } from './decide.bench.js';
 import { benchExchange, printExchange } from './exchange.bench.js';
