@@ -73,6 +73,7 @@ async function serve(config: Config): Promise<void> {
       `  demo keys ${demoKeysDirectory(config.dataDir)}   (each demo department's SM2 key and certificate, to sign with)`,
     );
   }
+  lines.push(`  exchange  POST ${where.httpUrl}/v1/exchange/query, gRPC zhengtong.v1.ExchangeService; ${app.ctx.grants.size} grants in force (docs/exchange-protocol.md)`);
   const policy = app.ctx.policy.current?.engine.status();
   if (policy) lines.push(`  negative list  revision ${policy.revision}, ${policy.rules} entries (${where.httpUrl}/v1/policies/rules)`);
   if (cluster.isWorker) process.send?.({ type: 'listening', httpUrl: where.httpUrl, grpcAddress: where.grpcAddress });

@@ -316,11 +316,15 @@ describe.each(['http', 'grpc'] as const)("the exchange over %s, from the supplie
   });
 });
 
-describe('the exchange over HTTP only', () => {
-  it('refuses an oversized body with 413, and records it', async () => {
-    const before = await recorded('ZT_ERR_REQUEST_TOO_LARGE', 'http');
-    const error = await sendRaw('http', Buffer.from(JSON.stringify({ ...population(), operator: 'x'.repeat(app.config.bodyLimitBytes) })), null);
-    expect(error).toMatchObject({ code: 'ZT_ERR_REQUEST_TOO_LARGE', httpStatus: 413 });
-    expect(await recorded('ZT_ERR_REQUEST_TOO_LARGE', 'http')).toBe(before + 1);
+describe.each(['http', 'grpc'] as const)('the exchange over %s, oversized', (protocol) => {
+  it('refuses a body over ZT_BODY_LIMIT_BYTES with its code, and records it', async () => {
+    const before = await recorded('ZT_ERR_REQUEST_TOO_LARGE', protocol);
+    const big = population({ operator: 'x'.repeat(app.config.bodyLimitBytes) });
+    const body = protocol === 'http' ? Buffer.from(JSON.stringify(big)) : encodeQueryRequest(big, YS);
+    const error = await sendRaw(protocol, body, null);
+    expect(error.code).toBe('ZT_ERR_REQUEST_TOO_LARGE');
+    if (protocol === 'http') expect(error.httpStatus).toBe(413);
+    else expect(error.grpcStatus).toBe(errorCatalogue.ZT_ERR_REQUEST_TOO_LARGE.grpc);
+    expect(await recorded('ZT_ERR_REQUEST_TOO_LARGE', protocol)).toBe(before + 1);
   });
 });

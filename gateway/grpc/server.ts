@@ -51,7 +51,9 @@ function errorMetadata(zt: ZtError, requestId: string): grpc.Metadata {
 export function createGrpcServer(ctx: AppContext): GrpcServer {
   const { root, packageDefinition } = loadProtos();
   const server = new grpc.Server({
-    'grpc.max_receive_message_length': ctx.config.bodyLimitBytes,
+    // Up to twice the limit reaches the handler, which refuses it with ZT_ERR_REQUEST_TOO_LARGE (and the exchange
+    // records it); grpc-js itself refuses anything larger, with RESOURCE_EXHAUSTED and no catalogue code.
+    'grpc.max_receive_message_length': 2 * ctx.config.bodyLimitBytes,
     'grpc.max_send_message_length': 64 * 1024 * 1024,
   });
   const implementations: Record<string, Record<string, UnaryHandler>> = {
@@ -164,6 +166,10 @@ function unary(
       callback({ code: zt.grpcStatus as grpc.status, details: zt.message, metadata: errorMetadata(zt, requestId) });
     };
     if (ctx.lifecycle.closing) return fail(new ZtError('ZT_ERR_SHUTTING_DOWN'));
+    if (call.request.length > ctx.config.bodyLimitBytes) {
+      handler.onUndecodable?.('ZT_ERR_REQUEST_TOO_LARGE', Number(process.hrtime.bigint() - started) / 1e6);
+      return fail(new ZtError('ZT_ERR_REQUEST_TOO_LARGE', `the ${requestType.name} message has ${call.request.length} bytes; at most ${ctx.config.bodyLimitBytes} are accepted (ZT_BODY_LIMIT_BYTES)`));
+    }
     let request: Record<string, unknown>;
     try {
       request = requestType.toObject(requestType.decode(call.request), TO_OBJECT);
