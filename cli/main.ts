@@ -173,8 +173,10 @@ async function servePrimary(config: Config): Promise<void> {
   let listening = 0;
   const fork = (index: number): void => {
     const worker = cluster.fork({ ZT_INSTANCE_ID: `${config.instanceId}-w${index}`, ZT_WORKERS: String(config.workers) });
+    let started = false;
     worker.on('message', (message: { type?: string; httpUrl?: string; grpcAddress?: string }) => {
       if (message?.type !== 'listening') return;
+      started = true;
       listening++;
       if (listening === config.workers) {
         const lines = [
@@ -190,6 +192,14 @@ async function servePrimary(config: Config): Promise<void> {
     });
     worker.on('exit', (code, signal) => {
       if (stopping) return;
+      if (!started) {
+        // It never served (a port in use, an unreachable database …; its own message is above): starting it again
+        // would fail the same way, so stop.
+        process.stderr.write(`zhengtong: gateway worker ${index} exited with ${code ?? signal} before serving; stopping\n`);
+        stop('SIGTERM');
+        process.exitCode = 1;
+        return;
+      }
       logger.error({ worker: index, code, signal }, 'a gateway worker exited; starting another');
       fork(index);
     });
@@ -202,9 +212,11 @@ async function servePrimary(config: Config): Promise<void> {
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
     const timer = setTimeout(() => process.exit(1), config.shutdownTimeoutMs + 5000);
     timer.unref();
-    cluster.on('exit', () => {
-      if (Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead())) process.exit(0);
-    });
+    const done = (): void => {
+      if (Object.values(cluster.workers ?? {}).every((w) => !w || w.isDead())) process.exit(process.exitCode ?? 0);
+    };
+    cluster.on('exit', done);
+    done();
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);

@@ -1,6 +1,7 @@
 // serve with ZT_WORKERS=2 on PostgreSQL and Kafka: one port pair, two gateway instances answering signed exchange
 // queries over HTTP and gRPC, a graceful stop on SIGTERM; and the refusal to run several on the embedded database.
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DepartmentKey, ExchangeClient } from '../../client/index.js';
@@ -83,6 +84,34 @@ describeWithService('kafka', 'serve with two worker processes', () => {
       serve.kill('SIGTERM');
       expect((await serve.waitForExit(30_000)).code).toBe(0);
     });
+
+    it('stops, instead of restarting workers forever, when they cannot serve (a port in use)', async () => {
+      const busy = createServer().listen(0, '127.0.0.1');
+      await new Promise((resolve) => busy.once('listening', resolve));
+      try {
+        const run = await runCli(
+          ['serve'],
+          {
+            ZT_WORKERS: '2',
+            ZT_DATA_DIR: join(dir, 'data'),
+            ZT_HTTP_PORT: String((busy.address() as AddressInfo).port),
+            ZT_GRPC_PORT: String(await freePort()),
+            DATABASE_URL: postgresUrl,
+            ZT_DATABASE_SCHEMA: schema,
+            KAFKA_BROKERS: kafkaBrokers.join(','),
+            ZT_KAFKA_TOPIC_PREFIX: `${uniqueName('zt-workers')}.`,
+            ZT_LOG_LEVEL: 'warn',
+          },
+          120_000,
+        );
+        expect(run.timedOut).toBe(false);
+        expect(run.code).toBe(1);
+        expect(run.stderr).toMatch(/ZT_ERR_PORT_IN_USE/);
+        expect(run.stderr).toMatch(/exited with 1 before serving; stopping/);
+      } finally {
+        busy.close();
+      }
+    }, 180_000);
   });
 });
 
