@@ -3,11 +3,12 @@
 // autocannon with requests signed by the client SDK's signing function beforehand (a fresh nonce each), next to the
 // raw SM2 verify rate measured in the same run. The gateway runs in its own process on the embedded PGlite or on
 // PostgreSQL (ZT_BENCH_DATABASE_URL).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { freePort, stop, waitForHttp } from './process.js';
 import { DepartmentKey, encodeQueryJson, signHttpRequest } from '../client/index.js';
 import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../certs/sm2/sm2.js';
 import { packageRoot } from '../core/paths.js';
@@ -22,38 +23,6 @@ export interface ExchangeBenchResult {
   verifyPerSecondOneCore: number;
   peak: { requestsPerSecond: number; p50: number; p99: number; non2xx: number; errors: number; connections: number };
   half: { rate: number; requestsPerSecond: number; p50: number; p99: number; non2xx: number };
-}
-
-async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url: string, child: ChildProcess, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`gateway at ${url} did not come up within ${ms} ms`);
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 /** SM2 verifications per second on this thread (one core), over 64-byte messages. */
@@ -139,7 +108,7 @@ export async function benchExchange(seconds: number, connections: number, databa
       stdio: 'ignore',
     });
     try {
-      await waitFor(`http://127.0.0.1:${httpPort}/healthz`, gateway, 120_000);
+      await waitForHttp(`http://127.0.0.1:${httpPort}/healthz`, gateway, 120_000);
       const url = `http://127.0.0.1:${httpPort}/v1/exchange/query`;
       // Enough distinct signed requests for the whole run (every nonce is used once).
       const requests = await presign(dataDir, Math.max(2000, Math.round(seconds * 2.5 * verifyPerSecondOneCore)));

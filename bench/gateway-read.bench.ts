@@ -1,12 +1,12 @@
 // End-to-end read path: GET /v1/departments/:uscc through the real gateway (schema validation, database read on the
 // embedded PGlite, metrics), against a bare fastify baseline measured in the same run. Each server runs in its own
 // process; autocannon drives it from this one.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
+import { freePort, stop, waitForHttp } from './process.js';
 import { packageRoot } from '../core/paths.js';
 import { PgDatabase } from '../core/storage/index.js';
 
@@ -19,42 +19,10 @@ export interface LoadResult {
   non2xx: number;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitForHttp(url: string, child: ChildProcess, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}`);
-    try {
-      const r = await fetch(url);
-      if (r.ok) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`server at ${url} did not come up within ${ms} ms`);
-}
-
 async function load(name: string, url: string, seconds: number, connections: number): Promise<LoadResult> {
   await autocannon({ url, connections, duration: 2 }); // warm-up, not counted
   const r = await autocannon({ url, connections, duration: seconds });
   return { name, requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
 }
 
 /** With databaseUrl, the gateway is measured on PostgreSQL too (in a schema of its own, dropped afterwards). */

@@ -8,31 +8,9 @@ import { decodeEnvelopeJson, verifyEnvelope, type SignedEnvelope } from '../cert
 import { loadSm2PublicKey, sm3 } from '../certs/sm2/sm2.js';
 import { assertCertificateUsage, parseCertificate, parseCrl, readUscc, validateChain, x509, type EncodedInput } from '../certs/x509/index.js';
 import { ExchangeClientError } from './errors.js';
+import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from '../exchange/protocol/result.js';
 
-export const EXCHANGE_RESULT_SCHEMA = 'zhengtong/exchange-result/v1';
-
-/** The signed result of a query (docs/exchange-protocol.md). Members the platform left out (null) are absent. */
-export interface ExchangeResult {
-  schema: typeof EXCHANGE_RESULT_SCHEMA;
-  accessId: string;
-  /** Lower-case hex SM3 of the canonical request this answers. */
-  requestDigest: string;
-  requester: string;
-  resource: string;
-  subject: { kind: string; code: string };
-  purpose: { serviceItem: string; caseNumber: string };
-  decision: string;
-  policyRevision: string;
-  ruleIds: string[];
-  /** The items released, by item code. */
-  items: Record<string, unknown>;
-  /** Items released masked. */
-  masked: string[];
-  /** Items asked for and not released, with the negative-list rules that withheld them. */
-  withheld: { item: string; ruleIds: string[] }[];
-  provenance: { item: string; supplier: string; resource: string; source: string; retrievedAt: string }[];
-  respondedAt: string;
-}
+export { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from '../exchange/protocol/result.js';
 
 /** The platform certificate that signed a result, as validated. */
 export interface PlatformSignerIdentity {

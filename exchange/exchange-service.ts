@@ -18,8 +18,9 @@ import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { PlatformSigner } from './platform-signer.js';
 import { canonicalRequest, type PresentedSignature } from './protocol/request-signature.js';
+import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from './protocol/result.js';
 
-export const RESULT_SCHEMA = 'zhengtong/exchange-result/v1';
+export const RESULT_SCHEMA = EXCHANGE_RESULT_SCHEMA;
 const MAX_ITEMS = 100;
 const CASE_NUMBER = /^[\p{L}\p{N}_\-./:()（）〔〕[\]]{1,64}$/u;
 const SERVICE_ITEM = /^[A-Za-z0-9-]{4,64}$/;
@@ -45,23 +46,8 @@ export interface ExchangeCall {
   signature: () => PresentedSignature;
 }
 
-export interface QueryResult {
-  schema: typeof RESULT_SCHEMA;
-  accessId: string;
-  requestDigest: string;
-  requester: string;
-  resource: string;
-  subject: QueryInput['subject'];
-  purpose: QueryInput['purpose'];
-  decision: 'permit';
-  policyRevision: string;
-  ruleIds: string[];
-  items: Record<string, unknown>;
-  masked: string[];
-  withheld: { item: string; ruleIds: string[] }[];
-  provenance: { item: string; supplier: string; resource: string; source: string; retrievedAt: string }[];
-  respondedAt: string;
-}
+/** The signed result (exchange/protocol/result.ts). */
+export type QueryResult = ExchangeResult;
 
 export interface ExchangeAnswer {
   result: QueryResult;
