@@ -4,15 +4,14 @@
 // raw SM2 verify rate measured in the same run. The gateway runs in its own process on the embedded PGlite or on
 // PostgreSQL (ZT_BENCH_DATABASE_URL).
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, stop, waitForHttp } from './process.js';
+import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 import { DepartmentKey, encodeQueryJson, signHttpRequest } from '../client/index.js';
 import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../certs/sm2/sm2.js';
 import { packageRoot } from '../core/paths.js';
-import { PgDatabase } from '../core/storage/index.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { demoKeyFiles } from '../registry/demo/index.js';
 
@@ -131,12 +130,7 @@ export async function benchExchange(seconds: number, connections: number, databa
       });
     } finally {
       await stop(gateway);
-      rmSync(dataDir, { recursive: true, force: true });
-      if (env.ZT_DATABASE_SCHEMA && databaseUrl) {
-        const admin = await PgDatabase.open({ url: databaseUrl, poolSize: 2, schema: undefined });
-        await admin.exec(`DROP SCHEMA IF EXISTS ${env.ZT_DATABASE_SCHEMA} CASCADE`);
-        await admin.close();
-      }
+      await removeServerData(dataDir, databaseUrl, env.ZT_DATABASE_SCHEMA);
     }
   }
   return results;

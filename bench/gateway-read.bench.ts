@@ -2,13 +2,12 @@
 // embedded PGlite, metrics), against a bare fastify baseline measured in the same run. Each server runs in its own
 // process; autocannon drives it from this one.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { freePort, stop, waitForHttp } from './process.js';
+import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 import { packageRoot } from '../core/paths.js';
-import { PgDatabase } from '../core/storage/index.js';
 
 export interface LoadResult {
   name: string;
@@ -54,12 +53,7 @@ export async function benchGatewayRead(seconds: number, connections: number, dat
       results.push(await load(`zhengtong: GET /v1/departments/:uscc (${label})`, `http://127.0.0.1:${httpPort}/v1/departments/${uscc}`, seconds, connections));
     } finally {
       await stop(gateway);
-      rmSync(dataDir, { recursive: true, force: true });
-      if (env.ZT_DATABASE_SCHEMA && databaseUrl) {
-        const admin = await PgDatabase.open({ url: databaseUrl, poolSize: 2, schema: undefined });
-        await admin.exec(`DROP SCHEMA IF EXISTS ${env.ZT_DATABASE_SCHEMA} CASCADE`);
-        await admin.close();
-      }
+      await removeServerData(dataDir, databaseUrl, env.ZT_DATABASE_SCHEMA);
     }
   }
   return results;

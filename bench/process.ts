@@ -1,7 +1,9 @@
 // What the end-to-end benchmarks need to run a server in a process of its own: a free port, waiting until it
 // answers, and stopping it.
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { PgDatabase } from '../core/storage/index.js';
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -33,4 +35,16 @@ export function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.kill('SIGTERM');
   });
+}
+
+/** Removes what a benchmarked server left: its data directory, and its PostgreSQL schema when it had one. */
+export async function removeServerData(dataDir: string, databaseUrl: string | undefined, schema: string | undefined): Promise<void> {
+  rmSync(dataDir, { recursive: true, force: true });
+  if (!databaseUrl || !schema) return;
+  const admin = await PgDatabase.open({ url: databaseUrl, poolSize: 2, schema: undefined });
+  try {
+    await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+  } finally {
+    await admin.close();
+  }
 }

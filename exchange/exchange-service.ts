@@ -10,10 +10,10 @@ import type { AccessLogWriter, AccessRecordInput } from '../audit/index.js';
 import { signEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
 import { sm2Verify, sm3 } from '../certs/sm2/sm2.js';
 import type { TrustStore } from '../certs/trust/index.js';
-import { applyMasks, type ConditionalGrant, type Decision, type PolicyEngine } from '../policies/index.js';
+import { applyMasks, type Decision, type PolicyEngine } from '../policies/index.js';
 import { chinaDate } from '../registry/catalogue/index.js';
 import type { ConnectorRegistry } from './connectors/registry.js';
-import type { Grant, GrantIndex } from './grants.js';
+import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { PlatformSigner } from './platform-signer.js';
@@ -24,6 +24,7 @@ export const RESULT_SCHEMA = EXCHANGE_RESULT_SCHEMA;
 const MAX_ITEMS = 100;
 const CASE_NUMBER = /^[\p{L}\p{N}_\-./:()（）〔〕[\]]{1,64}$/u;
 const SERVICE_ITEM = /^[A-Za-z0-9-]{4,64}$/;
+const QUERY_FIELDS: ReadonlySet<string> = new Set(['requester', 'resource', 'items', 'subject', 'purpose', 'operator']);
 
 export interface QueryInput {
   requester: string;
@@ -88,8 +89,7 @@ function text(value: unknown, field: string, max: number, required = true): stri
 export function readQuery(value: unknown): QueryInput {
   if (!value || typeof value !== 'object' || Array.isArray(value)) throw invalid('the request must be an object');
   const o = value as Record<string, unknown>;
-  const known = new Set(['requester', 'resource', 'items', 'subject', 'purpose', 'operator']);
-  const extra = Object.keys(o).filter((k) => !known.has(k));
+  const extra = Object.keys(o).filter((k) => !QUERY_FIELDS.has(k));
   if (extra.length > 0) throw invalid(`unknown field ${extra.join(', ')}`);
   if (!Array.isArray(o.items) || o.items.length === 0 || o.items.length > MAX_ITEMS) throw invalid(`items must list 1 to ${MAX_ITEMS} item codes`);
   const items = o.items.map((i, n) => text(i, `items[${n}]`, 64));
@@ -223,7 +223,8 @@ export class ExchangeService {
     const engine = this.#o.policy();
     if (!engine) throw new ZtError('ZT_ERR_SHUTTING_DOWN', 'the negative list is not loaded yet');
     const at = new Date(now);
-    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, chinaDate(at));
+    const today = chinaDate(at);
+    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, today);
     const decision = engine.decide({
       requester: input.requester,
       resource: input.resource,
@@ -231,7 +232,7 @@ export class ExchangeService {
       subject: { kind: subject.kind, id: subject.code },
       purpose: input.purpose,
       at,
-      grant: lookup.grant ? conditionalGrant(lookup.grant) : null,
+      grant: lookup.grant?.approval ?? null,
     });
     trail.decision = decision;
     if (decision.outcome === 'deny' && decision.reason === 'unknown-resource') {
@@ -250,12 +251,12 @@ export class ExchangeService {
           ruleIds,
           legalBasis: decision.rules.flatMap((r) => r.legalBasis),
           policyRevision: decision.revision,
-          withheld: [...decision.withheld, ...decision.pending].map((h) => ({ item: h.code, ruleIds: [...h.rules] })),
+          withheld: withheldItems(decision),
         },
       });
     }
     if (grant.dailyQuota !== null) {
-      const used = await this.#o.usage.take(grant.demandId, chinaDate(new Date(now)));
+      const used = await this.#o.usage.take(grant.demandId, today);
       if (used > grant.dailyQuota) {
         throw new ZtError('ZT_ERR_QUOTA_EXCEEDED', `the grant (demand ${grant.demandId}) allows ${grant.dailyQuota} calls a day, and today's are used up`, {
           details: { demandId: grant.demandId, dailyQuota: grant.dailyQuota },
@@ -281,7 +282,7 @@ export class ExchangeService {
       ruleIds: decision.rules.map((r) => r.id),
       items,
       masked: decision.items.filter((i) => i.mask !== null && Object.prototype.hasOwnProperty.call(items, i.code)).map((i) => i.code),
-      withheld: [...decision.withheld, ...decision.pending].map((h) => ({ item: h.code, ruleIds: [...h.rules] })),
+      withheld: withheldItems(decision),
       provenance: Object.keys(items).map((item) => ({ item, supplier: grant.provider, resource: input.resource, source: connector.source, retrievedAt })),
       respondedAt: new Date(this.#clock()).toISOString(),
     };
@@ -345,14 +346,7 @@ export class ExchangeService {
   }
 }
 
-function conditionalGrant(g: Grant): ConditionalGrant {
-  return {
-    id: g.demandId,
-    requester: g.requester,
-    resource: g.resource,
-    items: [...g.items],
-    purposes: [g.serviceItem],
-    notBefore: new Date(`${g.validFrom}T00:00:00+08:00`),
-    notAfter: new Date(`${g.validTo}T23:59:59.999+08:00`),
-  };
+/** Items asked for and not released: refused by the list, or awaiting an approval it requires. */
+function withheldItems(decision: Decision): { item: string; ruleIds: string[] }[] {
+  return [...decision.withheld, ...decision.pending].map((h) => ({ item: h.code, ruleIds: [...h.rules] }));
 }

@@ -2,6 +2,7 @@
 // until when. A grant is a demand that is granted (unconditional resources) or approved (conditional ones, with
 // the supplier's terms). The index is rebuilt from the catalogue at start and whenever a demand changes (an event on
 // registry.catalogue, heard by every instance), so the hot path never reads the database for it.
+import type { ConditionalGrant } from '../policies/index.js';
 import type { Demand, DemandService } from '../registry/catalogue/index.js';
 
 export interface Grant {
@@ -17,6 +18,8 @@ export interface Grant {
   validTo: string;
   dailyQuota: number | null;
   state: 'granted' | 'approved';
+  /** The grant as the policy engine takes it (an approval answering conditional rules), built once. */
+  approval: ConditionalGrant;
 }
 
 export type GrantLookup =
@@ -38,6 +41,16 @@ function toGrant(d: Demand): Grant {
     validTo: end,
     dailyQuota: d.terms?.dailyQuota ?? null,
     state: d.state as 'granted' | 'approved',
+    approval: {
+      id: d.id,
+      requester: d.requester,
+      resource: d.resource,
+      items: [...items],
+      purposes: [d.serviceItem],
+      // Dates are China's calendar days, inclusive.
+      notBefore: new Date(`${d.validFrom}T00:00:00+08:00`),
+      notAfter: new Date(`${end}T23:59:59.999+08:00`),
+    },
   };
 }
 

@@ -4,24 +4,19 @@
 // repeats seen by this instance without asking.
 import { LRUCache } from 'lru-cache';
 import { ZtError } from '../core/errors/index.js';
+import { BatchQueue } from '../core/batch-queue.js';
 import type { Database } from '../core/storage/index.js';
 
 interface Claim {
   key: string;
   expiresAt: Date;
-  resolve: (fresh: boolean) => void;
-  reject: (error: unknown) => void;
 }
-
-const MAX_BATCH = 1000;
-/** Batches in flight at once. More than one made smaller batches and more commits, and measured slower. */
-const MAX_IN_FLIGHT = 1;
 
 export class NonceStore {
   readonly #db: Database;
   readonly #seen = new LRUCache<string, true>({ max: 200_000 });
-  #queue: Claim[] = [];
-  #inFlight = 0;
+  // One batch in flight: more made smaller batches and more commits, and measured slower.
+  readonly #claims = new BatchQueue<Claim, boolean>((batch) => this.#insert(batch), { maxBatch: 1000, maxInFlight: 1 });
   #lastSweep = 0;
 
   constructor(db: Database) {
@@ -30,47 +25,29 @@ export class NonceStore {
 
   /** True when this is the first use of `key`; false when it was claimed before (a replay). */
   claim(key: string, expiresAt: Date): Promise<boolean> {
+    // A key seen here is never queued twice, so a batch holds each key once.
     if (this.#seen.has(key)) return Promise.resolve(false);
     this.#seen.set(key, true);
-    return new Promise((resolve, reject) => {
-      this.#queue.push({ key, expiresAt, resolve, reject });
-      if (this.#inFlight < MAX_IN_FLIGHT) void this.#flush();
-    });
+    return this.#claims.push({ key, expiresAt });
   }
 
-  async #flush(): Promise<void> {
-    this.#inFlight++;
+  async #insert(batch: Claim[]): Promise<boolean[]> {
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, MAX_BATCH);
-        try {
-          // Not waiting for the disk: a nonce lost in a crash in the next fraction of a second could be replayed
-          // once, within the window; the access record of the request is written durably either way.
-          const { rows } = await this.#db.transaction(async (tx) => {
-            await tx.query('SET LOCAL synchronous_commit TO OFF');
-            return tx.query<{ key: string }>(
-              `INSERT INTO exchange_nonces (key, expires_at) SELECT * FROM unnest($1::text[], $2::timestamptz[])
-               ON CONFLICT (key) DO NOTHING RETURNING key`,
-              [batch.map((c) => c.key), batch.map((c) => c.expiresAt)],
-            );
-          });
-          const fresh = new Set(rows.map((r) => r.key.trim()));
-          // The same key twice in one batch: the first claim wins.
-          const answered = new Set<string>();
-          for (const c of batch) {
-            const first = fresh.has(c.key) && !answered.has(c.key);
-            answered.add(c.key);
-            c.resolve(first);
-          }
-        } catch (error) {
-          for (const c of batch) {
-            this.#seen.delete(c.key);
-            c.reject(new ZtError('ZT_ERR_STORAGE_UNAVAILABLE', 'the nonce of the request could not be recorded', { cause: error }));
-          }
-        }
-      }
-    } finally {
-      this.#inFlight--;
+      // Not waiting for the disk: a nonce lost in a crash in the next fraction of a second could be replayed
+      // once, within the window; the access record of the request is written durably either way.
+      const { rows } = await this.#db.transaction(async (tx) => {
+        await tx.query('SET LOCAL synchronous_commit TO OFF');
+        return tx.query<{ key: string }>(
+          `INSERT INTO exchange_nonces (key, expires_at) SELECT * FROM unnest($1::text[], $2::timestamptz[])
+           ON CONFLICT (key) DO NOTHING RETURNING key`,
+          [batch.map((c) => c.key), batch.map((c) => c.expiresAt)],
+        );
+      });
+      const fresh = new Set(rows.map((r) => r.key.trim()));
+      return batch.map((c) => fresh.has(c.key));
+    } catch (error) {
+      for (const c of batch) this.#seen.delete(c.key);
+      throw new ZtError('ZT_ERR_STORAGE_UNAVAILABLE', 'the nonce of the request could not be recorded', { cause: error });
     }
   }
 
