@@ -12,6 +12,7 @@ import { sm2Verify, sm3 } from '../certs/sm2/sm2.js';
 import type { TrustStore } from '../certs/trust/index.js';
 import { applyMasks, type Decision, type PolicyEngine } from '../policies/index.js';
 import { chinaDate } from '../registry/catalogue/index.js';
+import type { Logger } from '../core/logging/index.js';
 import type { ConnectorRegistry } from './connectors/registry.js';
 import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
@@ -69,6 +70,8 @@ export interface ExchangeServiceOptions {
   windowMs: number;
   newAccessId: () => string;
   clock?: () => number;
+  /** Where records that could not be written are reported. */
+  logger?: Logger;
 }
 
 function invalid(message: string): ZtError {
@@ -159,7 +162,7 @@ export class ExchangeService {
   async recordUnreadable(protocol: 'http' | 'grpc', code: ErrorCode, latencyMs: number): Promise<void> {
     await this.#o.log
       .write({ id: this.#o.newAccessId(), decision: FAILURE_CODES.has(code) ? 'error' : 'deny', errorCode: code, latencyMs, protocol })
-      .catch(() => undefined);
+      .catch((recordError: unknown) => this.#o.logger?.error({ err: recordError, refused: code }, 'the access record of an unreadable request could not be written'));
   }
 
   async #answer(call: ExchangeCall, trail: Trail, started: number): Promise<ExchangeAnswer> {
@@ -340,8 +343,9 @@ export class ExchangeService {
     };
     try {
       await this.#o.log.write(record);
-    } catch {
-      // The refusal stands either way; the writer has logged why the record could not be kept.
+    } catch (recordError) {
+      // The refusal stands either way; an access that could not be recorded is logged, so it is not lost silently.
+      this.#o.logger?.error({ err: recordError, refused: error.code }, 'the access record of a refused request could not be written');
     }
   }
 }

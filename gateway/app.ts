@@ -163,6 +163,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       signer,
       windowMs: config.signatureWindowSeconds * 1000,
       newAccessId: () => newAccessRecordId(),
+      logger: logger.child({ component: 'exchange' }),
     });
     const ctx: AppContext = {
       config,
