@@ -102,7 +102,9 @@ export async function benchExchange(seconds: number, connections: number, databa
   for (const [label, env] of backends) {
     const dataDir = mkdtempSync(join(tmpdir(), 'zt-bench-x-'));
     const [httpPort, grpcPort] = [await freePort(), await freePort()];
-    const gateway = spawn(process.execPath, [join(root, 'bin/zhengtong.js'), 'serve'], {
+    // ZT_BENCH_PROFILE_DIR: write a CPU profile of each gateway process there (open it in Chrome's DevTools).
+    const profile = process.env.ZT_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ZT_BENCH_PROFILE_DIR}`] : [];
+    const gateway = spawn(process.execPath, [...profile, join(root, 'bin/zhengtong.js'), 'serve'], {
       env: { ...process.env, ZT_DATA_DIR: dataDir, ZT_HTTP_PORT: String(httpPort), ZT_GRPC_PORT: String(grpcPort), ZT_LOG_LEVEL: 'warn', KAFKA_BROKERS: '', ZT_WORKERS: '1', ...env },
       stdio: 'ignore',
     });
