@@ -32,6 +32,10 @@ export {
 export { trustNamedActor, type TransitionAuthenticator, type TransitionEvidence, type TransitionKind, type TransitionRequest } from './authenticator.js';
 export {
   isSignedEnvelope,
+  pruned,
+  verifySignedStep,
+  type SignedStepCheck,
+  type SignedStepEvidence,
   SignedTransitionAuthenticator,
   signTransition,
   TRANSITION_STATEMENT_SCHEMA,

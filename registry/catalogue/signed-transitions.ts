@@ -41,7 +41,7 @@ export interface TransitionToSign {
 }
 
 /** Null, '', [] and {} are "absent": the one form both JSON and protobuf can give. */
-function pruned(value: unknown): unknown {
+export function pruned(value: unknown): unknown {
   if (value === null || value === undefined || value === '') return undefined;
   if (Array.isArray(value)) {
     const items = value.map(pruned).filter((v) => v !== undefined);
@@ -91,55 +91,80 @@ export function isSignedEnvelope(value: unknown): value is SignedEnvelope {
   return typeof value === 'object' && value !== null && 'signature' in value && 'payloadSm3' in value && 'signingTime' in value;
 }
 
+/** A signed step of any procedure (demand or licence): what the signature must cover and who claims to act. */
+export interface SignedStepCheck<K extends string> {
+  kind: K;
+  /** How the step is named in messages, e.g. "approve of demand …". */
+  what: string;
+  /** The department that claims to act; null when the signer is the actor (an import). */
+  actor: string | null;
+  /** The canonical statement for the actor (known once the certificate is read). */
+  statement: (actor: string) => Buffer;
+  proof: unknown;
+}
+
+/** What is kept of a verified signature (TransitionEvidence for any kind of step). */
+export type SignedStepEvidence<K extends string> = Omit<TransitionEvidence, 'kind'> & { kind: K };
+
+/**
+ * Checks a signed step in the order the procedure documents promise: an envelope with its certificate, the
+ * certificate (trust store), the actor, the signing time, then the signature over the statement.
+ */
+export async function verifySignedStep<K extends string>(options: SignedTransitionOptions, step: SignedStepCheck<K>): Promise<SignedStepEvidence<K>> {
+  const { proof, what } = step;
+  if (proof === undefined || proof === null) {
+    throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `the ${what} carries no signature; sign it with the acting department's SM2 key (field "signature")`);
+  }
+  if (!isSignedEnvelope(proof)) throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `the ${what} carries a signature that is not a signed envelope`);
+  const certificate = proof.signer.certificate;
+  if (!certificate) {
+    throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `the signature of the ${what} must carry the signer's certificate (signer.certificate)`);
+  }
+  const trusted = await options.validate(certificate);
+  const actor = step.actor ?? trusted.uscc;
+  if (!trusted.uscc || trusted.uscc !== actor) {
+    throw new ZtError(
+      'ZT_ERR_SIGNER_MISMATCH',
+      `the ${what} is signed with the certificate of ${trusted.uscc ?? 'no department'} (serial ${trusted.serial}), but the acting department is ${actor}`,
+    );
+  }
+  const skew = proof.signingTime.getTime() - (options.clock ?? Date.now)();
+  if (Math.abs(skew) > options.windowMs) {
+    throw new ZtError(
+      'ZT_ERR_TRANSITION_STALE',
+      `the ${what} was signed at ${proof.signingTime.toISOString()}, ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'ago' : 'ahead of this server'}; at most ${options.windowMs / 1000} s is accepted`,
+    );
+  }
+  const statement = step.statement(actor);
+  await verifyEnvelope(proof, statement, { publicKey: trusted.publicKey });
+  return {
+    key: sm3(proof.signature, proof.payloadSm3).toString('hex'),
+    kind: step.kind,
+    actor,
+    statement: statement.toString('utf8'),
+    envelope: envelopeToJson(proof),
+    certificateSm3: trusted.fingerprintSm3,
+    certificateSerial: trusted.serial,
+    signedAt: proof.signingTime,
+  };
+}
+
 /** Verifies each step's signature with the trust store and returns the evidence to record. */
 export class SignedTransitionAuthenticator implements TransitionAuthenticator {
-  readonly #validate: SignedTransitionOptions['validate'];
-  readonly #windowMs: number;
-  readonly #clock: () => number;
+  readonly #options: SignedTransitionOptions;
 
   constructor(options: SignedTransitionOptions) {
-    this.#validate = options.validate;
-    this.#windowMs = options.windowMs;
-    this.#clock = options.clock ?? Date.now;
+    this.#options = options;
   }
 
-  async authenticate(request: TransitionRequest): Promise<TransitionEvidence> {
-    const { proof, kind } = request;
-    const what = request.demandId ? `${kind} of demand ${request.demandId}` : kind;
-    if (proof === undefined || proof === null) {
-      throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `the ${what} carries no signature; sign it with the acting department's SM2 key (field "signature")`);
-    }
-    if (!isSignedEnvelope(proof)) throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `the ${what} carries a signature that is not a signed envelope`);
-    const certificate = proof.signer.certificate;
-    if (!certificate) {
-      throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `the signature of the ${what} must carry the signer's certificate (signer.certificate)`);
-    }
-    const trusted = await this.#validate(certificate);
-    const actor = request.actor ?? trusted.uscc;
-    if (!trusted.uscc || trusted.uscc !== actor) {
-      throw new ZtError(
-        'ZT_ERR_SIGNER_MISMATCH',
-        `the ${what} is signed with the certificate of ${trusted.uscc ?? 'no department'} (serial ${trusted.serial}), but the acting department is ${actor}`,
-      );
-    }
-    const skew = proof.signingTime.getTime() - this.#clock();
-    if (Math.abs(skew) > this.#windowMs) {
-      throw new ZtError(
-        'ZT_ERR_TRANSITION_STALE',
-        `the ${what} was signed at ${proof.signingTime.toISOString()}, ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'ago' : 'ahead of this server'}; at most ${this.#windowMs / 1000} s is accepted`,
-      );
-    }
-    const statement = transitionStatement({ kind, demandId: request.demandId, actor, content: request.content });
-    await verifyEnvelope(proof, statement, { publicKey: trusted.publicKey });
-    return {
-      key: sm3(proof.signature, proof.payloadSm3).toString('hex'),
+  authenticate(request: TransitionRequest): Promise<TransitionEvidence> {
+    const { kind } = request;
+    return verifySignedStep(this.#options, {
       kind,
-      actor,
-      statement: statement.toString('utf8'),
-      envelope: envelopeToJson(proof),
-      certificateSm3: trusted.fingerprintSm3,
-      certificateSerial: trusted.serial,
-      signedAt: proof.signingTime,
-    };
+      what: request.demandId ? `${kind} of demand ${request.demandId}` : kind,
+      actor: request.actor,
+      statement: (actor) => transitionStatement({ kind, demandId: request.demandId, actor, content: request.content }),
+      proof: request.proof,
+    });
   }
 }
