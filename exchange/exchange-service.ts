@@ -8,8 +8,7 @@ import { isZtError, ZtError, type ErrorCode } from '../core/errors/index.js';
 import { isValidResidentId, isValidUscc } from '../core/identifiers/index.js';
 import type { AccessLogWriter, AccessRecordInput } from '../audit/index.js';
 import { signEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
-import { sm2Verify, sm3 } from '../certs/sm2/sm2.js';
-import type { TrustStore } from '../certs/trust/index.js';
+import { sm3 } from '../certs/sm2/sm2.js';
 import { applyMasks, type Decision, type PolicyEngine } from '../policies/index.js';
 import { chinaDate } from '../registry/catalogue/index.js';
 import type { Logger } from '../core/logging/index.js';
@@ -17,8 +16,9 @@ import type { ConnectorRegistry } from './connectors/registry.js';
 import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
+import type { SignedRequestVerifier } from './signed-request.js';
 import type { PlatformSigner } from './platform-signer.js';
-import { canonicalRequest, type PresentedSignature } from './protocol/request-signature.js';
+import type { PresentedSignature } from './protocol/request-signature.js';
 import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from './protocol/result.js';
 
 export const RESULT_SCHEMA = EXCHANGE_RESULT_SCHEMA;
@@ -59,15 +59,16 @@ export interface ExchangeAnswer {
 }
 
 export interface ExchangeServiceOptions {
-  trust: TrustStore | null;
+  /** Checks the signature, certificate, window and nonce (shared with the licence registry). */
+  requests: SignedRequestVerifier;
   policy: () => PolicyEngine | null;
   grants: GrantIndex;
   usage: GrantUsage;
+  /** The nonces the verifier claims; swept here. */
   nonces: NonceStore;
   connectors: ConnectorRegistry;
   log: AccessLogWriter;
   signer: () => Promise<PlatformSigner>;
-  windowMs: number;
   newAccessId: () => string;
   clock?: () => number;
   /** Where records that could not be written are reported. */
@@ -168,45 +169,8 @@ export class ExchangeService {
   async #answer(call: ExchangeCall, trail: Trail, started: number): Promise<ExchangeAnswer> {
     const input = readQuery(call.request);
     trail.input = input;
-    const presented = call.signature();
     const now = this.#clock();
-    const skew = Date.parse(presented.timestamp) - now;
-    if (Math.abs(skew) > this.#o.windowMs) {
-      throw new ZtError(
-        'ZT_ERR_REQUEST_STALE',
-        `the request was signed at ${presented.timestamp}, ${Math.round(Math.abs(skew) / 1000)} s ${skew < 0 ? 'ago' : 'ahead of this server'}; at most ${this.#o.windowMs / 1000} s is accepted`,
-      );
-    }
-    const trust = this.#o.trust;
-    if (!trust) throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'the exchange has no platform CA to check requesters against (zhengtong ca init)');
-    const certificate = await trust.validate(presented.certificate);
-    trail.certificateSm3 = Buffer.from(certificate.fingerprintSm3, 'hex');
-    const canonical = canonicalRequest({
-      method: call.method,
-      path: call.path,
-      timestamp: presented.timestamp,
-      nonce: presented.nonce,
-      bodySm3: sm3(call.body),
-      certificateSm3: trail.certificateSm3,
-    });
-    trail.requestDigest = sm3(canonical);
-    if (!sm2Verify(certificate.publicKey, canonical, presented.signature)) {
-      const { assertSm2Signature } = await import('../certs/sm2/diagnose.js');
-      assertSm2Signature(certificate.publicKey, canonical, presented.signature);
-      throw new ZtError('ZT_ERR_SIGNATURE_INVALID', 'the request signature does not verify over the canonical request (docs/exchange-protocol.md)');
-    }
-    trail.certifiedRequester = certificate.uscc ?? null;
-    if (certificate.uscc !== input.requester) {
-      throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the request is signed with the certificate of ${certificate.uscc ?? 'no department'}, but names ${input.requester} as requester`);
-    }
-    // The nonce is claimed (a database round trip) while the request is decided and the data fetched; nothing is
-    // released before the claim is known to be the first.
-    const nonceKey = sm3(trail.certificateSm3, Buffer.from(presented.nonce, 'utf8')).toString('hex');
-    const claimed = this.#o.nonces.claim(nonceKey, new Date(now + 2 * this.#o.windowMs));
-    claimed.catch(() => undefined); // awaited below; a refusal before that must not leave it unhandled
-    const fresh = async (): Promise<void> => {
-      if (!(await claimed)) throw new ZtError('ZT_ERR_REQUEST_REPLAYED', `the nonce ${presented.nonce} has been used before by this certificate`);
-    };
+    const { fresh } = await this.#o.requests.verify(call, input.requester, trail);
     try {
       return await this.#decideAndFetch(call, trail, started, input, now, fresh);
     } finally {

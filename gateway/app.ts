@@ -27,11 +27,14 @@ import { seedDemoDatasets } from '../exchange/extracts/index.js';
 import { GrantIndex } from '../exchange/grants.js';
 import { GrantUsage } from '../exchange/grant-usage.js';
 import { NonceStore } from '../exchange/nonce-store.js';
+import { SignedRequestVerifier } from '../exchange/signed-request.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { createHttpServer } from './http/server.js';
+import { RateLimiter } from '../core/rate-limit.js';
+import { LICENCE_EVENTS_TOPIC, LicenceRegistry, LicenceVerifier, SqlLicenceStore } from '../registry/licences/index.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
-export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC] as const;
+export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
 
 /**
  * The shipped list (policies/default) names the demo catalogue's resources; on a catalogue without them it cannot
@@ -152,18 +155,49 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       platformSigner.catch(() => (platformSigner = null));
       return platformSigner;
     };
+    const nonces = new NonceStore(db);
+    const requests = new SignedRequestVerifier({ trust, nonces, windowMs: config.signatureWindowSeconds * 1000 });
     const exchange = new ExchangeService({
-      trust,
+      requests,
       policy: () => policyRef.current?.engine ?? null,
       grants,
       usage: new GrantUsage(db),
-      nonces: new NonceStore(db),
+      nonces,
       connectors,
       log: accessLog,
       signer,
-      windowMs: config.signatureWindowSeconds * 1000,
       newAccessId: () => newAccessRecordId(),
       logger: logger.child({ component: 'exchange' }),
+    });
+    // The e-licence registry: documents signed with the platform key, lookups cached in every instance and dropped
+    // there when any instance changes a licence.
+    const signatures = {
+      validate: async (der: Buffer) => {
+        if (!trust) throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', `no platform CA in ${config.caDir} to check the signature against; run zhengtong ca init and enrol the departments`);
+        return trust.validate(der);
+      },
+      windowMs: config.signatureWindowSeconds * 1000,
+    };
+    const licences = new LicenceRegistry({
+      db,
+      store: new SqlLicenceStore(db),
+      departments,
+      signatures,
+      signer: () => signer().then((p) => p.signer),
+      publicUrl: config.publicUrl,
+      onOutboxWrite: () => relay.nudge(),
+      cacheSize: config.licenceCacheSize,
+    });
+    await licences.load();
+    await (await licences.listen(bus, config.instanceId!)).ready;
+    const licenceVerifier = new LicenceVerifier({
+      registry: licences,
+      requests,
+      log: accessLog,
+      signer,
+      trust,
+      limiter: new RateLimiter({ ratePerSecond: config.licenceAnonymousRate }),
+      newAccessId: () => newAccessRecordId(),
     });
     const ctx: AppContext = {
       config,
@@ -181,13 +215,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       exchange,
       grants,
       accessLog,
+      licences,
+      licenceVerifier,
       version: packageVersion(),
       startedAt: new Date(),
       lifecycle: { closing: false },
     };
     const seed =
       options.seedDemo && ca
-        ? await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers: new DemoSigners(ca, config.dataDir), force: options.forceSeed ?? false })
+        ? await seedDemoData(db, departments, { catalogue: { catalogue, demands }, licences, signers: new DemoSigners(ca, config.dataDir), force: options.forceSeed ?? false })
         : null;
     if (options.forceSeed && !ca) logger.warn({ caDir: config.caDir }, 'demo data not seeded: the database was seeded before, and ZT_CA_DIR holds no CA to sign with');
     if (options.seedDemo) {

@@ -12,6 +12,7 @@ import type { ExchangeService } from '../exchange/exchange-service.js';
 import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
+import type { LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
 export interface AppContext {
@@ -38,6 +39,10 @@ export interface AppContext {
   readonly grants: GrantIndex;
   /** Access records, group-committed. */
   readonly accessLog: AccessLogWriter;
+  /** The e-licence registry (电子证照库). */
+  readonly licences: LicenceRegistry;
+  /** Licence verification, anonymous or by a department. */
+  readonly licenceVerifier: LicenceVerifier;
   readonly version: string;
   readonly startedAt: Date;
   /** Set when a graceful shutdown begins: readiness fails and new requests get ZT_ERR_SHUTTING_DOWN. */

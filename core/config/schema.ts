@@ -138,6 +138,22 @@ export const settings = {
     max: 64,
     doc: 'Gateway processes serve starts on this host, sharing its ports; each is an instance of its own. More than 1 needs PostgreSQL and Kafka.',
   }),
+  licenceCacheSize: spec<number>({
+    env: 'ZT_LICENCE_CACHE_SIZE',
+    kind: 'int',
+    default: 100000,
+    min: 100,
+    max: 10000000,
+    doc: 'E-licences each instance keeps in its lookup cache (dropped on any change, in every instance).',
+  }),
+  licenceAnonymousRate: spec<number>({
+    env: 'ZT_LICENCE_ANONYMOUS_RATE',
+    kind: 'int',
+    default: 20,
+    min: 0,
+    max: 1000000,
+    doc: 'Anonymous licence verifications per second allowed from one client address, per instance (bursts of twice that); 0 turns the limit off.',
+  }),
   instanceId: spec<string | undefined>({
     env: 'ZT_INSTANCE_ID',
     kind: 'string',

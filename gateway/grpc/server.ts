@@ -10,6 +10,7 @@ import type { Logger } from '../../core/logging/index.js';
 import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
+import { licenceHandlers } from '../../registry/licences/grpc/handlers.js';
 import type { AppContext } from '../context.js';
 import { loadProtos } from './protos.js';
 
@@ -20,6 +21,8 @@ export interface CallContext {
   /** The request message as received (for signatures over its bytes). */
   raw: Buffer;
   metadata: grpc.Metadata;
+  /** The client's address, without its port (for per-client limits). */
+  peer: string;
 }
 export type UnaryHandler = ((request: Record<string, unknown>, call: CallContext) => Promise<Record<string, unknown>>) & {
   /** Told when a request cannot be decoded, before the handler would run (the exchange records it). */
@@ -71,6 +74,7 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     'zhengtong.v1.CatalogueService': catalogueHandlers(ctx.catalogue, ctx.demands),
     'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
     'zhengtong.v1.ExchangeService': exchangeHandlers(ctx.exchange),
+    'zhengtong.v1.LicenceService': licenceHandlers(ctx.licences, ctx.licenceVerifier),
   };
 
   for (const [serviceName, handlers] of Object.entries(implementations)) {
@@ -177,7 +181,7 @@ function unary(
       handler.onUndecodable?.('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', Number(process.hrtime.bigint() - started) / 1e6);
       return fail(new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error }));
     }
-    handler(request, { requestId, logger, raw: call.request, metadata: call.metadata }).then(
+    handler(request, { requestId, logger, raw: call.request, metadata: call.metadata, peer: peerAddress(call.getPeer()) }).then(
       (response) => {
         let encoded: Buffer;
         try {
@@ -193,4 +197,10 @@ function unary(
       fail,
     );
   };
+}
+
+/** "ipv4:127.0.0.1:51234" or "ipv6:[::1]:51234" → the address alone. */
+export function peerAddress(peer: string): string {
+  const m = /^(?:ipv[46]:)?\[?([^\]]*?)\]?:\d+$/.exec(peer);
+  return m?.[1] ?? peer;
 }

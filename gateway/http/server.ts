@@ -1,4 +1,5 @@
 import { exchangeRoutes } from '../../exchange/http/routes.js';
+import { licenceRoutes } from '../../registry/licences/http/routes.js';
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
@@ -55,6 +56,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
         },
         { name: 'policies', description: 'The negative list (负面清单) in force, and dry-run decisions.' },
         { name: 'ca', description: 'The platform certificate authority (平台CA): certificates, CRLs, status.' },
+        { name: 'licences', description: 'The e-licence registry (电子证照): types, issue, lookup, verification, lifecycle, status lists.' },
         { name: 'exchange', description: 'The real-time exchange (实时共享交换): signed requests in, policy-filtered signed data out, every access recorded.' },
       ],
     },
@@ -171,5 +173,6 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(caRoutes(ctx.ca));
   await app.register(policyRoutes(ctx.policy));
   await app.register(exchangeRoutes(ctx.exchange));
+  await app.register(licenceRoutes(ctx.licences, ctx.licenceVerifier));
   return app;
 }

@@ -37,8 +37,8 @@ describe('demo seed', () => {
     const { db, departments, options } = await fresh();
     for (const d of DEMO_DEPARTMENTS) await departments.register(d);
     await db.query(`INSERT INTO zt_installation (key, value) VALUES ('demo-data-seeded', '{}')`);
-    expect(await seedDemoData(db, departments, options)).toEqual({ seeded: true, departments: 0, resources: DEMO_RESOURCES.length, demands: DEMO_DEMANDS.length });
-    expect(await seedDemoData(db, departments, { ...options, force: true })).toEqual({ seeded: true, departments: 0, resources: 0, demands: 0 });
+    expect(await seedDemoData(db, departments, options)).toEqual({ seeded: true, departments: 0, resources: DEMO_RESOURCES.length, demands: DEMO_DEMANDS.length, licenceTypes: 0, licences: 0 });
+    expect(await seedDemoData(db, departments, { ...options, force: true })).toEqual({ seeded: true, departments: 0, resources: 0, demands: 0, licenceTypes: 0, licences: 0 });
     expect(await count(db, 'data_resources')).toBe(DEMO_RESOURCES.length);
     expect(await count(db, 'demands')).toBe(DEMO_DEMANDS.length);
     // Every step a department took is signed by it, with a certificate of the CA, and kept with the transition.

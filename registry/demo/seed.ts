@@ -4,6 +4,8 @@ import type { DemoSigners } from './keys.js';
 import type { DepartmentService } from '../departments/index.js';
 import { seedDemoCatalogue } from './catalogue.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
+import type { LicenceRegistry } from '../licences/licence-registry.js';
+import { seedDemoLicences } from './licences.js';
 
 export interface SeedReport {
   /** False when the database had been seeded before and nothing was done. */
@@ -12,6 +14,9 @@ export interface SeedReport {
   /** Data resources published and demands registered by this run. */
   resources: number;
   demands: number;
+  /** Licence types defined and licences issued by this run. */
+  licenceTypes: number;
+  licences: number;
 }
 
 export interface SeedOptions {
@@ -21,11 +26,14 @@ export interface SeedOptions {
   catalogue: { catalogue: CatalogueService; demands: DemandService };
   /** The demo departments' keys: every demo step is signed by the department taking it. */
   signers: DemoSigners;
+  /** The e-licence registry, when the demo licences are to be seeded too. */
+  licences?: LicenceRegistry;
 }
 
 const MARKER = 'demo-data-seeded';
 // A second marker, so that a database seeded before the catalogue existed gets the demo catalogue on its next start.
 const CATALOGUE_MARKER = 'demo-catalogue-seeded';
+const LICENCE_MARKER = 'demo-licences-seeded';
 
 /** Whether the demo catalogue has been seeded into this database. */
 export async function demoSeeded(db: Database): Promise<boolean> {
@@ -45,7 +53,7 @@ export async function seedDemoData(db: Database, departments: DepartmentService,
          ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = now()`,
         [key, { at: new Date().toISOString(), ...value }],
       );
-    const report: SeedReport = { seeded: false, departments: 0, resources: 0, demands: 0 };
+    const report: SeedReport = { seeded: false, departments: 0, resources: 0, demands: 0, licenceTypes: 0, licences: 0 };
     const addMissingDepartments = async () => {
       for (const d of DEMO_DEPARTMENTS) {
         const exists = await session.query('SELECT 1 FROM departments WHERE uscc = $1', [d.uscc]);
@@ -68,6 +76,15 @@ export async function seedDemoData(db: Database, departments: DepartmentService,
       report.resources = added.resources;
       report.demands = added.demands;
       await mark(CATALOGUE_MARKER, { ...added });
+      report.seeded = true;
+    }
+    if (options.licences && !(await marked(LICENCE_MARKER))) {
+      await addMissingDepartments();
+      await options.signers.enrolAll();
+      const added = await seedDemoLicences(options.licences, options.signers);
+      report.licenceTypes = added.types;
+      report.licences = added.licences;
+      await mark(LICENCE_MARKER, { ...added });
       report.seeded = true;
     }
     return report;

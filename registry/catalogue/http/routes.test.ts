@@ -163,7 +163,7 @@ describe('the demo catalogue', () => {
     const { DemoSigners, seedDemoData } = await import('../../demo/index.js');
     const { db, departments, catalogue, demands } = a.app.ctx;
     const signers = new DemoSigners(a.app.ctx.ca!, a.config.dataDir);
-    expect(await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers })).toEqual({ seeded: false, departments: 0, resources: 0, demands: 0 });
+    expect(await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers })).toEqual({ seeded: false, departments: 0, resources: 0, demands: 0, licenceTypes: 0, licences: 0 });
   });
 });
 
