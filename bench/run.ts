@@ -1,17 +1,19 @@
 // Runs the benchmarks and prints their figures with the machine they ran on. Never part of `npm test`.
 //   npm run bench                      all benchmarks
-//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, sm2, batch-signer, decide)
+//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, licence-verify, sm2, batch-signer, decide)
+//   ZT_BENCH_COLD_LICENCES=5000        licences issued for the cold-cache run of licence-verify (0 skips it)
 //   ZT_BENCH_SECONDS=20 npm run bench  longer runs (default 10 s per gateway run, 3 s per crypto loop)
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
 //   ZT_BENCH_WORKERS=2 ZT_BENCH_KAFKA_BROKERS=127.0.0.1:9092  and the exchange on two gateway processes
 import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchDecide, printDecide } from './decide.bench.js';
 import { benchExchange, printExchange } from './exchange.bench.js';
+import { benchLicenceVerify, printLicenceVerify } from './licence-verify.bench.js';
 import { benchGatewayRead } from './gateway-read.bench.js';
 import { describeMachine } from './machine.js';
 import { benchSm2, printSm2 } from './sm2.bench.js';
 
-const benchmarks = ['gateway', 'exchange', 'sm2', 'batch-signer', 'decide'];
+const benchmarks = ['gateway', 'exchange', 'licence-verify', 'sm2', 'batch-signer', 'decide'];
 const selected = process.argv.slice(2);
 for (const name of selected) {
   if (!benchmarks.includes(name)) {
@@ -38,6 +40,16 @@ if (wanted('gateway')) {
   }
 }
 if (wanted('exchange')) printExchange(await benchExchange(seconds, Number(process.env.ZT_BENCH_CONNECTIONS ?? 32), process.env.ZT_BENCH_DATABASE_URL || undefined), seconds);
+if (wanted('licence-verify')) {
+  const options = {
+    seconds,
+    connections: Number(process.env.ZT_BENCH_CONNECTIONS ?? 32),
+    fixedRate: Number(process.env.ZT_BENCH_FIXED_RATE ?? 5000),
+    coldLicences: Number(process.env.ZT_BENCH_COLD_LICENCES ?? 5000),
+    ...(process.env.ZT_BENCH_DATABASE_URL ? { databaseUrl: process.env.ZT_BENCH_DATABASE_URL } : {}),
+  };
+  printLicenceVerify(await benchLicenceVerify(options), seconds);
+}
 if (wanted('sm2')) printSm2(await benchSm2(cryptoSeconds), cryptoSeconds);
 if (wanted('batch-signer')) printBatchSigner(await benchBatchSigner(cryptoSeconds), cryptoSeconds);
 if (wanted('decide')) printDecide(await benchDecide(cryptoSeconds), cryptoSeconds);

@@ -23,6 +23,9 @@ Commands:
             protobuf are signed envelopes (default json)
   verify    check a signature: --in FILE --sig SIG [--ca ROOT.pem] [--intermediate ISSUING.pem ...]
             [--crl CRL.pem ...] [--cert SIGNER.pem | --pubkey PUB.pem]; DER or envelope, detected (zhengtong sign help)
+  licence   the e-licence registry: issue, get, find, verify, revoke, suspend, resume, change, renew,
+            status-list, compact (a running gateway); verify-offline; convert (stock import)
+            (zhengtong licence help)
   help      print this text
 
 Options:
@@ -233,7 +236,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       // Sub-commands (ca …) parse their own options.
-      strict: !['ca', 'sign', 'verify', 'extract'].includes(argv[0] ?? ''),
+      strict: !['ca', 'sign', 'verify', 'extract', 'licence'].includes(argv[0] ?? ''),
       options: { config: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
     });
   } catch (error) {
@@ -253,6 +256,10 @@ export async function main(argv: string[]): Promise<void> {
   try {
     // Offline commands: no configuration, database or servers.
     if (command === 'sign' || command === 'verify') return await (await import('./sign.js')).runSignCommand(argv);
+    if (command === 'licence') {
+      process.exitCode = await (await import('./licence.js')).runLicenceCommand(argv.slice(1));
+      return;
+    }
     const config = loadConfig(typeof values.config === 'string' ? { file: values.config } : {});
     switch (command) {
       case 'serve':

@@ -37,3 +37,23 @@ export {
 export { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, requestDigest, type RequestSignatureParts } from '../exchange/protocol/request-signature.js';
 export { signTransition, transitionStatement, type TransitionToSign } from '../registry/catalogue/signed-transitions.js';
 export { envelopeToJson, type EnvelopeJson, type SignedEnvelope } from '../certs/envelope/index.js';
+// The e-licence registry's client: types, issue, lookups, signed lifecycle steps, verification, status lists.
+export {
+  holderCodeType,
+  LICENCE_GRPC_SERVICE,
+  LICENCE_VERIFY_GRPC_PATH,
+  LICENCE_VERIFY_HTTP_PATH,
+  LicenceClient,
+  type LicenceCallOptions,
+  type LicenceChange,
+  type LicenceClientOptions,
+  type LicenceIssueInput,
+  type LicenceRenewal,
+  type LicenceStepReason,
+  type LicenceTransition,
+  type LicenceVerificationTarget,
+  type LicenceVerifyOptions,
+  type LicenceVersion,
+  type VerifiedLicence,
+} from './licence-client.js';
+export { licenceStepStatement, signLicenceStep, type LicenceStepToSign } from '../registry/licences/licence-steps.js';

@@ -20,7 +20,7 @@ export interface PlatformSigner {
 }
 
 /** Loads the platform's exchange signing key from the CA directory, enrolling a new one if there is none (or it is stale). */
-export async function openPlatformSigner(ca: PlatformCa, caDir: string, uscc: string, name: string): Promise<PlatformSigner> {
+export async function openPlatformSigner(ca: PlatformCa, caDir: string, uscc: string, name: string, options: { batchIntervalMs?: number } = {}): Promise<PlatformSigner> {
   if (!isValidUscc(uscc)) throw new ZtError('ZT_ERR_CONFIG_INVALID', `ZT_PLATFORM_USCC ${JSON.stringify(uscc)} is not a valid unified social credit code`);
   const keyPath = join(caDir, EXCHANGE_SIGNER_FILES.key);
   const certPath = join(caDir, EXCHANGE_SIGNER_FILES.certificate);
@@ -37,7 +37,7 @@ export async function openPlatformSigner(ca: PlatformCa, caDir: string, uscc: st
   }
   const certificate = parseCertificate(readFileSync(certPath, 'utf8'));
   const signer = await LocalSm2Signer.start({ privateKey: readFileSync(keyPath, 'utf8'), certificate: new Uint8Array(certificate.rawData) });
-  const batch = new BatchSigner(signer);
+  const batch = new BatchSigner(signer, { minIntervalMs: options.batchIntervalMs ?? 0 });
   return {
     batch,
     signer,

@@ -158,6 +158,26 @@ describe('BatchSigner: batches close when the signer becomes free', () => {
     expect(await Promise.all(pending)).toHaveLength(3);
   });
 
+  it('with a least interval, signs a lone payload at once, then lets the next batch grow until the interval has passed', async () => {
+    const signer = new GatedSigner(keys, 4);
+    const batch = new BatchSigner(signer, { minIntervalMs: 40 });
+    const first = batch.sign(payload(0));
+    await tick();
+    expect(signer.inProgress).toBe(1); // at once: nothing was signed before
+    await signer.release();
+    await first;
+    // Within the interval, even with threads free, payloads wait and form one batch.
+    const more = [1, 2, 3, 4, 5].map((i) => batch.sign(payload(i)));
+    await tick();
+    expect(signer.inProgress).toBe(0);
+    await new Promise((r) => setTimeout(r, 60));
+    expect(signer.inProgress).toBe(1);
+    expect(sizeOf(signer.heads[1]!)).toBe(5);
+    await signer.release();
+    expect((await Promise.all(more)).map((r) => r.treeSize)).toEqual([5, 5, 5, 5, 5]);
+    expect(() => new BatchSigner(signer, { minIntervalMs: -1 })).toThrow(expect.objectContaining({ code: 'ZT_ERR_CONFIG_INVALID' }));
+  });
+
   it('refuses a cap or a number of batches in flight that makes no sense', () => {
     const signer = new GatedSigner(keys, 1);
     expect(() => new BatchSigner(signer, { maxBatchSize: 0 })).toThrow(expect.objectContaining({ code: 'ZT_ERR_CONFIG_INVALID' }));

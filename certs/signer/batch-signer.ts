@@ -50,6 +50,13 @@ export interface BatchSignerOptions {
   maxBatchSize?: number;
   /** Batches being signed at once; default the signer's concurrency (its worker threads). */
   maxInFlight?: number;
+  /**
+   * Least time between the starts of two batches; default 0. Without it a busy signer signs as fast as it can, and
+   * under load that is many batches of one or two payloads, each an SM2 signature burning CPU that requests need.
+   * With it, batches grow with the load and signatures cost at most 1000 / minIntervalMs per second; a payload waits
+   * at most this long more, and a lone payload on an idle signer not at all.
+   */
+  minIntervalMs?: number;
   /** Clock in milliseconds since the epoch; for tests. */
   now?: () => number;
 }
@@ -78,6 +85,9 @@ export class BatchSigner {
   #inFlight = 0;
   #flushScheduled = false;
   #closing = false;
+  readonly #minIntervalMs: number;
+  #lastStart = Number.NEGATIVE_INFINITY;
+  #paceTimer: NodeJS.Timeout | null = null;
   #idle: (() => void) | undefined;
   #batches = 0;
   #payloads = 0;
@@ -94,6 +104,10 @@ export class BatchSigner {
       throw new ZtError('ZT_ERR_CONFIG_INVALID', `batches in flight must be a positive integer, not ${this.maxInFlight}`);
     }
     this.#now = options.now ?? Date.now;
+    this.#minIntervalMs = options.minIntervalMs ?? 0;
+    if (!Number.isFinite(this.#minIntervalMs) || this.#minIntervalMs < 0) {
+      throw new ZtError('ZT_ERR_CONFIG_INVALID', `the least interval between batches must be a non-negative number of milliseconds, not ${this.#minIntervalMs}`);
+    }
   }
 
   /** Signs `payload` in the next batch; resolves with the batch signature and the payload's audit path. */
@@ -123,7 +137,19 @@ export class BatchSigner {
 
   readonly #flush = (): void => {
     this.#flushScheduled = false;
+    if (this.#paceTimer) return;
     while (this.#queue.length > 0 && this.#inFlight < this.maxInFlight) {
+      if (this.#minIntervalMs > 0) {
+        const wait = this.#lastStart + this.#minIntervalMs - performance.now();
+        if (wait > 0) {
+          this.#paceTimer = setTimeout(() => {
+            this.#paceTimer = null;
+            this.#flush();
+          }, wait);
+          return;
+        }
+        this.#lastStart = performance.now();
+      }
       let batch = this.#queue;
       if (batch.length <= this.maxBatchSize) this.#queue = [];
       else batch = batch.splice(0, this.maxBatchSize);

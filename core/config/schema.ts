@@ -138,6 +138,14 @@ export const settings = {
     max: 64,
     doc: 'Gateway processes serve starts on this host, sharing its ports; each is an instance of its own. More than 1 needs PostgreSQL and Kafka.',
   }),
+  batchSignIntervalMs: spec<number>({
+    env: 'ZT_BATCH_SIGN_INTERVAL_MS',
+    kind: 'int',
+    default: 2,
+    min: 0,
+    max: 1000,
+    doc: 'Least time between two batch signatures of the platform\'s answers: under load answers wait up to this long to share one SM2 signature, which keeps signing to at most 1000/this per second; 0 signs as soon as a thread is free.',
+  }),
   licenceCacheSize: spec<number>({
     env: 'ZT_LICENCE_CACHE_SIZE',
     kind: 'int',

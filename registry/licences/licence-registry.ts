@@ -5,6 +5,7 @@
 import { randomInt } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { ZtError } from '../../core/errors/index.js';
+import { isValidResidentId } from '../../core/identifiers/index.js';
 import type { EventBus } from '../../core/events/index.js';
 import { enqueueEvent } from '../../core/outbox/index.js';
 import type { Database, Queryable } from '../../core/storage/index.js';
@@ -120,6 +121,11 @@ function addYears(date: string, years: number): string {
   d.setUTCFullYear(d.getUTCFullYear() + years);
   d.setUTCDate(d.getUTCDate() - 1);
   return d.toISOString().slice(0, 10);
+}
+
+/** The holder code type a code is, when the caller did not say: 111 for a valid resident ID number, else 001. */
+export function holderCodeTypeOf(code: string): HolderCodeType {
+  return isValidResidentId(String(code ?? '').trim().toUpperCase()) ? '111' : '001';
 }
 
 /** Reads the issue request's fields as sent (JSON or protobuf); throws ZT_ERR_REQUEST_INVALID on shape. */

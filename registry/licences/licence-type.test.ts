@@ -72,3 +72,15 @@ describe('effective status', () => {
     expect(effectiveStatus('suspended', '2030-01-01', undefined, at)).toBe('suspended');
   });
 });
+
+describe('the verification answer\'s canonical form', () => {
+  it('is canonicalJson of the answer, with and without the department\'s fields', async () => {
+    const { canonicalJson } = await import('../../core/canonical-json.js');
+    const { canonicalVerification } = await import('./verification.js');
+    const licence = { identifier: 'x', name: '营业执照', typeCode: 't', typeName: '营业执照', licenceNumber: 'n', issuer: { code: 'c', name: '局' }, issueDate: '2026-01-01', holder: { name: '沈阳**公司', code: 'h', codeType: '001' }, validFrom: '2026-01-01', version: 1, fields: { a: 1, b: 'two "quoted"', c: true } };
+    const base = { schema: 'zhengtong/licence-verification/v1' as const, identifier: 'x', status: 'valid' as const, registryStatus: 'active' as const, documentSm3: 'ab', checked: 'identifier' as const, audience: 'public', licence, checkedAt: '2026-11-27T00:00:00.000Z' };
+    expect(canonicalVerification(base, canonicalJson(licence)).toString()).toBe(canonicalJson(base));
+    const dept = { ...base, audience: '112101000010000537', accessId: '0190-x', requestDigest: 'cd' };
+    expect(canonicalVerification(dept, canonicalJson(licence)).toString()).toBe(canonicalJson(dept));
+  });
+});

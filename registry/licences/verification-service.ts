@@ -3,7 +3,6 @@
 // exchange: resource e-licence:<type code>, subject the holder). Either way the answer is signed by the platform
 // through the batch signer, so one SM2 signature covers every answer of a batch.
 import { performance } from 'node:perf_hooks';
-import { canonicalJson } from '../../core/canonical-json.js';
 import { isZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
 import type { AccessLogWriter } from '../../audit/index.js';
@@ -14,7 +13,7 @@ import type { TrustStore } from '../../certs/trust/index.js';
 import type { SignatureTrail, SignedCall, SignedRequestVerifier } from '../../exchange/signed-request.js';
 import { decodeCompactLicence } from './offline/compact.js';
 import type { LicenceRegistry } from './licence-registry.js';
-import { verifyLicence, type LicenceVerification, type VerificationTarget } from './verification.js';
+import { canonicalVerification, verifyLicence, type LicenceVerification, type VerificationTarget } from './verification.js';
 
 export const LICENCE_ACCESS_POLICY = 'licence-registry';
 const SERVICE_ITEM = /^[A-Za-z0-9-]{4,64}$/;
@@ -119,8 +118,10 @@ export class LicenceVerifier {
   async anonymous(target: VerificationTarget, client: string): Promise<VerificationAnswer> {
     const wait = this.#o.limiter.take(client);
     if (wait > 0) throw new ZtError('ZT_ERR_RATE_LIMITED', `too many anonymous verifications from ${client}; retry in ${wait} s, or sign the request as a department`, { details: { retryAfterSeconds: wait } });
-    const { result } = await verifyLicence(this.#o.registry, target, { audience: 'public', at: this.#clock(), verifyForeign: this.#verifyForeign });
-    return this.#sign(result);
+    const { result, licenceCanonical } = await verifyLicence(this.#o.registry, target, { audience: 'public', at: this.#clock(), verifyForeign: this.#verifyForeign });
+    const canonical = canonicalVerification(result, licenceCanonical);
+    const platform = await this.#o.signer();
+    return { result, canonical, signature: await signEnvelope(platform.batch, canonical) };
   }
 
   /** A department's signed check for a case: recorded in the access log whatever its outcome. */
@@ -140,12 +141,12 @@ export class LicenceVerifier {
       } finally {
         await fresh();
       }
-      const { result, stored } = outcome;
+      const { result, stored, licenceCanonical } = outcome;
       typeCode = stored.typeCode;
       holder = { kind: stored.holderCodeType === '111' ? 'person' : 'organisation', code: stored.holderCode };
       result.accessId = accessId;
       result.requestDigest = trail.requestDigest!.toString('hex');
-      const canonical = Buffer.from(canonicalJson(result), 'utf8');
+      const canonical = canonicalVerification(result, licenceCanonical);
       const signing = this.#o.signer().then((p) => signEnvelope(p.batch, canonical));
       signing.catch(() => undefined);
       await this.#o.log.write({
@@ -192,11 +193,5 @@ export class LicenceVerifier {
         .catch(() => undefined);
       throw zt;
     }
-  }
-
-  async #sign(result: LicenceVerification): Promise<VerificationAnswer> {
-    const canonical = Buffer.from(canonicalJson(result), 'utf8');
-    const platform = await this.#o.signer();
-    return { result, canonical, signature: await signEnvelope(platform.batch, canonical) };
   }
 }

@@ -104,10 +104,19 @@ export interface VerifyOptions {
   verifyForeign: (envelope: SignedEnvelope, payload: Buffer) => Promise<void>;
 }
 
-/** Views are computed once per stored version and audience (the stored object is replaced on any change). */
-const publicViews = new WeakMap<StoredLicence, { document: LicenceDocument; public: LicenceView; department: LicenceView }>();
+interface Views {
+  document: LicenceDocument;
+  public: LicenceView;
+  department: LicenceView;
+  /** canonicalJson of each view, so an answer's canonical form is assembled rather than serialised again. */
+  publicCanonical: string;
+  departmentCanonical: string;
+}
 
-function views(stored: StoredLicence, registry: LicenceRegistry): { document: LicenceDocument; public: LicenceView; department: LicenceView } {
+/** Views are computed once per stored version and audience (the stored object is replaced on any change). */
+const publicViews = new WeakMap<StoredLicence, Views>();
+
+function views(stored: StoredLicence, registry: LicenceRegistry): Views {
   let v = publicViews.get(stored);
   if (!v) {
     const document = JSON.parse(stored.document.toString('utf8')) as LicenceDocument;
@@ -117,7 +126,9 @@ function views(stored: StoredLicence, registry: LicenceRegistry): { document: Li
     } catch {
       type = undefined;
     }
-    v = { document, public: view(document, stored, type, 'public'), department: view(document, stored, type, 'department') };
+    const pub = view(document, stored, type, 'public');
+    const dep = view(document, stored, type, 'department');
+    v = { document, public: pub, department: dep, publicCanonical: canonicalJson(pub), departmentCanonical: canonicalJson(dep) };
     publicViews.set(stored, v);
   }
   return v;
@@ -151,7 +162,11 @@ export function readPresented(document: unknown, envelope: unknown): { document:
  * that version is genuine without an SM2 verification; any other must carry a valid signature of the registry, or
  * it is ZT_ERR_LICENCE_TAMPERED.
  */
-export async function verifyLicence(registry: LicenceRegistry, target: VerificationTarget, options: VerifyOptions): Promise<{ result: LicenceVerification; stored: StoredLicence }> {
+export async function verifyLicence(
+  registry: LicenceRegistry,
+  target: VerificationTarget,
+  options: VerifyOptions,
+): Promise<{ result: LicenceVerification; stored: StoredLicence; licenceCanonical: string }> {
   let stored: StoredLicence;
   let checked: LicenceVerification['checked'] = 'identifier';
   if ('identifier' in target) {
@@ -190,7 +205,22 @@ export async function verifyLicence(registry: LicenceRegistry, target: Verificat
     licence: options.audience === 'public' ? v.public : v.department,
     checkedAt: options.at.toISOString(),
   };
-  return { result, stored };
+  return { result, stored, licenceCanonical: options.audience === 'public' ? v.publicCanonical : v.departmentCanonical };
+}
+
+const q = JSON.stringify;
+
+/**
+ * canonicalJson(result), assembled from the view's canonical form cached with the stored licence: the keys in their
+ * sorted order, absent ones left out. The hot path's one serialisation; a test holds it equal to canonicalJson.
+ */
+export function canonicalVerification(result: LicenceVerification, licenceCanonical: string): Buffer {
+  let out = '{';
+  if (result.accessId !== undefined) out += `"accessId":${q(result.accessId)},`;
+  out += `"audience":${q(result.audience)},"checked":${q(result.checked)},"checkedAt":${q(result.checkedAt)},"documentSm3":${q(result.documentSm3)},"identifier":${q(result.identifier)},"licence":${licenceCanonical},"registryStatus":${q(result.registryStatus)},`;
+  if (result.requestDigest !== undefined) out += `"requestDigest":${q(result.requestDigest)},`;
+  out += `"schema":${q(result.schema)},"status":${q(result.status)}}`;
+  return Buffer.from(out, 'utf8');
 }
 
 /** The document a stored licence carries, parsed once. */

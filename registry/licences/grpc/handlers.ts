@@ -4,7 +4,7 @@ import { decodeEnvelopeJson, envelopeFromMessage, envelopeToMessage } from '../.
 import { ZtError } from '../../../core/errors/index.js';
 import { toTimestamp, type UnaryHandler } from '../../../gateway/grpc/server.js';
 import { GRPC_METADATA, presentedSignature } from '../../../exchange/protocol/request-signature.js';
-import { readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
+import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
 import { encodeCompactLicence } from '../offline/compact.js';
 import type { LicenceTransitionRecord, StoredLicence } from '../sql/sql-licence-store.js';
@@ -119,7 +119,7 @@ export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVeri
     },
     Get: async (request) => licenceMessage(await registry.get(String(request.identifier ?? ''))),
     FindByHolder: async (request) => ({
-      licences: (await registry.byHolder(String(request.holderCode ?? ''), String(request.holderCodeType || '111'), request.typeCode ? String(request.typeCode) : null)).map(licenceMessage),
+      licences: (await registry.byHolder(String(request.holderCode ?? ''), String(request.holderCodeType || holderCodeTypeOf(String(request.holderCode ?? ''))), request.typeCode ? String(request.typeCode) : null)).map(licenceMessage),
     }),
     FindByNumber: async (request) => ({ licences: (await registry.byNumber(String(request.typeCode ?? ''), String(request.licenceNumber ?? ''))).map(licenceMessage) }),
     History: async (request) => {

@@ -7,11 +7,11 @@ import { decodeEnvelopeJson, envelopeToJson, type SignedEnvelope } from '../../.
 import { ZtError } from '../../../core/errors/index.js';
 import { errorResponses } from '../../../gateway/http/errors.js';
 import { HTTP_HEADERS, presentedSignature } from '../../../exchange/protocol/request-signature.js';
-import { readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
+import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
 import type { StoredLicence } from '../sql/sql-licence-store.js';
 import { encodeCompactLicence } from '../offline/compact.js';
-import { readTarget, type LicenceVerifier } from '../verification-service.js';
+import { readTarget, type LicenceVerifier, type VerificationAnswer } from '../verification-service.js';
 
 const raw = new WeakMap<FastifyRequest, Buffer>();
 
@@ -28,6 +28,11 @@ function readSignature(value: unknown): SignedEnvelope | unknown {
   } catch (error) {
     throw new ZtError('ZT_ERR_ENVELOPE_MALFORMED', `signature is not a signed envelope: ${(error as Error).message}`, { cause: error });
   }
+}
+
+/** The answer's body, written directly: the result is its canonical JSON, the very bytes the signature covers. */
+function answerJson(answer: VerificationAnswer): string {
+  return `{"result":${answer.canonical.toString('utf8')},"signature":${JSON.stringify(envelopeToJson(answer.signature))}}`;
 }
 
 /** How a stored licence is returned: its document exactly as signed, its envelope, and where it stands. */
@@ -134,7 +139,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
       async (request) => {
         const q = request.query;
         if (q.holderCode) {
-          const found = await registry.byHolder(q.holderCode, q.holderCodeType ?? (q.holderCode.length === 18 && /^\d{17}[\dX]$/.test(q.holderCode) ? '111' : '001'), q.typeCode ?? null);
+          const found = await registry.byHolder(q.holderCode, q.holderCodeType ?? holderCodeTypeOf(q.holderCode), q.typeCode ?? null);
           return { licences: found.map(licenceJson) };
         }
         if (q.typeCode && q.licenceNumber) return { licences: (await registry.byNumber(q.typeCode, q.licenceNumber)).map(licenceJson) };
@@ -211,7 +216,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
           response: { 200: verificationResponse, ...errorResponses },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         const body = raw.get(request);
         if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'a verification is sent as application/json');
         const signed = request.headers[HTTP_HEADERS.signature] !== undefined;
@@ -225,16 +230,16 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
               signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])),
             })
           : await verifier.anonymous(readTarget((request.body ?? {}) as Record<string, unknown>), request.ip);
-        return { result: answer.result, signature: envelopeToJson(answer.signature) };
+        return reply.type('application/json').send(answerJson(answer));
       },
     );
 
     app.get<{ Params: { identifier: string } }>(
       '/v1/licences/:identifier/verification',
       { schema: { tags: ['licences'], summary: 'Anonymous verification by identifier (rate-limited per client address).', response: { 200: verificationResponse, ...errorResponses } } },
-      async (request) => {
+      async (request, reply) => {
         const answer = await verifier.anonymous({ identifier: request.params.identifier }, request.ip);
-        return { result: answer.result, signature: envelopeToJson(answer.signature) };
+        return reply.type('application/json').send(answerJson(answer));
       },
     );
 

@@ -1,0 +1,196 @@
+// The registry's hot path: anonymous verification by identifier (GET /v1/licences/:id/verification) through the
+// real gateway in a process of its own: cache lookup, status by date, the masked view, the answer signed through the
+// batch signer. Autocannon drives it from this process, cycling over the demo licences (warm cache), then at a fixed
+// rate; and, with `cold`, over thousands of licences behind a cache of 100 (every lookup a database read). The raw
+// SM2 verify and sign rates of one core, measured in the same run, give the machine's speed for comparisons.
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../certs/sm2/sm2.js';
+import { packageRoot } from '../core/paths.js';
+import { composeUscc } from '../exchange/datasets/codes.js';
+import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
+import { demoKeyFiles } from '../registry/demo/index.js';
+import { DepartmentKey } from '../client/index.js';
+import { signLicenceStep } from '../registry/licences/licence-steps.js';
+import { envelopeToJson } from '../certs/envelope/index.js';
+import { freePort, removeServerData, stop, waitForHttp } from './process.js';
+
+export interface RunFigures {
+  requestsPerSecond: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+export interface LicenceVerifyBenchResult {
+  backend: string;
+  verifyPerSecondOneCore: number;
+  signPerSecondOneCore: number;
+  connections: number;
+  warm: RunFigures;
+  fixed: RunFigures & { rate: number };
+  cold: (RunFigures & { licences: number; cacheSize: number }) | null;
+}
+
+/** SM2 operations per second on this thread, for `seconds`. */
+export function sm2Rates(seconds: number): { verify: number; sign: number } {
+  const { privateKey, publicKey } = generateSm2KeyPair();
+  const message = Buffer.alloc(200, 7);
+  const signature = sm2Sign(privateKey, message);
+  const rate = (op: () => void): number => {
+    const end = performance.now() + seconds * 1000;
+    let n = 0;
+    const start = performance.now();
+    while (performance.now() < end) {
+      for (let i = 0; i < 50; i++) op();
+      n += 50;
+    }
+    return n / ((performance.now() - start) / 1000);
+  };
+  return { verify: rate(() => sm2Verify(publicKey, message, signature)), sign: rate(() => sm2Sign(privateKey, message)) };
+}
+
+async function drive(paths: string[], base: string, seconds: number, connections: number, overallRate?: number): Promise<RunFigures> {
+  // Requests prebuilt (each connection cycles through them), not set up per request: the load generator shares the
+  // machine's two cores with the gateway, so what it spends per request is taken from the figure measured.
+  const r = await autocannon({
+    url: base,
+    connections,
+    duration: seconds,
+    ...(overallRate ? { overallRate } : {}),
+    requests: paths.map((path) => ({ method: 'GET' as const, path })),
+  });
+  return { requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
+}
+
+async function demoIdentifiers(base: string): Promise<string[]> {
+  const holders: [string, string][] = [
+    [DEMO_SUBJECTS.restaurant.uscc, '001'],
+    [DEMO_SUBJECTS.revokedCompany.uscc, '001'],
+    [DEMO_SUBJECTS.applicant.idNumber, '111'],
+    [DEMO_SUBJECTS.spouse.idNumber, '111'],
+  ];
+  const ids: string[] = [];
+  for (const [code, type] of holders) {
+    const body = (await (await fetch(`${base}/v1/licences?holderCode=${code}&holderCodeType=${type}`)).json()) as { licences: { identifier: string }[] };
+    ids.push(...body.licences.map((l) => l.identifier));
+  }
+  if (ids.length === 0) throw new Error('the gateway holds no demo licences');
+  return ids;
+}
+
+/** Issues `count` business licences through the gateway, signed by the demo market regulator, `parallel` at a time. */
+async function issueMany(base: string, dataDir: string, count: number, parallel = 16): Promise<string[]> {
+  const MARKET = '11210100001000029N';
+  const files = demoKeyFiles(dataDir, MARKET);
+  const signer = DepartmentKey.fromFiles(files.key, files.certificate);
+  const ids: string[] = [];
+  let n = 0;
+  const worker = async (): Promise<void> => {
+    while (n < count) {
+      const i = n++;
+      const uscc = composeUscc('91', '210103', `B${String(i).padStart(7, '0')}`);
+      const licence = {
+        typeCode: '11100000MB0002581X001',
+        issuer: MARKET,
+        licenceNumber: uscc,
+        holder: { name: `沈阳测试${i}号商贸有限公司`, code: uscc },
+        fields: { enterpriseType: '有限责任公司', legalRepresentative: '王五', registeredCapital: '10.00', establishedOn: '2020-01-01', address: '辽宁省沈阳市和平区', businessScope: '日用百货销售' },
+      };
+      const signature = envelopeToJson(await signLicenceStep(signer, { kind: 'issue', actor: MARKET, content: licence }));
+      const response = await fetch(`${base}/v1/licences`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ licence, signature }) });
+      if (response.status !== 201) throw new Error(`issuing licence ${i} failed: HTTP ${response.status} ${await response.text()}`);
+      ids.push(((await response.json()) as { identifier: string }).identifier);
+    }
+  };
+  await Promise.all(Array.from({ length: parallel }, worker));
+  await signer.close();
+  return ids;
+}
+
+export interface LicenceVerifyBenchOptions {
+  seconds: number;
+  connections: number;
+  /** The fixed rate of the latency run; default 5,000/s (or half the peak when the peak is lower). */
+  fixedRate?: number;
+  databaseUrl?: string;
+  /** With no fixedRate: the fixed load as a share of this run's peak (default 0.5). */
+  fixedShare?: number;
+  /** Also measure the cold path with this many licences behind a cache of 100 (0: skip). */
+  coldLicences?: number;
+  cryptoSeconds?: number;
+}
+
+export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Promise<LicenceVerifyBenchResult[]> {
+  const rates = sm2Rates(options.cryptoSeconds ?? 2);
+  const root = packageRoot();
+  const backends: [string, Record<string, string>][] = [['PGlite', { DATABASE_URL: '' }]];
+  if (options.databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: options.databaseUrl, ZT_DATABASE_SCHEMA: `zt_bench_l_${process.pid}` }]);
+  const results: LicenceVerifyBenchResult[] = [];
+  for (const [label, env] of backends) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'zt-bench-l-'));
+    const [httpPort, grpcPort] = [await freePort(), await freePort()];
+    const cold = options.coldLicences ?? 0;
+    const profile = process.env.ZT_BENCH_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.ZT_BENCH_PROFILE_DIR}`] : [];
+    const gateway = spawn(process.execPath, [...profile, join(root, 'bin/zhengtong.js'), 'serve'], {
+      env: {
+        ...process.env,
+        ZT_DATA_DIR: dataDir,
+        ZT_HTTP_PORT: String(httpPort),
+        ZT_GRPC_PORT: String(grpcPort),
+        ZT_LOG_LEVEL: 'warn',
+        KAFKA_BROKERS: '',
+        ZT_WORKERS: '1',
+        ZT_LICENCE_ANONYMOUS_RATE: '0',
+        ...(cold > 0 ? { ZT_LICENCE_CACHE_SIZE: '100' } : {}),
+        ...env,
+      },
+      stdio: 'ignore',
+    });
+    try {
+      const base = `http://127.0.0.1:${httpPort}`;
+      await waitForHttp(`${base}/healthz`, gateway, 120_000);
+      const ids = await demoIdentifiers(base);
+      const paths = ids.map((id) => `/v1/licences/${id}/verification`);
+      await drive(paths, base, 2, options.connections); // warm-up: fills the cache, opens the signer
+      const warm = await drive(paths, base, options.seconds, options.connections);
+      const share = options.fixedShare ?? 0.5;
+      const rate = options.fixedRate && warm.requestsPerSecond >= options.fixedRate ? options.fixedRate : Math.max(1, Math.round(warm.requestsPerSecond * share));
+      const fixed = { rate, ...(await drive(paths, base, options.seconds, options.connections, rate)) };
+      let coldFigures: LicenceVerifyBenchResult['cold'] = null;
+      if (cold > 0) {
+        const issued = await issueMany(base, dataDir, cold);
+        // Shuffled, so consecutive requests rarely find what the previous ones cached.
+        for (let i = issued.length - 1; i > 0; i--) {
+          const j = Math.floor(Math.random() * (i + 1));
+          [issued[i], issued[j]] = [issued[j]!, issued[i]!];
+        }
+        const coldPaths = issued.map((id) => `/v1/licences/${id}/verification`);
+        coldFigures = { licences: cold, cacheSize: 100, ...(await drive(coldPaths, base, options.seconds, options.connections)) };
+      }
+      results.push({ backend: label, verifyPerSecondOneCore: rates.verify, signPerSecondOneCore: rates.sign, connections: options.connections, warm, fixed, cold: coldFigures });
+    } finally {
+      await stop(gateway);
+      await removeServerData(dataDir, options.databaseUrl, env.ZT_DATABASE_SCHEMA);
+    }
+  }
+  return results;
+}
+
+export function printLicenceVerify(results: LicenceVerifyBenchResult[], seconds: number): void {
+  for (const r of results) {
+    const line = (label: string, f: RunFigures) =>
+      `  ${label.padEnd(40)} ${f.requestsPerSecond.toFixed(0).padStart(7)} req/s  p50 ${f.p50} ms  p99 ${f.p99} ms  (non-2xx ${f.non2xx}, errors ${f.errors})\n`;
+    process.stdout.write(
+      `licence verification by identifier (${r.backend}), ${seconds} s per run, ${r.connections} connections:\n` +
+        `  SM2 one core, same run                    verify ${r.verifyPerSecondOneCore.toFixed(0)} /s, sign ${r.signPerSecondOneCore.toFixed(0)} /s\n` +
+        line('warm cache, peak', r.warm) +
+        line(`warm cache, at ${r.fixed.rate} req/s`, r.fixed) +
+        (r.cold ? line(`cold: ${r.cold.licences} licences, cache of ${r.cold.cacheSize}`, r.cold) : ''),
+    );
+  }
+}
