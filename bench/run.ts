@@ -1,6 +1,7 @@
 // Runs the benchmarks and prints their figures with the machine they ran on. Never part of `npm test`.
 //   npm run bench                      all benchmarks
-//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, licence-verify, sm2, batch-signer, decide)
+//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, licence-verify, licence-conversion, sm2, batch-signer, decide)
+//   ZT_BENCH_CONVERSION_ROWS=100000     rows converted by licence-conversion (default 20,000)
 //   ZT_BENCH_COLD_LICENCES=5000        licences issued for the cold-cache run of licence-verify (0 skips it)
 //   ZT_BENCH_SECONDS=20 npm run bench  longer runs (default 10 s per gateway run, 3 s per crypto loop)
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
@@ -9,11 +10,12 @@ import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchDecide, printDecide } from './decide.bench.js';
 import { benchExchange, printExchange } from './exchange.bench.js';
 import { benchLicenceVerify, printLicenceVerify } from './licence-verify.bench.js';
+import { benchLicenceConversion, printLicenceConversion } from './licence-conversion.bench.js';
 import { benchGatewayRead } from './gateway-read.bench.js';
 import { describeMachine } from './machine.js';
 import { benchSm2, printSm2 } from './sm2.bench.js';
 
-const benchmarks = ['gateway', 'exchange', 'licence-verify', 'sm2', 'batch-signer', 'decide'];
+const benchmarks = ['gateway', 'exchange', 'licence-verify', 'licence-conversion', 'sm2', 'batch-signer', 'decide'];
 const selected = process.argv.slice(2);
 for (const name of selected) {
   if (!benchmarks.includes(name)) {
@@ -50,6 +52,7 @@ if (wanted('licence-verify')) {
   };
   printLicenceVerify(await benchLicenceVerify(options), seconds);
 }
+if (wanted('licence-conversion')) printLicenceConversion(await benchLicenceConversion(Number(process.env.ZT_BENCH_CONVERSION_ROWS ?? 20000)));
 if (wanted('sm2')) printSm2(await benchSm2(cryptoSeconds), cryptoSeconds);
 if (wanted('batch-signer')) printBatchSigner(await benchBatchSigner(cryptoSeconds), cryptoSeconds);
 if (wanted('decide')) printDecide(await benchDecide(cryptoSeconds), cryptoSeconds);

@@ -46,6 +46,8 @@ With a department's key (--key, --cert), each step signed as that department:
                                  a new version with a new end date supersedes ID
 Without a server:
   verify-offline …               check a presented licence with the CA and a status list (zhengtong licence verify-offline help)
+With the database (as serve is configured):
+  convert --type CODE --file F   convert a stock of existing licences, CSV or JSONL (zhengtong licence convert --help)
 
 Options:
   --server URL           the gateway's HTTP address (default http://127.0.0.1:ZT_HTTP_PORT, port 8080)
@@ -138,6 +140,10 @@ export async function runLicenceCommand(argv: string[], io: LicenceCommandIo = p
   if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
     io.stdout.write(`${LICENCE_HELP}\n`);
     return command === undefined ? 2 : 0;
+  }
+  if (command === 'convert') {
+    const { runLicenceConvertCommand } = await import('./licence-convert.js');
+    return runLicenceConvertCommand(args, io);
   }
   if (command === 'verify-offline') {
     const { runLicenceOfflineCommand } = await import('./licence-offline.js');

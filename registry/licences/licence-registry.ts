@@ -93,8 +93,17 @@ export interface LicenceEvent {
   supersedes?: string;
 }
 
-const SERIAL_DATE_DIGITS = 8;
-const NUMBER = /^[\p{L}\p{N}_\-./()（）〔〕[\]]{1,64}$/u;
+/** A batch of the stock conversion: its licences' lookups are dropped (their own cache entries cannot exist yet). */
+export const LICENCE_BATCH_CONVERTED = 'licence.batch-converted';
+export interface LicenceBatchConvertedEvent {
+  type: typeof LICENCE_BATCH_CONVERTED;
+  conversionId: string;
+  typeCode: string;
+  licences: { identifier: string; licenceNumber: string; holderCode: string; holderCodeType: HolderCodeType; issuerCode: string; listNo: number }[];
+}
+
+/** 证照编号: letters, digits and the punctuation licence numbers use. */
+export const LICENCE_NUMBER = /^[\p{L}\p{N}_\-./()（）〔〕[\]]{1,64}$/u;
 const AREA_CODE = /^\d{6}$/;
 const MAX_REASON = 500;
 const MAX_HOLDER_NAME = 200;
@@ -196,6 +205,11 @@ export class LicenceRegistry {
       handler: async (event) => {
         const type = event.headers['zt-event-type'] ?? '';
         if (type === 'licence-type.defined') return this.load();
+        if (type === LICENCE_BATCH_CONVERTED) {
+          const batch = JSON.parse(event.value.toString('utf8')) as LicenceBatchConvertedEvent;
+          for (const l of batch.licences) this.invalidateLookups({ ...l, typeCode: batch.typeCode });
+          return;
+        }
         if (type.startsWith('licence.')) this.invalidate(JSON.parse(event.value.toString('utf8')) as LicenceEvent);
       },
     });
@@ -355,7 +369,7 @@ export class LicenceRegistry {
           : `${type.name} is held by an organisation: ${JSON.stringify(input.holder.code)} is not a valid unified social credit code (GB 32100)`,
       );
     }
-    if (input.licenceNumber !== undefined && !NUMBER.test(input.licenceNumber)) throw fieldsInvalid('licenceNumber must be 1 to 64 letters, digits or _-./() characters');
+    if (input.licenceNumber !== undefined && !LICENCE_NUMBER.test(input.licenceNumber)) throw fieldsInvalid('licenceNumber must be 1 to 64 letters, digits or _-./() characters');
     const today = chinaDate(this.#clock());
     const issueDate = optionalDate(input.issueDate, 'issueDate') ?? today;
     const validFrom = optionalDate(input.validFrom, 'validFrom') ?? issueDate;

@@ -255,7 +255,7 @@ export class SqlLicenceStore {
          status, valid_from, valid_to, document, document_sm3, envelope, list_no, status_index, source, flags)
        SELECT u.identifier, u.type_code, u.issuer_code, u.serial, u.version, u.licence_number, u.holder_code, u.holder_code_type, u.holder_name,
          'active', u.valid_from::date, u.valid_to::date, u.document, u.document_sm3, u.envelope::jsonb, u.list_no, u.status_index, 'converted',
-         string_to_array(u.flags, ',')
+         coalesce(string_to_array(u.flags, ','), '{}')
        FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],
          $11::text[], $12::bytea[], $13::bytea[], $14::text[], $15::int[], $16::int[], $17::text[])
          AS u(identifier, type_code, issuer_code, serial, version, licence_number, holder_code, holder_code_type, holder_name, valid_from,
