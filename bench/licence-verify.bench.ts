@@ -31,6 +31,8 @@ export interface LicenceVerifyBenchResult {
   verifyPerSecondOneCore: number;
   signPerSecondOneCore: number;
   connections: number;
+  /** A bare fastify server answering a constant JSON body of the same size, under the same load: the HTTP ceiling. */
+  bareFastify: RunFigures;
   warm: RunFigures;
   fixed: RunFigures & { rate: number };
   cold: (RunFigures & { licences: number; cacheSize: number }) | null;
@@ -54,15 +56,19 @@ export function sm2Rates(seconds: number): { verify: number; sign: number } {
   return { verify: rate(() => sm2Verify(publicKey, message, signature)), sign: rate(() => sm2Sign(privateKey, message)) };
 }
 
-async function drive(paths: string[], base: string, seconds: number, connections: number, overallRate?: number): Promise<RunFigures> {
-  // Requests prebuilt (each connection cycles through them), not set up per request: the load generator shares the
-  // machine's two cores with the gateway, so what it spends per request is taken from the figure measured.
+async function drive(paths: string[], base: string, seconds: number, connections: number, overallRate?: number, random = false): Promise<RunFigures> {
+  // Warm: requests prebuilt (each connection cycles through them), not set up per request: the load generator shares
+  // the machine's two cores with the gateway, so what it spends per request is taken from the figure measured.
+  // Cold: every request picks a licence at random, so connections do not walk the list in step and share the cache.
+  const requests = random
+    ? [{ method: 'GET' as const, setupRequest: (request: Record<string, unknown>) => ({ ...request, path: paths[Math.floor(Math.random() * paths.length)]! }) }]
+    : paths.map((path) => ({ method: 'GET' as const, path }));
   const r = await autocannon({
     url: base,
     connections,
     duration: seconds,
     ...(overallRate ? { overallRate } : {}),
-    requests: paths.map((path) => ({ method: 'GET' as const, path })),
+    requests: requests as autocannon.Request[],
   });
   return { requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
@@ -125,9 +131,25 @@ export interface LicenceVerifyBenchOptions {
   cryptoSeconds?: number;
 }
 
+/** The same load on a bare fastify server answering the constant `body`: what HTTP alone costs on this machine. */
+async function bareFastify(body: string, seconds: number, connections: number): Promise<RunFigures> {
+  const root = packageRoot();
+  const port = await freePort();
+  const server = spawn(process.execPath, ['--import', 'tsx', join(root, 'bench/baseline-server.ts')], { env: { ...process.env, PORT: String(port), ZT_BASELINE_BODY: body }, stdio: 'ignore' });
+  try {
+    const url = `http://127.0.0.1:${port}/v1/licences/x/verification`;
+    await waitForHttp(url, server, 30_000);
+    await drive(['/v1/licences/x/verification'], `http://127.0.0.1:${port}`, 2, connections);
+    return await drive(['/v1/licences/x/verification'], `http://127.0.0.1:${port}`, seconds, connections);
+  } finally {
+    await stop(server);
+  }
+}
+
 export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Promise<LicenceVerifyBenchResult[]> {
   const rates = sm2Rates(options.cryptoSeconds ?? 2);
   const root = packageRoot();
+  let bare: RunFigures | null = null;
   const backends: [string, Record<string, string>][] = [['PGlite', { DATABASE_URL: '' }]];
   if (options.databaseUrl) backends.push(['PostgreSQL', { DATABASE_URL: options.databaseUrl, ZT_DATABASE_SCHEMA: `zt_bench_l_${process.pid}` }]);
   const results: LicenceVerifyBenchResult[] = [];
@@ -157,6 +179,7 @@ export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Pr
       const ids = await demoIdentifiers(base);
       const paths = ids.map((id) => `/v1/licences/${id}/verification`);
       await drive(paths, base, 2, options.connections); // warm-up: fills the cache, opens the signer
+      bare ??= await bareFastify(await (await fetch(base + paths[0]!)).text(), options.seconds, options.connections);
       const warm = await drive(paths, base, options.seconds, options.connections);
       const share = options.fixedShare ?? 0.5;
       const rate = options.fixedRate && warm.requestsPerSecond >= options.fixedRate ? options.fixedRate : Math.max(1, Math.round(warm.requestsPerSecond * share));
@@ -164,15 +187,10 @@ export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Pr
       let coldFigures: LicenceVerifyBenchResult['cold'] = null;
       if (cold > 0) {
         const issued = await issueMany(base, dataDir, cold);
-        // Shuffled, so consecutive requests rarely find what the previous ones cached.
-        for (let i = issued.length - 1; i > 0; i--) {
-          const j = Math.floor(Math.random() * (i + 1));
-          [issued[i], issued[j]] = [issued[j]!, issued[i]!];
-        }
         const coldPaths = issued.map((id) => `/v1/licences/${id}/verification`);
-        coldFigures = { licences: cold, cacheSize: 100, ...(await drive(coldPaths, base, options.seconds, options.connections)) };
+        coldFigures = { licences: cold, cacheSize: 100, ...(await drive(coldPaths, base, options.seconds, options.connections, undefined, true)) };
       }
-      results.push({ backend: label, verifyPerSecondOneCore: rates.verify, signPerSecondOneCore: rates.sign, connections: options.connections, warm, fixed, cold: coldFigures });
+      results.push({ backend: label, verifyPerSecondOneCore: rates.verify, signPerSecondOneCore: rates.sign, connections: options.connections, bareFastify: bare, warm, fixed, cold: coldFigures });
     } finally {
       await stop(gateway);
       await removeServerData(dataDir, options.databaseUrl, env.ZT_DATABASE_SCHEMA);
@@ -188,6 +206,7 @@ export function printLicenceVerify(results: LicenceVerifyBenchResult[], seconds:
     process.stdout.write(
       `licence verification by identifier (${r.backend}), ${seconds} s per run, ${r.connections} connections:\n` +
         `  SM2 one core, same run                    verify ${r.verifyPerSecondOneCore.toFixed(0)} /s, sign ${r.signPerSecondOneCore.toFixed(0)} /s\n` +
+        line('baseline: bare fastify, same body', r.bareFastify) +
         line('warm cache, peak', r.warm) +
         line(`warm cache, at ${r.fixed.rate} req/s`, r.fixed) +
         (r.cold ? line(`cold: ${r.cold.licences} licences, cache of ${r.cold.cacheSize}`, r.cold) : ''),

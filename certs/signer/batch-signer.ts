@@ -54,7 +54,8 @@ export interface BatchSignerOptions {
    * Least time between the starts of two batches; default 0. Without it a busy signer signs as fast as it can, and
    * under load that is many batches of one or two payloads, each an SM2 signature burning CPU that requests need.
    * With it, batches grow with the load and signatures cost at most 1000 / minIntervalMs per second; a payload waits
-   * at most this long more, and a lone payload on an idle signer not at all.
+   * at most this long more: a payload arriving when the last batch started longer ago than this is signed at once, so
+   * a client asking one answer at a time gets one about every minIntervalMs.
    */
   minIntervalMs?: number;
   /** Clock in milliseconds since the epoch; for tests. */
