@@ -32,7 +32,7 @@ export interface LicenceVerifyBenchResult {
   signPerSecondOneCore: number;
   connections: number;
   /** A bare fastify server answering a constant JSON body of the same size, under the same load: the HTTP ceiling. */
-  bareFastify: RunFigures;
+  bareFastify: RunFigures | null;
   warm: RunFigures;
   fixed: RunFigures & { rate: number };
   cold: (RunFigures & { licences: number; cacheSize: number }) | null;
@@ -124,6 +124,8 @@ export interface LicenceVerifyBenchOptions {
   /** The fixed rate of the latency run; default 5,000/s (or half the peak when the peak is lower). */
   fixedRate?: number;
   databaseUrl?: string;
+  /** Measure bare fastify too (default true). */
+  bareBaseline?: boolean;
   /** With no fixedRate: the fixed load as a share of this run's peak (default 0.5). */
   fixedShare?: number;
   /** Also measure the cold path with this many licences behind a cache of 100 (0: skip). */
@@ -179,7 +181,7 @@ export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Pr
       const ids = await demoIdentifiers(base);
       const paths = ids.map((id) => `/v1/licences/${id}/verification`);
       await drive(paths, base, 2, options.connections); // warm-up: fills the cache, opens the signer
-      bare ??= await bareFastify(await (await fetch(base + paths[0]!)).text(), options.seconds, options.connections);
+      if (options.bareBaseline !== false) bare ??= await bareFastify(await (await fetch(base + paths[0]!)).text(), options.seconds, options.connections);
       const warm = await drive(paths, base, options.seconds, options.connections);
       const share = options.fixedShare ?? 0.5;
       const rate = options.fixedRate && warm.requestsPerSecond >= options.fixedRate ? options.fixedRate : Math.max(1, Math.round(warm.requestsPerSecond * share));
@@ -206,7 +208,7 @@ export function printLicenceVerify(results: LicenceVerifyBenchResult[], seconds:
     process.stdout.write(
       `licence verification by identifier (${r.backend}), ${seconds} s per run, ${r.connections} connections:\n` +
         `  SM2 one core, same run                    verify ${r.verifyPerSecondOneCore.toFixed(0)} /s, sign ${r.signPerSecondOneCore.toFixed(0)} /s\n` +
-        line('baseline: bare fastify, same body', r.bareFastify) +
+        (r.bareFastify ? line('baseline: bare fastify, same body', r.bareFastify) : '') +
         line('warm cache, peak', r.warm) +
         line(`warm cache, at ${r.fixed.rate} req/s`, r.fixed) +
         (r.cold ? line(`cold: ${r.cold.licences} licences, cache of ${r.cold.cacheSize}`, r.cold) : ''),
