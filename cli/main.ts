@@ -72,11 +72,12 @@ async function serve(config: Config): Promise<void> {
   ];
   if (app.seed?.seeded) {
     lines.push(
-      `  demo data seeded: ${app.seed.departments} departments, ${app.seed.resources} data resources, ${app.seed.demands} demands (try ${where.httpUrl}/v1/catalogue/resources)`,
+      `  demo data seeded: ${app.seed.departments} departments, ${app.seed.resources} data resources, ${app.seed.demands} demands (try ${where.httpUrl}/v1/catalogue/resources), ${app.seed.licenceTypes} licence types, ${app.seed.licences} e-licences`,
       `  demo keys ${demoKeysDirectory(config.dataDir)}   (each demo department's SM2 key and certificate, to sign with)`,
     );
   }
   lines.push(`  exchange  POST ${where.httpUrl}/v1/exchange/query, gRPC zhengtong.v1.ExchangeService; ${app.ctx.grants.size} grants in force (docs/exchange-protocol.md)`);
+  lines.push(`  licences  ${where.httpUrl}/v1/licences, gRPC zhengtong.v1.LicenceService; ${app.ctx.licences.types().length} licence types (${where.httpUrl}/v1/licence-types, docs/licences.md)`);
   const policy = app.ctx.policy.current?.engine.status();
   if (policy) lines.push(`  negative list  revision ${policy.revision}, ${policy.rules} entries (${where.httpUrl}/v1/policies/rules)`);
   if (cluster.isWorker) process.send?.({ type: 'listening', httpUrl: where.httpUrl, grpcAddress: where.grpcAddress });
@@ -135,7 +136,7 @@ async function runSeed(config: Config, force: boolean): Promise<void> {
     const report = app.seed;
     process.stdout.write(
       report?.seeded
-        ? `seeded ${report.departments} departments, ${report.resources} data resources, ${report.demands} demands; demo keys in ${demoKeysDirectory(config.dataDir)}\n`
+        ? `seeded ${report.departments} departments, ${report.resources} data resources, ${report.demands} demands, ${report.licenceTypes} licence types, ${report.licences} e-licences; demo keys in ${demoKeysDirectory(config.dataDir)}\n`
         : 'demo data was seeded before; use --force to add what is missing\n',
     );
   } finally {

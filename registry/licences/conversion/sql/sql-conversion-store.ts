@@ -108,7 +108,7 @@ export class SqlConversionStore {
       [id, from, counts.rowsDone, counts.accepted, counts.skipped, counts.rejected],
     );
     if (rowCount !== 1) {
-      throw new ZtError('ZT_ERR_CONVERSION_INPUT', `conversion ${id} moved on while this run was at row ${from}: another run of the same file and type is going on; let it finish, or run again to resume`);
+      throw new ZtError('ZT_ERR_CONVERSION_CONFLICT', `conversion ${id} moved on while this run was at row ${from}: another run of the same file and type is going on; let it finish, or run again to resume`);
     }
   }
 
