@@ -90,6 +90,7 @@ async function convertOn(backend: string, db: Database, caDir: string, file: str
       db,
       store,
       departments,
+      typeAuthority: '',
       signatures: { validate: () => Promise.reject(new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'no step signatures in a benchmark')), windowMs: 0 },
       signer: async () => platform.signer,
       publicUrl: PUBLIC_URL,

@@ -166,6 +166,7 @@ export async function runLicenceConvertCommand(argv: string[], io: ConvertComman
       store,
       departments,
       // Conversion takes no department-signed steps; the platform signs what it converts.
+      typeAuthority: config.platformUscc,
       signatures: { validate: () => Promise.reject(new ZtError('ZT_ERR_INTERNAL', 'stock conversion checks no step signatures')), windowMs: 0 },
       signer: async () => signer,
       publicUrl: config.publicUrl,

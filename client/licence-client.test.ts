@@ -3,6 +3,7 @@
 // recorded), the lifecycle steps, status lists, and each kind of refusal with its catalogue code and status.
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../core/canonical-json.js';
 import { errorCatalogue, type ErrorCode } from '../core/errors/index.js';
@@ -310,11 +311,19 @@ describe.each(PROTOCOLS)('the licence registry over %s', (protocol) => {
         { code: 'address', label: '住址', kind: 'string' as const, required: false, sensitive: true },
       ],
     };
+    // Only the platform operator (a certificate of the platform's USCC) may define a type: it grants issuing rights.
+    const operator = clientFor(null, { signer: DepartmentKey.fromFiles(join(app.config.caDir, 'exchange-signer.key.pem'), join(app.config.caDir, 'exchange-signer.cert.pem')) });
+    await expectRefused(protocol, clientFor(CIVIL).defineType(type, { protocol }), 'ZT_ERR_SIGNER_MISMATCH');
+    const unsigned =
+      protocol === 'http'
+        ? await fetch(`${app.httpUrl}/v1/licence-types`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ type }) })
+        : null;
+    if (unsigned) expect(((await unsigned.json()) as { code: string }).code).toBe('ZT_ERR_REQUEST_INVALID');
+    expect(await operator.defineType(type, { protocol })).toEqual(type);
     const anyone = clientFor(null);
-    expect(await anyone.defineType(type, { protocol })).toEqual(type);
     expect((await anyone.listTypes({ protocol })).find((t) => t.code === type.code)).toEqual(type);
-    await expectRefused(protocol, anyone.defineType(type, { protocol }), 'ZT_ERR_LICENCE_TYPE_EXISTS');
-    await expectRefused(protocol, anyone.defineType({ ...type, code: `${authority}002`, holderKind: 'robot' as never }, { protocol }), 'ZT_ERR_LICENCE_TYPE_INVALID');
+    await expectRefused(protocol, operator.defineType(type, { protocol }), 'ZT_ERR_LICENCE_TYPE_EXISTS');
+    await expectRefused(protocol, operator.defineType({ ...type, code: `${authority}002`, holderKind: 'robot' as never }, { protocol }), 'ZT_ERR_LICENCE_TYPE_INVALID');
 
     // A person's licence of the new type: a resident ID number is its holder, and the type's validity applies.
     const issued = await clientFor(CIVIL).issue(

@@ -30,8 +30,8 @@ import { loadSm2PublicKey, SM2_DEFAULT_USER_ID, sm3 } from '../certs/sm2/sm2.js'
 import type { Signer } from '../certs/signer/index.js';
 import { assertCertificateUsage, parseCertificate, parseCrl, readUscc, validateChain, x509 } from '../certs/x509/index.js';
 import { issueContent, readIssueInput, type IssueInput } from '../registry/licences/licence-registry.js';
-import { signLicenceStep, type LicenceStepKind } from '../registry/licences/licence-steps.js';
-import type { LicenceFieldDefinition, LicenceType } from '../registry/licences/licence-type.js';
+import { signLicenceStep, signLicenceType, type LicenceStepKind } from '../registry/licences/licence-steps.js';
+import { readLicenceType, type LicenceFieldDefinition, type LicenceType } from '../registry/licences/licence-type.js';
 import type { LicenceDocument, StoredLicenceStatus } from '../registry/licences/licence.js';
 import { decodeCompactLicence } from '../registry/licences/offline/compact.js';
 import { verifyStatusListCredential, type VerifiedStatusList } from '../registry/licences/status-list/credential.js';
@@ -569,13 +569,27 @@ export class LicenceClient {
     return answer.types.map(normaliseType);
   }
 
-  /** Defines a licence type (code: the defining authority's USCC + 3 digits); the registry checks it. */
+  /**
+   * Defines a licence type (code: the defining authority's USCC + 3 digits), signed as the platform operator: the
+   * signer's certificate must name the platform's USCC (ZT_PLATFORM_USCC). The registry checks the definition.
+   */
   async defineType(type: LicenceType, options: LicenceCallOptions = {}): Promise<LicenceType> {
     const protocol = this.#use(options);
+    const signer = this.#needSigner('define a licence type');
+    const actor = this.#uscc;
+    if (actor === undefined) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'the signer certificate names no USCC');
+    // Signed as the registry reads it; a definition it would refuse goes as it is, for the registry to say why.
+    let normalised: LicenceType;
+    try {
+      normalised = readLicenceType(type);
+    } catch {
+      normalised = type;
+    }
+    const signature = await signLicenceType(signer, normalised, actor);
     const answer =
       protocol === 'grpc'
-        ? await this.#grpcCall('DefineType', typeMessage(type), options)
-        : await this.#httpCall('POST', '/v1/licence-types', Buffer.from(JSON.stringify(type), 'utf8'), options);
+        ? await this.#grpcCall('DefineType', { type: typeMessage(type), signature: envelopeToMessage(signature) }, options)
+        : await this.#httpCall('POST', '/v1/licence-types', Buffer.from(JSON.stringify({ type, signature: envelopeToJson(signature) }), 'utf8'), options);
     return normaliseType(answer);
   }
 

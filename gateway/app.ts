@@ -186,6 +186,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       departments,
       signatures,
       signer: () => signer().then((p) => p.signer),
+      typeAuthority: config.platformUscc,
       publicUrl: config.publicUrl,
       onOutboxWrite: () => relay.nudge(),
       cacheSize: config.licenceCacheSize,

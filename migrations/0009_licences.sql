@@ -94,7 +94,7 @@ CREATE TRIGGER licence_transitions_append_only BEFORE UPDATE OR DELETE ON licenc
 -- Licence steps are signed statements too, and share the replay guard of the demand procedure.
 ALTER TABLE signed_statements DROP CONSTRAINT signed_statements_kind_check;
 ALTER TABLE signed_statements ADD CONSTRAINT signed_statements_kind_check
-  CHECK (kind IN ('register', 'approve', 'refuse', 'withdraw', 'import', 'licence-issue', 'licence-revoke', 'licence-suspend', 'licence-resume', 'licence-change', 'licence-renew'));
+  CHECK (kind IN ('register', 'approve', 'refuse', 'withdraw', 'import', 'licence-type', 'licence-issue', 'licence-revoke', 'licence-suspend', 'licence-resume', 'licence-change', 'licence-renew'));
 
 -- Stock conversion runs (存量证照转化): progress is committed with each batch, so a run resumes after a crash.
 CREATE TABLE licence_conversions (

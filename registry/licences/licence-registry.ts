@@ -14,7 +14,7 @@ import { sm3 } from '../../certs/sm2/sm2.js';
 import type { Signer } from '../../certs/signer/index.js';
 import { verifySignedStep, type SignedStepEvidence, type SignedTransitionOptions } from '../catalogue/index.js';
 import { makeLicenceIdentifier, parseLicenceIdentifier } from './identifier.js';
-import { LICENCE_STEP_FIELDS, licenceStepStatement, type LicenceStepKind } from './licence-steps.js';
+import { LICENCE_STEP_FIELDS, licenceStepStatement, licenceTypeStatement, type LicenceStepKind } from './licence-steps.js';
 import { isValidDate, isValidHolderCode, readLicenceFields, readLicenceType, type LicenceType } from './licence-type.js';
 import {
   chinaDate,
@@ -71,6 +71,8 @@ export interface LicenceRegistryOptions {
   signatures: SignedTransitionOptions;
   /** The platform's signing key (opened on first use). */
   signer: () => Promise<Signer>;
+  /** USCC whose certificate may define licence types over the API: the platform operator's (ZT_PLATFORM_USCC). */
+  typeAuthority: string;
   /** Base URL under which status lists are served, e.g. https://zt.example.gov.cn. */
   publicUrl: string;
   onOutboxWrite?: () => void;
@@ -228,10 +230,31 @@ export class LicenceRegistry {
 
   // ---- types ----
 
-  async defineType(value: unknown): Promise<LicenceType> {
+  /**
+   * Defines a type as the platform operator, over the API: the definition must be signed with a certificate of the
+   * platform's USCC (licenceTypeStatement), since naming a type's issuers grants them the right to issue.
+   */
+  async defineTypeSigned(value: unknown, proof: unknown): Promise<LicenceType> {
     const type = readLicenceType(value);
+    const evidence = await verifySignedStep(this.#o.signatures, {
+      kind: 'licence-type',
+      what: `definition of licence type ${type.code}`,
+      actor: this.#o.typeAuthority,
+      statement: (actor) => licenceTypeStatement(type, actor),
+      proof,
+    });
+    return this.#defineType(type, (tx) => this.#o.store.recordStatement(tx, evidence));
+  }
+
+  /** Defines a type from inside the platform (the demo seed, tools on the database): no signature. */
+  defineType(value: unknown): Promise<LicenceType> {
+    return this.#defineType(readLicenceType(value));
+  }
+
+  async #defineType(type: LicenceType, within?: (tx: Queryable) => Promise<void>): Promise<LicenceType> {
     await this.#o.db.transaction(async (tx) => {
       await this.#o.store.insertType(tx, type);
+      if (within) await within(tx);
       await enqueueEvent(tx, LICENCE_EVENTS_TOPIC, { key: type.code, value: JSON.stringify({ type: 'licence-type.defined', licenceType: type }), headers: { 'zt-event-type': 'licence-type.defined' } });
     });
     this.#o.onOutboxWrite?.();

@@ -9,6 +9,7 @@ import { canonicalJson } from '../../core/canonical-json.js';
 import { signEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
 import type { Signer } from '../../certs/signer/index.js';
 import { pruned } from '../catalogue/index.js';
+import type { LicenceType } from './licence-type.js';
 
 export const LICENCE_STEP_SCHEMA = 'zhengtong/licence-step/v1';
 
@@ -62,4 +63,20 @@ export function licenceStepStatement(step: LicenceStepToSign): Buffer {
 /** Signs a step as the acting department: what a client sends as `signature`. */
 export function signLicenceStep(signer: Signer, step: LicenceStepToSign): Promise<SignedEnvelope> {
   return signEnvelope(signer, licenceStepStatement(step));
+}
+
+export const LICENCE_TYPE_SCHEMA = 'zhengtong/licence-type/v1';
+
+/**
+ * The bytes the platform operator signs to define a licence type: the type as readLicenceType normalises it, so JSON
+ * and protobuf sign the same. Defining a type names its issuers, that is grants the right to issue: only a
+ * certificate of the platform's own USCC (ZT_PLATFORM_USCC) may do it.
+ */
+export function licenceTypeStatement(type: LicenceType, actor: string): Buffer {
+  return Buffer.from(canonicalJson({ schema: LICENCE_TYPE_SCHEMA, kind: 'define-type', actor: actor.trim().toUpperCase(), content: type }), 'utf8');
+}
+
+/** Signs a type definition as the platform operator. */
+export function signLicenceType(signer: Signer, type: LicenceType, actor: string): Promise<SignedEnvelope> {
+  return signEnvelope(signer, licenceTypeStatement(type, actor));
 }

@@ -111,7 +111,11 @@ export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVeri
   };
   return {
     ListTypes: async () => ({ types: registry.types().map(typeOut) }),
-    DefineType: async (request) => typeOut(await registry.defineType(typeIn(request))),
+    DefineType: async (request) => {
+      const type = request.type && typeof request.type === 'object' ? typeIn(request.type as Msg) : null;
+      if (!type) throw new ZtError('ZT_ERR_REQUEST_INVALID', 'type is required');
+      return typeOut(await registry.defineTypeSigned(type, signatureOf(request)));
+    },
     Issue: async (request) => {
       const licence = (request.licence ?? null) as Msg | null;
       if (!licence) throw new ZtError('ZT_ERR_REQUEST_INVALID', 'licence is required');

@@ -94,17 +94,17 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
       async (request) => registry.type(request.params.code),
     );
 
-    app.post<{ Body: LicenceType }>(
+    app.post<{ Body: { type: LicenceType; signature: unknown } }>(
       '/v1/licence-types',
       {
         schema: {
           tags: ['licences'],
-          summary: 'Define a licence type: code (defining authority USCC + 3 digits), name, holder kind, field schema, issuers.',
-          body: { type: 'object', additionalProperties: true },
+          summary: 'Define a licence type (code: defining authority USCC + 3 digits; name, holder kind, field schema, issuers), signed by the platform operator (a certificate of ZT_PLATFORM_USCC).',
+          body: { type: 'object', required: ['type', 'signature'], properties: { type: { type: 'object', additionalProperties: true }, signature } },
           response: { 201: { type: 'object', additionalProperties: true }, ...errorResponses },
         },
       },
-      async (request, reply) => reply.code(201).send(await registry.defineType(request.body)),
+      async (request, reply) => reply.code(201).send(await registry.defineTypeSigned(request.body.type, readSignature(request.body.signature))),
     );
 
     app.post<{ Body: { licence: unknown; signature: unknown } }>(
