@@ -1,7 +1,7 @@
 export { signerCertificate, type SignatureAlgorithm, type Signer, type SignerCertificate } from './signer.js';
 export { InProcessSm2Signer, LocalSm2Signer, type LocalSm2SignerOptions, type SignerPoolStats } from './local-sm2-signer.js';
 export type { LocalSignerKeyOptions } from './signer-key.js';
-export { auditPath, HASH_SIZE, inclusionProof, leafHash, MAX_TREE_SIZE, merkleLevels, merkleRoot, nodeHash, rootFromInclusionProof, verifyInclusion } from './merkle.js';
+export { auditPath, consistencyProof, HASH_SIZE, inclusionProof, leafHash, MAX_TREE_SIZE, merkleLevels, merkleRoot, nodeHash, rootFromInclusionProof, verifyConsistency, verifyInclusion } from './merkle.js';
 export {
   BatchSigner,
   encodeTreeHead,

@@ -2,7 +2,7 @@
 // sm3() directly rather than through merkle.ts, and the proofs against every kind of tampering.
 import { describe, expect, it } from 'vitest';
 import { sm3 } from '../sm2/sm2.js';
-import { auditPath, inclusionProof, leafHash, merkleLevels, merkleRoot, nodeHash, rootFromInclusionProof, verifyInclusion } from './merkle.js';
+import { auditPath, consistencyProof, inclusionProof, leafHash, merkleLevels, merkleRoot, nodeHash, rootFromInclusionProof, verifyConsistency, verifyInclusion } from './merkle.js';
 
 type Shape = number | [Shape, Shape];
 
@@ -161,5 +161,42 @@ describe('SM3 Merkle tree (RFC 6962 shape and domain separation)', () => {
     expect(() => merkleLevels([])).toThrow(RangeError);
     expect(() => inclusionProof(0, [])).toThrow(RangeError);
     expect(() => inclusionProof(3, leaves.slice(0, 3))).toThrow(RangeError);
+  });
+});
+
+describe('consistency proofs (RFC 6962 §2.1.2, RFC 9162 §2.1.4)', () => {
+  const leaves = Array.from({ length: 40 }, (_, i) => leafHash(Buffer.from(`record ${i}`)));
+  const root = (n: number) => merkleRoot(leaves.slice(0, n));
+
+  it('proves every prefix of every tree up to 40 leaves, and nothing else', () => {
+    for (let n = 1; n <= leaves.length; n++) {
+      for (let m = 1; m <= n; m++) {
+        const proof = consistencyProof(m, leaves.slice(0, n));
+        expect(verifyConsistency(m, n, proof, root(m), root(n)), `m ${m}, n ${n}`).toBe(true);
+        if (m < n) {
+          // Another first tree, another second tree, a tampered node, a missing node: all refused.
+          const edited = leaves.slice(0, n);
+          edited[m - 1] = leafHash(Buffer.from('edited'));
+          expect(verifyConsistency(m, n, proof, merkleRoot(edited.slice(0, m)), root(n))).toBe(false);
+          expect(verifyConsistency(m, n, proof, root(m), merkleRoot(edited))).toBe(false);
+          expect(verifyConsistency(m, n, proof.slice(0, -1), root(m), root(n))).toBe(false);
+          const flipped = proof.map((p) => Buffer.from(p));
+          if (flipped.length > 0) {
+            flipped[0]![0]! ^= 1;
+            expect(verifyConsistency(m, n, flipped, root(m), root(n))).toBe(false);
+          }
+        }
+      }
+    }
+  });
+
+  it('gives the RFC 6962 proof shapes', () => {
+    // The example tree of RFC 6962 §2.1.3 (7 leaves): PROOF(3, D[7]) = [c, d, g, l], PROOF(4, D[7]) = [l], PROOF(6, D[7]) = [i, j, k].
+    expect(consistencyProof(3, leaves.slice(0, 7))).toHaveLength(4);
+    expect(consistencyProof(4, leaves.slice(0, 7))).toEqual([merkleRoot(leaves.slice(4, 7))]);
+    expect(consistencyProof(6, leaves.slice(0, 7))).toHaveLength(3);
+    expect(consistencyProof(7, leaves.slice(0, 7))).toEqual([]);
+    expect(() => consistencyProof(0, leaves)).toThrow(RangeError);
+    expect(verifyConsistency(5, 4, [], root(5), root(4))).toBe(false);
   });
 });

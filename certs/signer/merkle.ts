@@ -99,3 +99,67 @@ export function verifyInclusion(leafHash: Uint8Array, index: number, size: numbe
   const computed = rootFromInclusionProof(leafHash, index, size, proof);
   return computed !== undefined && root.length === HASH_SIZE && computed.equals(root);
 }
+
+/**
+ * The consistency proof PROOF(m, D[n]) (RFC 6962 §2.1.2): the nodes that show the tree of the first `m` leaves is a
+ * prefix of the tree of all `leafHashes`, i.e. that a log only grew. Empty when m = n.
+ */
+export function consistencyProof(m: number, leafHashes: readonly Buffer[]): Buffer[] {
+  const n = leafHashes.length;
+  if (!Number.isInteger(m) || m < 1 || m > n) throw new RangeError(`a consistency proof needs 1 ≤ m ≤ n; got m = ${m}, n = ${n}`);
+  const proof: Buffer[] = [];
+  const sub = (m: number, lo: number, hi: number, complete: boolean): void => {
+    const size = hi - lo;
+    if (m === size) {
+      if (!complete) proof.push(merkleRoot(leafHashes.slice(lo, hi)));
+      return;
+    }
+    let k = 1;
+    while (k * 2 < size) k *= 2;
+    if (m <= k) {
+      sub(m, lo, lo + k, complete);
+      proof.push(merkleRoot(leafHashes.slice(lo + k, hi)));
+    } else {
+      sub(m - k, lo + k, hi, false);
+      proof.push(merkleRoot(leafHashes.slice(lo, lo + k)));
+    }
+  };
+  sub(m, 0, n, true);
+  return proof;
+}
+
+/**
+ * Whether `proof` shows that the tree of size `first` with root `firstRoot` is a prefix of the tree of size `second`
+ * with root `secondRoot` (RFC 9162 §2.1.4.2). A proof of the wrong length or with nodes that are not 32 bytes fails.
+ */
+export function verifyConsistency(first: number, second: number, proof: readonly Uint8Array[], firstRoot: Uint8Array, secondRoot: Uint8Array): boolean {
+  if (!Number.isInteger(first) || !Number.isInteger(second) || first < 1 || first > second || second > MAX_TREE_SIZE) return false;
+  if (firstRoot.length !== HASH_SIZE || secondRoot.length !== HASH_SIZE || proof.some((p) => p.length !== HASH_SIZE)) return false;
+  if (first === second) return proof.length === 0 && Buffer.from(firstRoot).equals(Buffer.from(secondRoot));
+  const path = (first & (first - 1)) === 0 ? [firstRoot, ...proof] : [...proof];
+  if (path.length === 0) return false;
+  let fn = first - 1;
+  let sn = second - 1;
+  while (fn % 2 === 1) {
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  let fr: Buffer = Buffer.from(path[0]!);
+  let sr: Buffer = Buffer.from(path[0]!);
+  for (const c of path.slice(1)) {
+    if (sn === 0) return false;
+    if (fn % 2 === 1 || fn === sn) {
+      fr = nodeHash(c, fr);
+      sr = nodeHash(c, sr);
+      while (fn % 2 === 0 && fn !== 0) {
+        fn = Math.floor(fn / 2);
+        sn = Math.floor(sn / 2);
+      }
+    } else {
+      sr = nodeHash(sr, c);
+    }
+    fn = Math.floor(fn / 2);
+    sn = Math.floor(sn / 2);
+  }
+  return sn === 0 && fr.equals(Buffer.from(firstRoot)) && sr.equals(Buffer.from(secondRoot));
+}
