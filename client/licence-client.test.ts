@@ -426,3 +426,13 @@ describe('finding by holder without a code type', () => {
     expect(body.licences!.map((l) => l.identifier)).toEqual([issued.identifier]);
   });
 });
+
+describe('the lookup cache on /metrics', () => {
+  it('counts hits, misses and entries', async () => {
+    const text = await (await fetch(`${app.httpUrl}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? Number.NaN);
+    expect(value('zt_licence_cache_hits_total')).toBeGreaterThan(0);
+    expect(value('zt_licence_cache_misses_total')).toBeGreaterThan(0);
+    expect(value('zt_licence_cache_entries')).toBeGreaterThan(0);
+  });
+});

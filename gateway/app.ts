@@ -192,6 +192,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       cacheSize: config.licenceCacheSize,
     });
     await licences.load();
+    metrics.watchLicenceCache(() => licences.cacheStats);
     await (await licences.listen(bus, config.instanceId!)).ready;
     const licenceVerifier = new LicenceVerifier({
       registry: licences,

@@ -66,4 +66,30 @@ export class Metrics {
       },
     });
   }
+
+  /** Exposes the e-licence lookup cache of this instance: entries, hits, misses and invalidations by events. */
+  watchLicenceCache(stats: () => { hits: number; misses: number; invalidations: number; size: number }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'zt_licence_cache_entries',
+      help: 'Licence versions held in this instance\'s lookup cache.',
+      registers,
+      collect() {
+        this.set(stats().size);
+      },
+    });
+    const counter = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(stats()));
+        },
+      });
+    counter('zt_licence_cache_hits_total', 'Licence lookups answered from this instance\'s cache.', (s) => s.hits);
+    counter('zt_licence_cache_misses_total', 'Licence lookups that read the database.', (s) => s.misses);
+    counter('zt_licence_cache_invalidations_total', 'Licence events that made this instance drop cached entries.', (s) => s.invalidations);
+  }
 }
