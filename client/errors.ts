@@ -3,6 +3,8 @@
 // a verified answer (the request did not go out or no answer came back, the answer did not verify, the options are
 // unusable); its codes are the client's own, ZT_CLIENT_*, listed below.
 
+import * as grpc from '@grpc/grpc-js';
+
 /** The client's own failures (never sent by the server). */
 export const clientErrorCatalogue = {
   ZT_CLIENT_CONFIG_INVALID: 'The client options cannot be used (e.g. a signer without a certificate, no httpUrl or grpcAddress for the protocol asked).',
@@ -69,4 +71,49 @@ export function readErrorBody(value: unknown): Pick<ExchangeErrorInit, 'code' | 
     requestId: typeof body.requestId === 'string' ? body.requestId : undefined,
     details: body.details,
   };
+}
+
+/** A failed gRPC call of either client as a caller sees it: the refusal it carries, an abort, or a transport failure. */
+export function grpcFailure(path: string, error: grpc.ServiceError, signal: AbortSignal | undefined): Error {
+  const metadata = error.metadata ?? new grpc.Metadata();
+  const trailerCode = metadata.get('zt-error-code')[0];
+  const code = typeof trailerCode === 'string' ? trailerCode : undefined;
+  const raw = metadata.get('zt-error-bin')[0];
+  let body: ReturnType<typeof readErrorBody>;
+  if (Buffer.isBuffer(raw)) {
+    try {
+      body = readErrorBody(JSON.parse(raw.toString('utf8')));
+    } catch {
+      body = undefined;
+    }
+  }
+  if (code !== undefined || body !== undefined) {
+    const requestId = body?.requestId ?? metadata.get('x-request-id')[0];
+    return new ExchangeError({
+      code: code ?? body!.code,
+      message: body?.message ?? error.details,
+      requestId: typeof requestId === 'string' ? requestId : undefined,
+      details: body?.details,
+      grpcStatus: error.code,
+      cause: error,
+    });
+  }
+  if (signal?.aborted && error.code === grpc.status.CANCELLED) return aborted(signal, error);
+  return new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${path} failed: ${grpc.status[error.code] ?? error.code} ${error.details}`, {
+    cause: error,
+    details: { grpcStatus: error.code },
+  });
+}
+
+export function aborted(signal: AbortSignal, cause: unknown = signal.reason): ExchangeClientError {
+  return new ExchangeClientError('ZT_CLIENT_ABORTED', `the request was aborted: ${describeError(signal.reason)}`, { cause });
+}
+
+/** An error's message, with its cause's when it has one. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const cause = (error as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
+  }
+  return String(error);
 }

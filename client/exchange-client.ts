@@ -32,7 +32,7 @@ import { SM2_DEFAULT_USER_ID } from '../certs/sm2/sm2.js';
 import type { Signer } from '../certs/signer/index.js';
 import { parseCertificate, readUscc } from '../certs/x509/index.js';
 import { DepartmentKey, type DepartmentKeyMaterial } from './department-key.js';
-import { ExchangeClientError, ExchangeError, readErrorBody } from './errors.js';
+import { aborted, describeError, ExchangeClientError, ExchangeError, grpcFailure, readErrorBody } from './errors.js';
 import {
   encodeQueryJson,
   encodeQueryRequest,
@@ -167,7 +167,7 @@ export class ExchangeClient {
       text = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw aborted(options.signal);
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `POST ${url.href} failed: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `POST ${url.href} failed: ${describeError(error)}`, { cause: error });
     }
     let json: unknown;
     try {
@@ -208,7 +208,7 @@ export class ExchangeClient {
       result = message.result;
       signature = envelopeFromMessage(message.signature ?? {});
     } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_RESPONSE_UNVERIFIED', `the exchange response is not verified: it is not a QueryResponse with a signature: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_RESPONSE_UNVERIFIED', `the exchange response is not verified: it is not a QueryResponse with a signature: ${describeError(error)}`, { cause: error });
     }
     return this.#verifier.verify(result ?? new Uint8Array(0), signature, signed.requestDigest);
   }
@@ -234,7 +234,7 @@ function unaryCall(client: grpc.Client, body: Buffer, metadata: grpc.Metadata, s
     let onAbort: (() => void) | undefined;
     const call = client.makeUnaryRequest(EXCHANGE_GRPC_PATH, identity, identity, body, metadata, {}, (error, response) => {
       if (onAbort) signal!.removeEventListener('abort', onAbort);
-      if (error) reject(grpcFailure(error, signal));
+      if (error) reject(grpcFailure(EXCHANGE_GRPC_PATH, error, signal));
       else if (!response) reject(new ExchangeClientError('ZT_CLIENT_RESPONSE_UNVERIFIED', 'the exchange response is not verified: the call returned no message'));
       else resolve(response);
     });
@@ -243,47 +243,4 @@ function unaryCall(client: grpc.Client, body: Buffer, metadata: grpc.Metadata, s
       signal.addEventListener('abort', onAbort, { once: true });
     }
   });
-}
-
-function grpcFailure(error: grpc.ServiceError, signal: AbortSignal | undefined): Error {
-  const metadata = error.metadata ?? new grpc.Metadata();
-  const trailerCode = metadata.get('zt-error-code')[0];
-  const code = typeof trailerCode === 'string' ? trailerCode : undefined;
-  const raw = metadata.get('zt-error-bin')[0];
-  let body: ReturnType<typeof readErrorBody>;
-  if (Buffer.isBuffer(raw)) {
-    try {
-      body = readErrorBody(JSON.parse(raw.toString('utf8')));
-    } catch {
-      body = undefined;
-    }
-  }
-  if (code !== undefined || body !== undefined) {
-    const requestId = body?.requestId ?? metadata.get('x-request-id')[0];
-    return new ExchangeError({
-      code: code ?? body!.code,
-      message: body?.message ?? error.details,
-      requestId: typeof requestId === 'string' ? requestId : undefined,
-      details: body?.details,
-      grpcStatus: error.code,
-      cause: error,
-    });
-  }
-  if (signal?.aborted && error.code === grpc.status.CANCELLED) return aborted(signal, error);
-  return new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${EXCHANGE_GRPC_PATH} failed: ${grpc.status[error.code] ?? error.code} ${error.details}`, {
-    cause: error,
-    details: { grpcStatus: error.code },
-  });
-}
-
-function aborted(signal: AbortSignal, cause: unknown = signal.reason): ExchangeClientError {
-  return new ExchangeClientError('ZT_CLIENT_ABORTED', `the request was aborted: ${describe(signal.reason)}`, { cause });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }

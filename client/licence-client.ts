@@ -19,16 +19,15 @@
 //
 // Refusals are ExchangeError (ZT_ERR_LICENCE_* …, docs/errors.md); this client's own failures ExchangeClientError.
 import * as grpc from '@grpc/grpc-js';
-import type { KeyObject } from 'node:crypto';
 import { join } from 'node:path';
 import protobuf from 'protobufjs';
 import { canonicalJson } from '../core/canonical-json.js';
 import { isValidResidentId } from '../core/identifiers/index.js';
 import { packageRoot } from '../core/paths.js';
 import { decodeEnvelopeJson, envelopeFromMessage, envelopeToJson, envelopeToMessage, verifyEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
-import { loadSm2PublicKey, SM2_DEFAULT_USER_ID, sm3 } from '../certs/sm2/sm2.js';
+import { SM2_DEFAULT_USER_ID, sm3 } from '../certs/sm2/sm2.js';
 import type { Signer } from '../certs/signer/index.js';
-import { assertCertificateUsage, parseCertificate, parseCrl, readUscc, validateChain, x509 } from '../certs/x509/index.js';
+import { parseCertificate, readUscc, x509 } from '../certs/x509/index.js';
 import { issueContent, readIssueInput, type IssueInput } from '../registry/licences/licence-registry.js';
 import { signLicenceStep, signLicenceType, type LicenceStepKind } from '../registry/licences/licence-steps.js';
 import { readLicenceType, type LicenceFieldDefinition, type LicenceType } from '../registry/licences/licence-type.js';
@@ -37,9 +36,9 @@ import { decodeCompactLicence } from '../registry/licences/offline/compact.js';
 import { verifyStatusListCredential, type VerifiedStatusList } from '../registry/licences/status-list/credential.js';
 import { LICENCE_VERIFICATION_SCHEMA, type LicenceVerification } from '../registry/licences/verification.js';
 import { DepartmentKey, type DepartmentKeyMaterial } from './department-key.js';
-import { ExchangeClientError, ExchangeError, readErrorBody } from './errors.js';
+import { aborted, describeError, ExchangeClientError, ExchangeError, grpcFailure, readErrorBody } from './errors.js';
 import { newNonce, signGrpcRequest, signHttpRequest } from './request-signing.js';
-import type { CrlInput, PlatformSignerIdentity, ResponseTrust } from './response-verification.js';
+import { PlatformSignerCertificates, type CrlInput, type PlatformSignerIdentity, type ResponseTrust } from './response-verification.js';
 import type { ExchangeProtocol } from './exchange-client.js';
 
 export const LICENCE_GRPC_SERVICE = 'zhengtong.v1.LicenceService';
@@ -263,7 +262,7 @@ function rawLicenceFromJson(value: unknown): RawLicence {
   try {
     envelope = decodeEnvelopeJson(value.envelope as object);
   } catch (error) {
-    throw malformedAnswer('licence', `its envelope is malformed: ${describe(error)}`, error);
+    throw malformedAnswer('licence', `its envelope is malformed: ${describeError(error)}`, error);
   }
   return {
     identifier: value.identifier,
@@ -285,7 +284,7 @@ function rawLicenceFromMessage(value: unknown): RawLicence {
   try {
     envelope = envelopeFromMessage(isObject(value.envelope) ? value.envelope : {});
   } catch (error) {
-    throw malformedAnswer('licence', `its envelope is malformed: ${describe(error)}`, error);
+    throw malformedAnswer('licence', `its envelope is malformed: ${describeError(error)}`, error);
   }
   return {
     identifier: value.identifier,
@@ -318,7 +317,7 @@ function licenceVersion(raw: RawLicence): LicenceVersion {
       documentBytes = Buffer.from(canonicalJson(document), 'utf8');
     }
   } catch (error) {
-    throw malformedAnswer('licence', `its document is not JSON: ${describe(error)}`, error);
+    throw malformedAnswer('licence', `its document is not JSON: ${describeError(error)}`, error);
   }
   if (!isObject(document) || typeof document.identifier !== 'string') throw malformedAnswer('licence', 'its document is not a licence document');
   if (typeof raw.identifier !== 'string' || raw.identifier !== document.identifier) {
@@ -379,51 +378,26 @@ export function holderCodeType(code: string): '111' | '001' {
 
 // ---- the platform's signatures ----
 
-interface TrustedSigner {
-  identity: PlatformSignerIdentity;
-  publicKey: KeyObject;
-  expiresAt: number;
-}
-
 /**
  * Checks what the platform signed: the envelope's certificate chains to the platform CA (CRLs when given), is a
  * signing certificate, names the platform's USCC when one is expected, and its key signed these bytes. Validated
- * certificates are kept by SM3 fingerprint (as ResponseVerifier does for exchange answers).
+ * certificates are kept by SM3 fingerprint (PlatformSignerCertificates, shared with ResponseVerifier).
  */
 class PlatformSignatures {
-  readonly #root: x509.X509Certificate;
-  readonly #issuing: x509.X509Certificate;
-  readonly #crls: (() => Promise<readonly CrlInput[]>) | undefined;
+  readonly #certificates: PlatformSignerCertificates;
   readonly #platformUscc: string | undefined;
-  readonly #clock: () => number;
-  readonly #maxAgeMs: number;
-  readonly #cache = new Map<string, TrustedSigner>();
-  readonly #inFlight = new Map<string, Promise<TrustedSigner>>();
 
   constructor(trust: LicenceClientOptions['trust'], platformUscc: string | undefined, clock: () => number) {
-    try {
-      this.#root = parseCertificate(trust.root);
-      this.#issuing = parseCertificate(trust.issuing);
-      const { crls } = trust;
-      if (typeof crls === 'function') this.#crls = crls;
-      else if (crls !== undefined) {
-        const parsed = crls.map((c) => parseCrl(c));
-        this.#crls = async () => parsed;
-      } else this.#crls = undefined;
-    } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the trusted platform CA cannot be read: ${(error as Error).message}`, { cause: error });
-    }
+    this.#certificates = new PlatformSignerCertificates(trust, clock);
     this.#platformUscc = platformUscc;
-    this.#clock = clock;
-    this.#maxAgeMs = trust.maxAgeMs ?? 600_000;
   }
 
   get root(): x509.X509Certificate {
-    return this.#root;
+    return this.#certificates.root;
   }
 
   get issuing(): x509.X509Certificate {
-    return this.#issuing;
+    return this.#certificates.issuing;
   }
 
   get platformUscc(): string | undefined {
@@ -431,64 +405,18 @@ class PlatformSignatures {
   }
 
   async verify(payload: Buffer, envelope: SignedEnvelope, what: string): Promise<PlatformSignerIdentity> {
-    const signer = await this.#signer(envelope, what);
+    const signer = await this.#certificates.signer(envelope, (message, cause) => unverified(what, message, cause));
     if (this.#platformUscc !== undefined && signer.identity.uscc !== this.#platformUscc) {
       throw unverified(what, `it is signed by ${signer.identity.uscc ?? 'a certificate naming no USCC'} (${signer.identity.subject}), not by the platform ${this.#platformUscc}`);
     }
     try {
       await verifyEnvelope(envelope, payload, { publicKey: signer.publicKey });
     } catch (error) {
-      throw unverified(what, `the platform's signature does not cover it: ${describe(error)}`, error);
+      throw unverified(what, `the platform's signature does not cover it: ${describeError(error)}`, error);
     }
     return signer.identity;
   }
-
-  async #signer(envelope: SignedEnvelope, what: string): Promise<TrustedSigner> {
-    const certificate = envelope.signer.certificate;
-    const fingerprint = (envelope.signer.certificateSm3 ?? (certificate ? sm3(certificate) : undefined))?.toString('hex');
-    if (fingerprint === undefined) throw unverified(what, 'the envelope names no signer certificate');
-    const now = this.#clock();
-    const cached = this.#cache.get(fingerprint);
-    if (cached && cached.expiresAt > now) return cached;
-    if (cached) this.#cache.delete(fingerprint);
-    if (!certificate) throw unverified(what, `the envelope carries only the fingerprint ${fingerprint} of a certificate this client has not validated`);
-    let pending = this.#inFlight.get(fingerprint);
-    if (!pending) {
-      const started = this.#validate(certificate, fingerprint, now, what).finally(() => this.#inFlight.delete(fingerprint));
-      this.#inFlight.set(fingerprint, started);
-      pending = started;
-    }
-    return pending;
-  }
-
-  async #validate(der: Buffer, fingerprint: string, now: number, what: string): Promise<TrustedSigner> {
-    let trusted: TrustedSigner;
-    try {
-      const certificate = parseCertificate(der);
-      const chain = await validateChain({
-        certificate,
-        intermediates: [this.#issuing],
-        trustAnchors: [this.#root],
-        ...(this.#crls ? { crls: await this.#crls() } : {}),
-        at: new Date(now),
-      });
-      if (certificate.getExtension(x509.BasicConstraintsExtension)?.ca) throw new Error(`${certificate.subject} is a CA certificate, not a signing certificate`);
-      assertCertificateUsage(certificate, { keyUsage: ['digitalSignature'] });
-      trusted = {
-        identity: { fingerprintSm3: fingerprint, uscc: readUscc(certificate), subject: certificate.subject, serialNumber: certificate.serialNumber.toUpperCase() },
-        publicKey: loadSm2PublicKey(new Uint8Array(certificate.publicKey.rawData)),
-        expiresAt: Math.min(chain.notAfter.getTime(), now + this.#maxAgeMs),
-      };
-    } catch (error) {
-      throw unverified(what, `the signer's certificate is not trusted: ${describe(error)}`, error);
-    }
-    if (this.#cache.size >= MAX_CACHED_SIGNERS) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(fingerprint, trusted);
-    return trusted;
-  }
 }
-
-// ---- the client ----
 
 interface PreparedVerification {
   /** The fields both encodings carry. */
@@ -655,7 +583,7 @@ export class LicenceClient {
       return answer.transitions.map(grpcUsed ? transitionFromMessage : transitionFromJson);
     } catch (error) {
       if (error instanceof ExchangeClientError) throw error;
-      throw malformedAnswer('licence history', describe(error), error);
+      throw malformedAnswer('licence history', describeError(error), error);
     }
   }
 
@@ -752,7 +680,7 @@ export class LicenceClient {
       try {
         envelope = envelopeFromMessage(answer.signature);
       } catch (error) {
-        throw unverified('licence verification', `its signature envelope is malformed: ${describe(error)}`, error);
+        throw unverified('licence verification', `its signature envelope is malformed: ${describeError(error)}`, error);
       }
     } else {
       const body = Buffer.from(JSON.stringify({ ...(department ?? {}), ...prepared.json }), 'utf8');
@@ -769,7 +697,7 @@ export class LicenceClient {
       try {
         envelope = decodeEnvelopeJson(answer.signature);
       } catch (error) {
-        throw unverified('licence verification', `its signature envelope is malformed: ${describe(error)}`, error);
+        throw unverified('licence verification', `its signature envelope is malformed: ${describeError(error)}`, error);
       }
     }
     return this.#checkVerification(result, envelope, { ...prepared.expect, audience: department?.requester.toUpperCase() ?? 'public', requestDigest });
@@ -793,7 +721,7 @@ export class LicenceClient {
       try {
         document = JSON.parse(textForm);
       } catch (error) {
-        throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the presented document is not JSON: ${describe(error)}`, { cause: error });
+        throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the presented document is not JSON: ${describeError(error)}`, { cause: error });
       }
     }
     let envelope: SignedEnvelope;
@@ -801,13 +729,13 @@ export class LicenceClient {
       const given = target.envelope;
       envelope = isObject(given) && Buffer.isBuffer((given as { signature?: unknown }).signature) ? (given as unknown as SignedEnvelope) : decodeEnvelopeJson(given as string | object);
     } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the presented envelope is not a signed envelope: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the presented envelope is not a signed envelope: ${describeError(error)}`, { cause: error });
     }
     let bytes: Buffer;
     try {
       bytes = Buffer.from(canonicalJson(document), 'utf8');
     } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the presented document has no canonical JSON form: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the presented document has no canonical JSON form: ${describeError(error)}`, { cause: error });
     }
     return {
       json: { document, envelope: envelopeToJson(envelope) },
@@ -838,7 +766,7 @@ export class LicenceClient {
       try {
         bytes = Buffer.from(canonicalJson(value), 'utf8');
       } catch (error) {
-        throw unverified(what, `the result has no canonical JSON form: ${describe(error)}`, error);
+        throw unverified(what, `the result has no canonical JSON form: ${describeError(error)}`, error);
       }
     }
     const signer = await this.#platform.verify(bytes, envelope, what);
@@ -939,7 +867,7 @@ export class LicenceClient {
       textBody = await response.text();
     } catch (error) {
       if (options.signal?.aborted) throw aborted(options.signal);
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${url.href} failed: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${url.href} failed: ${describeError(error)}`, { cause: error });
     }
     let json: unknown;
     try {
@@ -967,7 +895,7 @@ export class LicenceClient {
     try {
       body = encodeMessage(requestType, request);
     } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the ${requestType.name} cannot be encoded: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the ${requestType.name} cannot be encoded: ${describeError(error)}`, { cause: error });
     }
     return this.#decode(response, await this.#grpcRaw(path, body, new grpc.Metadata(), options), response.name);
   }
@@ -976,7 +904,7 @@ export class LicenceClient {
     try {
       return type.toObject(type.decode(bytes), DECODE) as Msg;
     } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `the answer is not a ${what}: ${describe(error)}`, { cause: error });
+      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `the answer is not a ${what}: ${describeError(error)}`, { cause: error });
     }
   }
 
@@ -1020,47 +948,4 @@ function fieldsAsText(fields: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (isObject(fields)) for (const [k, v] of Object.entries(fields)) if (v !== null && v !== undefined) out[k] = String(v);
   return out;
-}
-
-function grpcFailure(path: string, error: grpc.ServiceError, signal: AbortSignal | undefined): Error {
-  const metadata = error.metadata ?? new grpc.Metadata();
-  const trailerCode = metadata.get('zt-error-code')[0];
-  const code = typeof trailerCode === 'string' ? trailerCode : undefined;
-  const raw = metadata.get('zt-error-bin')[0];
-  let body: ReturnType<typeof readErrorBody>;
-  if (Buffer.isBuffer(raw)) {
-    try {
-      body = readErrorBody(JSON.parse(raw.toString('utf8')));
-    } catch {
-      body = undefined;
-    }
-  }
-  if (code !== undefined || body !== undefined) {
-    const requestId = body?.requestId ?? metadata.get('x-request-id')[0];
-    return new ExchangeError({
-      code: code ?? body!.code,
-      message: body?.message ?? error.details,
-      requestId: typeof requestId === 'string' ? requestId : undefined,
-      details: body?.details,
-      grpcStatus: error.code,
-      cause: error,
-    });
-  }
-  if (signal?.aborted && error.code === grpc.status.CANCELLED) return aborted(signal, error);
-  return new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${path} failed: ${grpc.status[error.code] ?? error.code} ${error.details}`, {
-    cause: error,
-    details: { grpcStatus: error.code },
-  });
-}
-
-function aborted(signal: AbortSignal, cause: unknown = signal.reason): ExchangeClientError {
-  return new ExchangeClientError('ZT_CLIENT_ABORTED', `the request was aborted: ${describe(signal.reason)}`, { cause });
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) {
-    const cause = (error as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${error.message} (${cause.message})` : error.message;
-  }
-  return String(error);
 }

@@ -7,7 +7,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { decodeEnvelopeJson, verifyEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
 import { loadSm2PublicKey, sm3 } from '../certs/sm2/sm2.js';
 import { assertCertificateUsage, parseCertificate, parseCrl, readUscc, validateChain, x509, type EncodedInput } from '../certs/x509/index.js';
-import { ExchangeClientError } from './errors.js';
+import { describeError, ExchangeClientError } from './errors.js';
 import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from '../exchange/protocol/result.js';
 
 export { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from '../exchange/protocol/result.js';
@@ -49,7 +49,7 @@ export interface ResponseTrust {
   maxAgeMs?: number;
 }
 
-interface TrustedSigner {
+export interface TrustedSigner {
   identity: PlatformSignerIdentity;
   publicKey: KeyObject;
   /** Clock time after which the certificate is validated again. */
@@ -62,21 +62,25 @@ function unverified(message: string, cause?: unknown): ExchangeClientError {
   return new ExchangeClientError('ZT_CLIENT_RESPONSE_UNVERIFIED', `the exchange response is not verified: ${message}`, cause === undefined ? {} : { cause });
 }
 
-/** Verifies results against one platform CA; caches the certificates it validated, by SM3 fingerprint. */
-export class ResponseVerifier {
-  readonly #root: x509.X509Certificate;
-  readonly #issuing: x509.X509Certificate;
+/**
+ * The platform's signing certificates as a client trusts them: validated against the platform CA (CRLs when given)
+ * once, as signing certificates, and kept by SM3 fingerprint until maxAgeMs or the chain's end. The exchange and the
+ * licence clients both check the platform's signatures with it.
+ */
+export class PlatformSignerCertificates {
+  readonly root: x509.X509Certificate;
+  readonly issuing: x509.X509Certificate;
   readonly #crls: (() => Promise<readonly CrlInput[]>) | undefined;
-  readonly #platformUscc: string | undefined;
   readonly #clock: () => number;
   readonly #maxAgeMs: number;
   readonly #cache = new Map<string, TrustedSigner>();
   readonly #inFlight = new Map<string, Promise<TrustedSigner>>();
 
-  constructor(trust: ResponseTrust) {
+  /** ZT_CLIENT_CONFIG_INVALID when the CA certificates or CRLs cannot be read. */
+  constructor(trust: Pick<ResponseTrust, 'root' | 'issuing' | 'crls' | 'maxAgeMs'>, clock: () => number) {
     try {
-      this.#root = parseCertificate(trust.root);
-      this.#issuing = parseCertificate(trust.issuing);
+      this.root = parseCertificate(trust.root);
+      this.issuing = parseCertificate(trust.issuing);
       const { crls } = trust;
       if (typeof crls === 'function') this.#crls = crls;
       else if (crls !== undefined) {
@@ -86,9 +90,66 @@ export class ResponseVerifier {
     } catch (error) {
       throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the trusted platform CA cannot be read: ${(error as Error).message}`, { cause: error });
     }
-    this.#platformUscc = trust.platformUscc;
-    this.#clock = trust.clock ?? Date.now;
+    this.#clock = clock;
     this.#maxAgeMs = trust.maxAgeMs ?? 600_000;
+  }
+
+  /** The key of the envelope's signer, from the cache or by validating its certificate; `fail` makes the caller's error. */
+  async signer(envelope: SignedEnvelope, fail: (message: string, cause?: unknown) => Error): Promise<TrustedSigner> {
+    const certificate = envelope.signer.certificate;
+    const fingerprint = (envelope.signer.certificateSm3 ?? (certificate ? sm3(certificate) : undefined))?.toString('hex');
+    if (fingerprint === undefined) throw fail('the envelope names no signer certificate');
+    const now = this.#clock();
+    const cached = this.#cache.get(fingerprint);
+    if (cached && cached.expiresAt > now) return cached;
+    if (cached) this.#cache.delete(fingerprint);
+    if (!certificate) throw fail(`the envelope carries only the fingerprint ${fingerprint} of a certificate this client has not validated`);
+    let pending = this.#inFlight.get(fingerprint);
+    if (!pending) {
+      const started = this.#validate(certificate, fingerprint, now).finally(() => this.#inFlight.delete(fingerprint));
+      this.#inFlight.set(fingerprint, started);
+      pending = started;
+    }
+    return pending.catch((error: unknown) => {
+      throw fail(`the signer's certificate is not trusted: ${describeError(error)}`, error);
+    });
+  }
+
+  async #validate(der: Buffer, fingerprint: string, now: number): Promise<TrustedSigner> {
+    const certificate = parseCertificate(der);
+    const chain = await validateChain({
+      certificate,
+      intermediates: [this.issuing],
+      trustAnchors: [this.root],
+      ...(this.#crls ? { crls: await this.#crls() } : {}),
+      at: new Date(now),
+    });
+    if (certificate.getExtension(x509.BasicConstraintsExtension)?.ca) throw new Error(`${certificate.subject} is a CA certificate, not a signing certificate`);
+    assertCertificateUsage(certificate, { keyUsage: ['digitalSignature'] });
+    const trusted: TrustedSigner = {
+      identity: { fingerprintSm3: fingerprint, uscc: readUscc(certificate), subject: certificate.subject, serialNumber: certificate.serialNumber.toUpperCase() },
+      publicKey: loadSm2PublicKey(new Uint8Array(certificate.publicKey.rawData)),
+      expiresAt: Math.min(chain.notAfter.getTime(), now + this.#maxAgeMs),
+    };
+    if (this.#cache.size >= MAX_CACHED_SIGNERS) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(fingerprint, trusted);
+    return trusted;
+  }
+
+  /** Forgets every validated certificate (e.g. after a revocation was announced). */
+  clear(): void {
+    this.#cache.clear();
+  }
+}
+
+/** Verifies results against one platform CA; caches the certificates it validated, by SM3 fingerprint. */
+export class ResponseVerifier {
+  readonly #certificates: PlatformSignerCertificates;
+  readonly #platformUscc: string | undefined;
+
+  constructor(trust: ResponseTrust) {
+    this.#certificates = new PlatformSignerCertificates(trust, trust.clock ?? Date.now);
+    this.#platformUscc = trust.platformUscc;
   }
 
   /**
@@ -104,7 +165,7 @@ export class ResponseVerifier {
     } catch (error) {
       throw unverified(`its signature envelope is malformed: ${(error as Error).message}`, error);
     }
-    const signer = await this.#signer(decoded);
+    const signer = await this.#certificates.signer(decoded, unverified);
     if (this.#platformUscc !== undefined && signer.identity.uscc !== this.#platformUscc) {
       throw unverified(`it is signed by ${signer.identity.uscc ?? 'a certificate naming no USCC'} (${signer.identity.subject}), not by the platform ${this.#platformUscc}`);
     }
@@ -122,54 +183,9 @@ export class ResponseVerifier {
     return { result: value as ExchangeResult, signature: decoded, signedBytes: bytes, signer: signer.identity };
   }
 
-  /** The key of the envelope's signer: from the cache, or by validating its certificate against the platform CA. */
-  async #signer(envelope: SignedEnvelope): Promise<TrustedSigner> {
-    const certificate = envelope.signer.certificate;
-    const fingerprint = (envelope.signer.certificateSm3 ?? (certificate ? sm3(certificate) : undefined))?.toString('hex');
-    if (fingerprint === undefined) throw unverified("the envelope names no signer certificate");
-    const now = this.#clock();
-    const cached = this.#cache.get(fingerprint);
-    if (cached && cached.expiresAt > now) return cached;
-    if (cached) this.#cache.delete(fingerprint);
-    if (!certificate) throw unverified(`the envelope carries only the fingerprint ${fingerprint} of a certificate this client has not validated`);
-    let pending = this.#inFlight.get(fingerprint);
-    if (!pending) {
-      const started = this.#validate(certificate, fingerprint, now).finally(() => this.#inFlight.delete(fingerprint));
-      this.#inFlight.set(fingerprint, started);
-      pending = started;
-    }
-    return pending;
-  }
-
-  async #validate(der: Buffer, fingerprint: string, now: number): Promise<TrustedSigner> {
-    let trusted: TrustedSigner;
-    try {
-      const certificate = parseCertificate(der);
-      const chain = await validateChain({
-        certificate,
-        intermediates: [this.#issuing],
-        trustAnchors: [this.#root],
-        ...(this.#crls ? { crls: await this.#crls() } : {}),
-        at: new Date(now),
-      });
-      if (certificate.getExtension(x509.BasicConstraintsExtension)?.ca) throw new Error(`${certificate.subject} is a CA certificate, not a signing certificate`);
-      assertCertificateUsage(certificate, { keyUsage: ['digitalSignature'] });
-      trusted = {
-        identity: { fingerprintSm3: fingerprint, uscc: readUscc(certificate), subject: certificate.subject, serialNumber: certificate.serialNumber.toUpperCase() },
-        publicKey: loadSm2PublicKey(new Uint8Array(certificate.publicKey.rawData)),
-        expiresAt: Math.min(chain.notAfter.getTime(), now + this.#maxAgeMs),
-      };
-    } catch (error) {
-      throw unverified(`the signer's certificate is not trusted: ${(error as Error).message}`, error);
-    }
-    if (this.#cache.size >= MAX_CACHED_SIGNERS) this.#cache.delete(this.#cache.keys().next().value!);
-    this.#cache.set(fingerprint, trusted);
-    return trusted;
-  }
-
   /** Forgets every validated certificate (e.g. after a revocation was announced). */
   clear(): void {
-    this.#cache.clear();
+    this.#certificates.clear();
   }
 }
 
