@@ -28,7 +28,7 @@ import { decodeEnvelopeJson, envelopeFromMessage, envelopeToJson, envelopeToMess
 import { SM2_DEFAULT_USER_ID, sm3 } from '../certs/sm2/sm2.js';
 import type { Signer } from '../certs/signer/index.js';
 import { parseCertificate, readUscc, x509 } from '../certs/x509/index.js';
-import { issueContent, readIssueInput, type IssueInput } from '../registry/licences/licence-registry.js';
+import { readIssueInput, type IssueInput } from '../registry/licences/licence-registry.js';
 import { signLicenceStep, signLicenceType, type LicenceStepKind } from '../registry/licences/licence-steps.js';
 import { readLicenceType, type LicenceFieldDefinition, type LicenceType } from '../registry/licences/licence-type.js';
 import type { LicenceDocument, StoredLicenceStatus } from '../registry/licences/licence.js';
@@ -537,7 +537,7 @@ export class LicenceClient {
     } catch {
       licence = { ...input, issuer } as IssueInput;
     }
-    const signature = await signLicenceStep(signer, { kind: 'issue', actor: licence.issuer, content: issueContent(licence) });
+    const signature = await signLicenceStep(signer, { kind: 'issue', actor: licence.issuer, content: licence });
     const answer =
       protocol === 'grpc'
         ? await this.#grpcCall('Issue', { licence: { ...licence, fields: fieldsAsText(licence.fields) }, signature: envelopeToMessage(signature) }, options)

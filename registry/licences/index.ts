@@ -18,7 +18,7 @@ export {
 } from './licence.js';
 export { isValidHolderCode, readLicenceFields, readLicenceType, type LicenceFieldDefinition, type LicenceFieldKind, type LicenceType } from './licence-type.js';
 export { LICENCE_STEP_FIELDS, LICENCE_STEP_KINDS, LICENCE_STEP_SCHEMA, LICENCE_TYPE_SCHEMA, licenceStepStatement, licenceTypeStatement, signLicenceStep, signLicenceType, type LicenceStepKind, type LicenceStepToSign } from './licence-steps.js';
-export { holderCodeTypeOf, issueContent, LICENCE_EVENTS_TOPIC, LicenceRegistry, readIssueInput, type IssueInput, type LicenceEvent, type LicenceRegistryOptions, type StepInput } from './licence-registry.js';
+export { holderCodeTypeOf, LICENCE_EVENTS_TOPIC, LicenceRegistry, readIssueInput, type IssueInput, type LicenceEvent, type LicenceRegistryOptions, type StepInput } from './licence-registry.js';
 export { LICENCE_VERIFICATION_SCHEMA, maskHolderCode, maskName, verifyLicence, type LicenceVerification, type LicenceView, type VerificationTarget } from './verification.js';
 export { LICENCE_ACCESS_POLICY, LicenceVerifier, readTarget, type VerificationAnswer } from './verification-service.js';
 export { SqlLicenceStore, STATUS_LIST_SIZE, type LicenceTransitionRecord, type StoredLicence } from './sql/sql-licence-store.js';

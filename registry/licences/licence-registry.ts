@@ -162,11 +162,6 @@ export function readIssueInput(value: unknown): IssueInput {
   return input;
 }
 
-/** The content of an issue as it is signed (licence-steps.ts), from the input. */
-export function issueContent(input: IssueInput): Record<string, unknown> {
-  return { ...input, holder: input.holder };
-}
-
 export class LicenceRegistry {
   readonly #o: LicenceRegistryOptions;
   readonly #clock: () => Date;
@@ -347,7 +342,7 @@ export class LicenceRegistry {
       kind: 'licence-issue',
       what: `issue of a ${type.name}`,
       actor: issuer,
-      statement: (actor) => licenceStepStatement({ kind: 'issue', actor, content: issueContent(input) }),
+      statement: (actor) => licenceStepStatement({ kind: 'issue', actor, content: input }),
       proof,
     });
     const issuerName = (await this.#o.departments.get(issuer)).name;

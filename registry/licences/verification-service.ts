@@ -6,7 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { isZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
 import type { AccessLogWriter } from '../../audit/index.js';
-import { signEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
+import { signEnvelope, verifyEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
 import { sm3 } from '../../certs/sm2/sm2.js';
 import type { BatchSigner } from '../../certs/signer/index.js';
 import type { TrustStore } from '../../certs/trust/index.js';
@@ -96,7 +96,6 @@ export class LicenceVerifier {
     this.#o = options;
     this.#clock = options.clock ?? (() => new Date());
     this.#verifyForeign = async (envelope, payload) => {
-      const { verifyEnvelope } = await import('../../certs/envelope/index.js');
       const platform = await this.#o.signer();
       await verifyEnvelope(envelope, payload, {
         resolveSignerKey: async (e) => {

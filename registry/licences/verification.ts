@@ -4,7 +4,7 @@
 // and is recorded like any access (licence-routes wire that).
 import { canonicalJson } from '../../core/canonical-json.js';
 import { ZtError } from '../../core/errors/index.js';
-import { decodeEnvelopeJson, verifyEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
+import { decodeEnvelopeJson, type SignedEnvelope } from '../../certs/envelope/index.js';
 import { sm3 } from '../../certs/sm2/sm2.js';
 import type { LicenceRegistry } from './licence-registry.js';
 import type { LicenceType } from './licence-type.js';
@@ -222,10 +222,3 @@ export function canonicalVerification(result: LicenceVerification, licenceCanoni
   out += `"schema":${q(result.schema)},"status":${q(result.status)}}`;
   return Buffer.from(out, 'utf8');
 }
-
-/** The document a stored licence carries, parsed once. */
-export function storedDocument(stored: StoredLicence, registry: LicenceRegistry): LicenceDocument {
-  return views(stored, registry).document;
-}
-
-export { verifyEnvelope };
