@@ -1,4 +1,5 @@
-// The audit log (审计): durable access records (访问记录) of every exchange request, written with group commit.
+// The audit log (审计): durable access records (访问记录) of every exchange request, written with group commit, and
+// their supervision.
 export {
   ACCESS_DECISIONS,
   ACCESS_PROTOCOLS,
@@ -24,3 +25,5 @@ export {
   type AccessLogWriterStats,
   type AccessRecordReceipt,
 } from './access-log-writer.js';
+export { ACCESS_RECORD_COLUMNS, accessRecordFromRow, type AccessRecordRow, type StoredAccessRecord } from './access-record-row.js';
+export { AuditAccessGuard, type AuditAccessGuardOptions, type AuditCaller, type AuditRole } from './supervision/access-guard.js';

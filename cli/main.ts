@@ -26,6 +26,7 @@ Commands:
   licence   the e-licence registry: issue, get, find, verify, revoke, suspend, resume, change, renew,
             status-list, compact (a running gateway); verify-offline; convert (stock import)
             (zhengtong licence help)
+  audit     the access log: verify it, search it, analyse it, archive it (zhengtong audit help)
   help      print this text
 
 Options:
@@ -237,7 +238,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       // Sub-commands (ca …) parse their own options.
-      strict: !['ca', 'sign', 'verify', 'extract', 'licence'].includes(argv[0] ?? ''),
+      strict: !['ca', 'sign', 'verify', 'extract', 'licence', 'audit'].includes(argv[0] ?? ''),
       options: { config: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
     });
   } catch (error) {
@@ -259,6 +260,10 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'sign' || command === 'verify') return await (await import('./sign.js')).runSignCommand(argv);
     if (command === 'licence') {
       process.exitCode = await (await import('./licence.js')).runLicenceCommand(argv.slice(1));
+      return;
+    }
+    if (command === 'audit') {
+      process.exitCode = await (await import('./audit.js')).runAuditCommand(argv.slice(1), typeof values.config === 'string' ? values.config : undefined);
       return;
     }
     const config = loadConfig(typeof values.config === 'string' ? { file: values.config } : {});

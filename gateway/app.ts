@@ -20,7 +20,7 @@ import type { AppContext } from './context.js';
 import { PolicyHolder } from './policy.js';
 import { defaultPolicyDirectory } from '../policies/index.js';
 import { createGrpcServer, type GrpcServer } from './grpc/server.js';
-import { ACCESS_RECORD_TOPIC, AccessLogWriter, newAccessRecordId } from '../audit/index.js';
+import { ACCESS_RECORD_TOPIC, AccessLogWriter, AuditAccessGuard, newAccessRecordId } from '../audit/index.js';
 import { ConnectorRegistry } from '../exchange/connectors/registry.js';
 import { ExchangeService } from '../exchange/exchange-service.js';
 import { seedDemoDatasets } from '../exchange/extracts/index.js';
@@ -159,6 +159,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     };
     const nonces = new NonceStore(db);
     const requests = new SignedRequestVerifier({ trust, nonces, windowMs: config.signatureWindowSeconds * 1000 });
+    // Reading the access log takes a signed request from a supervisor, or from a portal for one subject's view.
+    const auditGuard = new AuditAccessGuard({ requests, supervisors: [config.platformUscc, ...config.auditSupervisors], portals: config.auditPortals });
     const exchange = new ExchangeService({
       requests,
       policy: () => policyRef.current?.engine ?? null,
@@ -219,6 +221,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       exchange,
       grants,
       accessLog,
+      auditGuard,
       licences,
       licenceVerifier,
       version: packageVersion(),

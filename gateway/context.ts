@@ -7,7 +7,7 @@ import type { Database } from '../core/storage/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
 import type { PolicyHolder } from './policy.js';
-import type { AccessLogWriter } from '../audit/index.js';
+import type { AccessLogWriter, AuditAccessGuard } from '../audit/index.js';
 import type { ExchangeService } from '../exchange/exchange-service.js';
 import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
@@ -39,6 +39,8 @@ export interface AppContext {
   readonly grants: GrantIndex;
   /** Access records, group-committed. */
   readonly accessLog: AccessLogWriter;
+  /** Who may read the access log: signed requests from supervisors, or portals for one subject's view. */
+  readonly auditGuard: AuditAccessGuard;
   /** The e-licence registry (电子证照库). */
   readonly licences: LicenceRegistry;
   /** Licence verification, anonymous or by a department. */

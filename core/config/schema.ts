@@ -162,6 +162,18 @@ export const settings = {
     max: 1000000,
     doc: 'Anonymous licence verifications per second allowed from one client address, per instance (bursts of twice that); 0 turns the limit off.',
   }),
+  auditSupervisors: spec<readonly string[]>({
+    env: 'ZT_AUDIT_SUPERVISORS',
+    kind: 'list',
+    default: [],
+    doc: 'USCCs of the departments that may search, export and analyse the access log (监管); the platform operator (ZT_PLATFORM_USCC) always may.',
+  }),
+  auditPortals: spec<readonly string[]>({
+    env: 'ZT_AUDIT_PORTALS',
+    kind: 'list',
+    default: [],
+    doc: 'USCCs of the service portals that have authenticated a citizen or enterprise and may show it who read its data; supervisors may too.',
+  }),
   instanceId: spec<string | undefined>({
     env: 'ZT_INSTANCE_ID',
     kind: 'string',

@@ -113,6 +113,7 @@ export const errorCatalogue = {
   ZT_ERR_STATUS_LIST_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The status list is malformed, too short, or its signature does not verify.'),
   ZT_ERR_RATE_LIMITED: def(429, GrpcStatus.RESOURCE_EXHAUSTED, 'Too many anonymous requests from this address; slow down or sign the request as a department.'),
   ZT_ERR_CONVERSION_CONFLICT: def(409, GrpcStatus.ABORTED, 'Another run is converting the same file to the same licence type; let it finish, or run again to resume.'),
+  ZT_ERR_AUDIT_FORBIDDEN: def(403, GrpcStatus.PERMISSION_DENIED, 'The signing department may not read the access log this way: it is not a supervisor (ZT_AUDIT_SUPERVISORS) or, for a subject\'s view, a service portal (ZT_AUDIT_PORTALS).'),
   ZT_ERR_CONVERSION_INPUT: def(400, GrpcStatus.INVALID_ARGUMENT, 'The stock conversion input cannot be read (unknown format, unreadable file, or a header without the required columns).'),
   // Service state.
   ZT_ERR_SHUTTING_DOWN: def(503, GrpcStatus.UNAVAILABLE, 'The instance is shutting down; retry on another instance.'),

@@ -1,0 +1,60 @@
+// Who may read the access log. The log says who read whose data, so reading it is itself sensitive: every query is
+// a signed request (the exchange's Zt-* headers or gRPC metadata, docs/exchange-protocol.md) from a department's
+// certificate, and the department must be a supervisor (监管: ZT_AUDIT_SUPERVISORS, and always the platform
+// operator) or, for one subject's view, a service portal that has authenticated the citizen or enterprise
+// (ZT_AUDIT_PORTALS). The signature, time window, certificate chain and nonce are the exchange's own checks.
+import { ZtError } from '../../core/errors/index.js';
+import type { SignatureTrail, SignedCall, SignedRequestVerifier } from '../../exchange/signed-request.js';
+
+export type AuditRole = 'supervisor' | 'portal';
+
+export interface AuditAccessGuardOptions {
+  requests: SignedRequestVerifier;
+  /** USCCs allowed to supervise; the platform operator is added by the caller. */
+  supervisors: readonly string[];
+  /** USCCs of service portals allowed the subject view. */
+  portals: readonly string[];
+}
+
+export interface AuditCaller {
+  /** USCC of the signing department. */
+  readonly requester: string;
+  readonly role: AuditRole;
+  /** SM3 fingerprint of its certificate, hex. */
+  readonly certificateSm3: string;
+  /** SM3 of the canonical request, hex. */
+  readonly requestDigest: string;
+}
+
+export class AuditAccessGuard {
+  readonly #requests: SignedRequestVerifier;
+  readonly #supervisors: ReadonlySet<string>;
+  readonly #portals: ReadonlySet<string>;
+
+  constructor(options: AuditAccessGuardOptions) {
+    this.#requests = options.requests;
+    this.#supervisors = new Set(options.supervisors);
+    this.#portals = new Set(options.portals);
+  }
+
+  /**
+   * Checks a signed call from `requester` (the USCC the request names) for the access `needed`: 'supervisor' for
+   * search, export, analytics and the log's administration; 'portal' for one subject's view, which supervisors
+   * may use too. Resolves once the nonce is claimed.
+   */
+  async authorise(call: SignedCall, requester: string, needed: AuditRole): Promise<AuditCaller> {
+    const trail: SignatureTrail = { certificateSm3: null, requestDigest: null, certifiedRequester: null };
+    const { fresh } = await this.#requests.verify(call, requester, trail);
+    const role: AuditRole | null = this.#supervisors.has(requester) ? 'supervisor' : needed === 'portal' && this.#portals.has(requester) ? 'portal' : null;
+    if (role === null) {
+      throw new ZtError(
+        'ZT_ERR_AUDIT_FORBIDDEN',
+        needed === 'supervisor'
+          ? `${requester} is not a supervisor of the access log (ZT_AUDIT_SUPERVISORS)`
+          : `${requester} is neither a service portal (ZT_AUDIT_PORTALS) nor a supervisor (ZT_AUDIT_SUPERVISORS)`,
+      );
+    }
+    await fresh();
+    return { requester, role, certificateSm3: trail.certificateSm3!.toString('hex'), requestDigest: trail.requestDigest!.toString('hex') };
+  }
+}

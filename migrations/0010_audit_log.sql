@@ -1,0 +1,1 @@
+-- Reserved for issue 7 (0010_audit_log); filled in by its part.

@@ -1,0 +1,1 @@
+-- Reserved for issue 7 (0011_audit_search); filled in by its part.

@@ -1,0 +1,1 @@
+-- Reserved for issue 7 (0012_audit_analytics); filled in by its part.

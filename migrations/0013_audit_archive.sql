@@ -1,0 +1,1 @@
+-- Reserved for issue 7 (0013_audit_archive); filled in by its part.
