@@ -119,10 +119,46 @@ export function readQuery(value: unknown): QueryInput {
 }
 
 /** What the access record knows so far; filled in as the checks pass. */
+/** What a request that failed validation claimed, as far as it can be read: recorded as it came. */
+interface ClaimedQuery {
+  requester: string | null;
+  operator: string | null;
+  subjectKind: 'person' | 'organisation' | null;
+  subjectCode: string | null;
+  resource: string | null;
+  items: string[] | null;
+  serviceItem: string | null;
+  caseNumber: string | null;
+}
+
+const claimedText = (value: unknown): string | null => (typeof value === 'string' ? value : null);
+
+/** Reads what it can of a request readQuery refused; never throws. */
+function readClaimed(value: unknown): ClaimedQuery | null {
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return null;
+  const o = value as Record<string, unknown>;
+  const subject = (o.subject && typeof o.subject === 'object' ? o.subject : {}) as Record<string, unknown>;
+  const purpose = (o.purpose && typeof o.purpose === 'object' ? o.purpose : {}) as Record<string, unknown>;
+  const kind = subject.kind === 'person' || subject.kind === 'organisation' ? subject.kind : null;
+  return {
+    requester: claimedText(o.requester),
+    operator: claimedText(o.operator),
+    subjectKind: kind,
+    // A code without a kind it could be checked against is left out: the record cannot say whose it is.
+    subjectCode: kind ? claimedText(subject.code) : null,
+    resource: claimedText(o.resource),
+    items: Array.isArray(o.items) ? o.items.filter((i): i is string => typeof i === 'string') : null,
+    serviceItem: claimedText(purpose.serviceItem),
+    caseNumber: claimedText(purpose.caseNumber),
+  };
+}
+
 interface Trail {
   /** The id of the access record this call writes, whatever its outcome. */
   accessId: string;
   input: QueryInput | null;
+  /** Set when the request failed validation: what it claimed. */
+  claimed: ClaimedQuery | null;
   certificateSm3: Buffer | null;
   requestDigest: Buffer | null;
   certifiedRequester: string | null;
@@ -143,7 +179,7 @@ export class ExchangeService {
   /** Answers one signed query, or throws the catalogue error that refuses it; either way the access is recorded. */
   async query(call: ExchangeCall): Promise<ExchangeAnswer> {
     const started = performance.now();
-    const trail: Trail = { accessId: this.#o.newAccessId(), input: null, certificateSm3: null, requestDigest: null, certifiedRequester: null, decision: null };
+    const trail: Trail = { accessId: this.#o.newAccessId(), input: null, claimed: null, certificateSm3: null, requestDigest: null, certifiedRequester: null, decision: null };
     try {
       const answer = await this.#answer(call, trail, started);
       return answer;
@@ -167,7 +203,13 @@ export class ExchangeService {
   }
 
   async #answer(call: ExchangeCall, trail: Trail, started: number): Promise<ExchangeAnswer> {
-    const input = readQuery(call.request);
+    let input: QueryInput;
+    try {
+      input = readQuery(call.request);
+    } catch (error) {
+      await this.#attribute(call, trail);
+      throw error;
+    }
     trail.input = input;
     const now = this.#clock();
     const { fresh } = await this.#o.requests.verify(call, input.requester, trail);
@@ -176,6 +218,23 @@ export class ExchangeService {
     } finally {
       // A replay is reported as such even when the request failed for another reason too.
       await fresh();
+    }
+  }
+
+  /**
+   * A request that fails validation (no case number, a malformed subject …) is still attributed to the department
+   * that signed it, when the signature verifies: supervisors are shown whose systems send such requests. The
+   * signature's own failure is not reported; the validation error is.
+   */
+  async #attribute(call: ExchangeCall, trail: Trail): Promise<void> {
+    const claimed = readClaimed(call.request);
+    trail.claimed = claimed;
+    if (claimed?.requester == null) return;
+    try {
+      const { fresh } = await this.#o.requests.verify(call, claimed.requester.trim().toUpperCase(), trail);
+      await fresh();
+    } catch {
+      trail.certifiedRequester = null;
     }
   }
 
@@ -285,17 +344,18 @@ export class ExchangeService {
 
   async #recordRefusal(call: ExchangeCall, trail: Trail, error: ZtError, started: number): Promise<void> {
     const input = trail.input;
+    const claimed = trail.claimed;
     const record: AccessRecordInput = {
       id: trail.accessId,
       // The requester as certified when the signature was checked; else as claimed.
-      requester: trail.certifiedRequester ?? input?.requester ?? null,
-      operator: input?.operator ?? null,
-      subjectKind: input?.subject.kind ?? null,
-      subjectCode: input?.subject.code ?? null,
-      resource: input?.resource ?? null,
-      itemsRequested: input?.items ?? null,
-      serviceItem: input?.purpose.serviceItem ?? null,
-      caseNumber: input?.purpose.caseNumber ?? null,
+      requester: trail.certifiedRequester ?? input?.requester ?? claimed?.requester ?? null,
+      operator: input?.operator ?? claimed?.operator ?? null,
+      subjectKind: input?.subject.kind ?? claimed?.subjectKind ?? null,
+      subjectCode: input?.subject.code ?? claimed?.subjectCode ?? null,
+      resource: input?.resource ?? claimed?.resource ?? null,
+      itemsRequested: input?.items ?? claimed?.items ?? null,
+      serviceItem: input?.purpose.serviceItem ?? claimed?.serviceItem ?? null,
+      caseNumber: input?.purpose.caseNumber ?? claimed?.caseNumber ?? null,
       decision: FAILURE_CODES.has(error.code) || error.code.startsWith('ZT_ERR_UPSTREAM_') ? 'error' : 'deny',
       ruleIds: trail.decision ? trail.decision.rules.map((r) => r.id) : null,
       policyRevision: trail.decision?.revision ?? null,

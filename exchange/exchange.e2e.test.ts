@@ -209,6 +209,18 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
     await expectRefused(protocol, client.query(population({ purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: '' } }), { protocol }), 'ZT_ERR_REQUEST_INVALID');
   });
 
+  it('records a request without a case number against the department that signed it', async () => {
+    const operator = `no-case-${protocol}`;
+    await expectRefused(protocol, clientFor(YS).query(population({ operator, purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: '' } }), { protocol }), 'ZT_ERR_REQUEST_INVALID');
+    const { rows } = await app.app.ctx.db.query<{ requester: string; subject_code: string; case_number: string | null; service_item: string; certificate_sm3: Buffer | null }>(
+      'SELECT requester, subject_code, case_number, service_item, certificate_sm3 FROM access_record WHERE operator = $1',
+      [operator],
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ requester: YS, subject_code: DEMO_SUBJECTS.applicant.idNumber, case_number: null, service_item: 'QYKB-210100-0009' });
+    expect(rows[0]!.certificate_sm3).not.toBeNull();
+  });
+
   it("enforces the supplier's daily quota", async () => {
     const { ctx } = app.app;
     const serviceItem = `QYKB-QUOTA-${protocol.toUpperCase()}`;
