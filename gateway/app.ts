@@ -60,6 +60,12 @@ export interface BuildOptions {
   seedDemo?: boolean;
   /** With seedDemo: add whatever demo data is missing even if the database was seeded before (zhengtong seed --force). */
   forceSeed?: boolean;
+  /**
+   * Business time of exchange requests and licence checks (milliseconds since 1970): what access records are stamped
+   * with and what grants and licences are valid at. Default Date.now; the simulated-day scenario runs a day in
+   * minutes with it. Signature windows, certificates and nonces always use the real time.
+   */
+  clock?: () => number;
 }
 
 export interface App {
@@ -146,7 +152,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // The exchange: grants in memory (rebuilt when a demand changes, in every instance), nonces shared through the
     // database, the platform's signing key opened on first use, access records group-committed.
     const grants = new GrantIndex();
-    const accessLog = new AccessLogWriter(db, { instance: config.instanceId!, onOutboxWrite: () => relay.nudge() });
+    const businessClock = options.clock;
+    const accessLog = new AccessLogWriter(db, {
+      instance: config.instanceId!,
+      onOutboxWrite: () => relay.nudge(),
+      ...(businessClock ? { now: () => new Date(businessClock()) } : {}),
+    });
     const connectors = new ConnectorRegistry(db, catalogue);
     let platformSigner: Promise<PlatformSigner> | null = null;
     const signer = (): Promise<PlatformSigner> => {
@@ -170,8 +181,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       connectors,
       log: accessLog,
       signer,
-      newAccessId: () => newAccessRecordId(),
+      newAccessId: () => newAccessRecordId(businessClock ? new Date(businessClock()) : undefined),
       logger: logger.child({ component: 'exchange' }),
+      ...(businessClock ? { clock: businessClock } : {}),
     });
     // The e-licence registry: documents signed with the platform key, lookups cached in every instance and dropped
     // there when any instance changes a licence.
@@ -203,7 +215,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       signer,
       trust,
       limiter: new RateLimiter({ ratePerSecond: config.licenceAnonymousRate }),
-      newAccessId: () => newAccessRecordId(),
+      newAccessId: () => newAccessRecordId(businessClock ? new Date(businessClock()) : undefined),
+      ...(businessClock ? { clock: () => new Date(businessClock()) } : {}),
     });
     const ctx: AppContext = {
       config,
