@@ -145,6 +145,58 @@ export function eventBusContract(harness: EventBusHarness): void {
     await sub.close();
   });
 
+  it('hands a batch handler the events at hand together, in order, each once', async () => {
+    const topic = uniqueName('contract.batch');
+    await bus.ensureTopics([topic]);
+    const values = Array.from({ length: 300 }, (_, i) => `b${i}`);
+    // Published before the group joins, so the events are at hand together when it does.
+    for (const v of values) await bus.publish(topic, { key: 'one-key', value: v }, { durable: false });
+    const batches: string[][] = [];
+    const single: string[] = [];
+    const sub = await bus.subscribe({
+      topics: [topic],
+      group: uniqueName('g'),
+      fromBeginning: true,
+      maxBatch: 50,
+      batchHandler: async (events) => void batches.push(events.map((e) => e.value.toString())),
+      handler: async (e) => void single.push(e.value.toString()),
+    });
+    await sub.ready;
+    await waitFor(() => batches.flat().length + single.length >= values.length, patience + 10000, 'every event');
+    expect([...batches.flat(), ...single].sort()).toEqual([...values].sort());
+    expect(batches.flat()).toEqual(values.filter((v) => batches.flat().includes(v))); // order kept
+    expect(Math.max(...batches.map((b) => b.length))).toBeLessThanOrEqual(50);
+    expect(batches.some((b) => b.length > 1)).toBe(true);
+    await sub.close();
+  });
+
+  it('falls back to one event at a time when a batch keeps failing, and skips only the bad event', async () => {
+    const topic = uniqueName('contract.batch-poison');
+    await bus.ensureTopics([topic]);
+    for (const v of ['a', 'poison', 'c']) await bus.publish(topic, { key: 'k', value: v }, { durable: true });
+    const handled: string[] = [];
+    const reported: string[] = [];
+    const sub = await bus.subscribe({
+      topics: [topic],
+      group: uniqueName('g'),
+      fromBeginning: true,
+      batchHandler: async (events) => {
+        if (events.some((e) => e.value.toString() === 'poison')) throw new Error('one bad event spoils the batch');
+        for (const e of events) handled.push(e.value.toString());
+      },
+      handler: async (e) => {
+        if (e.value.toString() === 'poison') throw new Error('always fails');
+        handled.push(e.value.toString());
+      },
+      onHandlerError: (_error, e) => void reported.push(e.value.toString()),
+    });
+    await sub.ready;
+    await waitFor(() => handled.includes('c'), patience + 20000, 'the event after the poison one');
+    expect(handled).toEqual(['a', 'c']);
+    expect(reported).toEqual(['poison']);
+    await sub.close();
+  });
+
   it('flushes accepted events on close', async () => {
     const topic = uniqueName('contract.flush');
     const second = await harness.open();

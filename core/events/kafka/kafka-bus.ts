@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import Kafka from 'node-rdkafka';
 import { ZtError } from '../../errors/index.js';
 import {
-  HANDLER_ATTEMPTS,
-  handlerBackoffMs,
+  batchLimit,
+  deliverEvent,
+  deliverEvents,
   toBuffer,
   type DeliveredEvent,
   type EventBus,
@@ -221,6 +222,7 @@ class KafkaSubscription implements Subscription {
   readonly #consumer: Kafka.KafkaConsumer;
   #running = true;
   #loop: Promise<void> = Promise.resolve();
+  readonly #maxBatch: number;
 
   constructor(
     private readonly bus: KafkaBusOptions,
@@ -229,6 +231,7 @@ class KafkaSubscription implements Subscription {
   ) {
     this.ready = new Promise((r) => (this.#markReady = r));
     this.closed = new Promise((r) => (this.#markClosed = r));
+    this.#maxBatch = batchLimit(options);
     const self = this;
     this.#consumer = new Kafka.KafkaConsumer(
       {
@@ -268,15 +271,15 @@ class KafkaSubscription implements Subscription {
   async #run(): Promise<void> {
     while (this.#running) {
       const messages = await new Promise<Kafka.Message[]>((resolve) => {
-        this.#consumer.consume(100, (error, batch) => {
+        this.#consumer.consume(Math.max(100, this.#maxBatch), (error, batch) => {
           if (error) {
             this.bus.onError?.(error, `consumer ${this.options.group}`);
             resolve([]);
           } else resolve(batch);
         });
       });
-      for (const message of messages) {
-        const event: DeliveredEvent = {
+      const events = messages.map(
+        (message): DeliveredEvent => ({
           topic: this.unprefix(message.topic),
           key: message.key === null || message.key === undefined ? null : message.key.toString(),
           value: message.value ?? Buffer.alloc(0),
@@ -284,25 +287,23 @@ class KafkaSubscription implements Subscription {
           partition: message.partition,
           offset: message.offset,
           timestamp: message.timestamp ?? Date.now(),
-        };
-        await this.#handle(event);
-        // Commit the position after the event: a crash before this line redelivers it (at least once).
-        this.#consumer.commitMessage(message);
-      }
-    }
-  }
-
-  async #handle(event: DeliveredEvent): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.options.handler(event);
-        return;
-      } catch (error) {
-        if (attempt + 1 >= HANDLER_ATTEMPTS) {
-          this.options.onHandlerError?.(error, event);
-          return;
+        }),
+      );
+      if (this.options.batchHandler) {
+        // Runs of one topic, in order, at most maxBatch long; positions committed after each run.
+        for (let i = 0; i < events.length; ) {
+          let end = i + 1;
+          while (end < events.length && end - i < this.#maxBatch && events[end]!.topic === events[i]!.topic) end++;
+          await deliverEvents(this.options, events.slice(i, end));
+          for (let j = i; j < end; j++) this.#consumer.commitMessage(messages[j]!);
+          i = end;
         }
-        await sleep(handlerBackoffMs(attempt));
+        continue;
+      }
+      for (let i = 0; i < events.length; i++) {
+        await deliverEvent(this.options, events[i]!);
+        // Commit the position after the event: a crash before this line redelivers it (at least once).
+        this.#consumer.commitMessage(messages[i]!);
       }
     }
   }

@@ -1,7 +1,6 @@
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
-  HANDLER_ATTEMPTS,
-  handlerBackoffMs,
+  batchLimit,
+  deliverEvents,
   toBuffer,
   type DeliveredEvent,
   type EventBus,
@@ -26,7 +25,10 @@ interface TopicLog {
 
 interface Member {
   readonly handler: SubscribeOptions['handler'];
+  readonly batchHandler: SubscribeOptions['batchHandler'];
   readonly onHandlerError: SubscribeOptions['onHandlerError'];
+  /** Events per delivery: 1 without a batch handler. */
+  readonly maxBatch: number;
 }
 
 class GroupTopic {
@@ -101,7 +103,12 @@ export class MemoryEventBus implements EventBus {
       topics = new Map();
       this.#groups.set(options.group, topics);
     }
-    const member: Member = { handler: options.handler, onHandlerError: options.onHandlerError };
+    const member: Member = {
+      handler: options.handler,
+      batchHandler: options.batchHandler,
+      onHandlerError: options.onHandlerError,
+      maxBatch: options.batchHandler ? batchLimit(options) : 1,
+    };
     const states: [string, GroupTopic][] = [];
     for (const name of options.topics) {
       const log = this.#topic(name);
@@ -135,11 +142,12 @@ export class MemoryEventBus implements EventBus {
     try {
       while (state.members.length > 0) {
         if (state.position < log.base) state.position = log.base; // fell behind retention
-        const event = log.events[state.position - log.base];
-        if (!event) break;
+        const first = state.position - log.base;
+        if (!log.events[first]) break;
         const member = state.members[state.turn++ % state.members.length]!;
-        await deliver(member, event);
-        state.position = event.offset + 1;
+        const events = log.events.slice(first, first + member.maxBatch);
+        await deliverEvents(member, events);
+        state.position = events[events.length - 1]!.offset + 1;
       }
     } finally {
       state.running = false;
@@ -185,20 +193,5 @@ export class MemoryEventBus implements EventBus {
     // Flush: every accepted event reaches the groups subscribed now.
     await this.#waitIdle(() => this.pending() === 0 && [...this.#groups.values()].every((t) => [...t.values()].every((s) => !s.running)));
     for (const [, topics] of this.#groups) for (const [, state] of topics) state.members = [];
-  }
-}
-
-async function deliver(member: Member, event: DeliveredEvent): Promise<void> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await member.handler(event);
-      return;
-    } catch (error) {
-      if (attempt + 1 >= HANDLER_ATTEMPTS) {
-        member.onHandlerError?.(error, event);
-        return;
-      }
-      await sleep(handlerBackoffMs(attempt));
-    }
   }
 }
