@@ -5,6 +5,12 @@ import type { Logger } from '../core/logging/index.js';
 import { catalogueOf, PolicyEngine, readPolicyDirectory, type CatalogueView, type ReloadResult } from '../policies/index.js';
 import { CATALOGUE_EVENTS_TOPIC, type CatalogueService } from '../registry/catalogue/index.js';
 
+/**
+ * Told of every set put in force (at load and after each reload that changed it), so that the revision and its
+ * rules are kept (audit/search/policy-revisions.ts): a record citing them stays explainable after the list moves on.
+ */
+export type PolicyLoadedHook = (engine: PolicyEngine) => Promise<unknown>;
+
 export async function catalogueSnapshot(catalogue: CatalogueService): Promise<CatalogueView> {
   const resources = await catalogue.exportAll();
   const latest = resources.reduce((t, r) => Math.max(t, r.updatedAt.getTime()), 0);
@@ -16,30 +22,40 @@ export class PolicyHolder {
   readonly #dir: string;
   readonly #catalogue: CatalogueService;
   readonly #logger: Logger;
+  readonly #onLoaded: PolicyLoadedHook | null;
 
-  private constructor(engine: PolicyEngine, dir: string, catalogue: CatalogueService, logger: Logger) {
+  private constructor(engine: PolicyEngine, dir: string, catalogue: CatalogueService, logger: Logger, onLoaded: PolicyLoadedHook | null) {
     this.engine = engine;
     this.#dir = dir;
     this.#catalogue = catalogue;
     this.#logger = logger;
+    this.#onLoaded = onLoaded;
   }
 
   /** Compiles the files in dir against the current catalogue; ZT_ERR_POLICY_INVALID (file:line reasons) otherwise. */
-  static async load(dir: string, catalogue: CatalogueService, logger: Logger): Promise<PolicyHolder> {
+  static async load(dir: string, catalogue: CatalogueService, logger: Logger, onLoaded: PolicyLoadedHook | null = null): Promise<PolicyHolder> {
     const engine = PolicyEngine.load(await catalogueSnapshot(catalogue), readPolicyDirectory(dir));
-    return new PolicyHolder(engine, dir, catalogue, logger);
+    await onLoaded?.(engine);
+    return new PolicyHolder(engine, dir, catalogue, logger, onLoaded);
   }
 
   /** An empty list: everything is shared as the catalogue's sharing classes say. reload() reads dir later. */
-  static async empty(catalogue: CatalogueService, logger: Logger, dir = ''): Promise<PolicyHolder> {
+  static async empty(catalogue: CatalogueService, logger: Logger, dir = '', onLoaded: PolicyLoadedHook | null = null): Promise<PolicyHolder> {
     const engine = PolicyEngine.load(await catalogueSnapshot(catalogue), [{ name: 'empty.yaml', text: 'revision: empty\nrules: []\n' }]);
-    return new PolicyHolder(engine, dir, catalogue, logger);
+    await onLoaded?.(engine);
+    return new PolicyHolder(engine, dir, catalogue, logger, onLoaded);
   }
 
   /** Re-reads the files and recompiles against the current catalogue; on error the set in force stays and it throws. */
   async reload(): Promise<ReloadResult> {
     const result = this.engine.reload(readPolicyDirectory(this.#dir), await catalogueSnapshot(this.#catalogue));
-    if (result.changed) this.#logger.info({ previous: result.previous, revision: result.revision }, 'negative list reloaded');
+    if (result.changed) {
+      this.#logger.info({ previous: result.previous, revision: result.revision }, 'negative list reloaded');
+      // The set is in force already; a failure to keep it is logged loudly rather than undoing the swap.
+      await this.#onLoaded?.(this.engine).catch((error: unknown) =>
+        this.#logger.error({ err: error, revision: result.revision }, 'the reloaded negative list could not be kept in policy_revisions; records citing it cannot be traced to its text'),
+      );
+    }
     return result;
   }
 

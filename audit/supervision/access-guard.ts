@@ -57,4 +57,26 @@ export class AuditAccessGuard {
     await fresh();
     return { requester, role, certificateSm3: trail.certificateSm3!.toString('hex'), requestDigest: trail.requestDigest!.toString('hex') };
   }
+
+  /**
+   * Checks a signed call from `requester` acting on its own part of the log (flagging its own cases covert): any
+   * department with a valid certificate, which the caller then holds to its own records; a supervisor comes back as
+   * one, and may act on any department's.
+   */
+  async authoriseDepartment(call: SignedCall, requester: string): Promise<AuditDepartmentCaller> {
+    const trail: SignatureTrail = { certificateSm3: null, requestDigest: null, certifiedRequester: null };
+    const { fresh } = await this.#requests.verify(call, requester, trail);
+    await fresh();
+    return {
+      requester,
+      role: this.#supervisors.has(requester) ? 'supervisor' : 'department',
+      certificateSm3: trail.certificateSm3!.toString('hex'),
+      requestDigest: trail.requestDigest!.toString('hex'),
+    };
+  }
+}
+
+/** A department acting on its own records, or a supervisor. */
+export interface AuditDepartmentCaller extends Omit<AuditCaller, 'role'> {
+  readonly role: 'supervisor' | 'department';
 }

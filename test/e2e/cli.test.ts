@@ -165,7 +165,7 @@ describe('zhengtong CLI: commands', () => {
     const ready = Date.now() - started;
     expect(ready).toBeLessThan(60_000);
 
-    const banner = await p.waitFor(/demo data seeded: 7 departments/, 'stderr', 10_000);
+    const banner = await p.waitFor(/demo data seeded: 9 departments/, 'stderr', 10_000);
     expect(banner).toContain(`HTTP      ${httpUrl}`);
     expect(banner).toContain(`${httpUrl}/docs`);
     expect(banner).toContain(`gRPC      127.0.0.1:${settings.ZT_GRPC_PORT}`);
@@ -175,7 +175,7 @@ describe('zhengtong CLI: commands', () => {
     const res = await fetch(`${httpUrl}/v1/departments`);
     expect(res.status).toBe(200);
     const body = (await res.json()) as { items: { uscc: string }[]; next: string | null };
-    expect(body.items).toHaveLength(7);
+    expect(body.items).toHaveLength(9);
     expect(body.next).toBeNull();
 
     p.kill('SIGTERM');
