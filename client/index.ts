@@ -57,3 +57,28 @@ export {
   type VerifiedLicence,
 } from './licence-client.js';
 export { licenceStepStatement, signLicenceStep, type LicenceStepToSign } from '../registry/licences/licence-steps.js';
+// The access-log search's client (supervisors and service portals): search, export, trace, a subject's view, covert flags.
+export {
+  AUDIT_GRPC_SERVICE,
+  AuditClient,
+  type AuditCallOptions,
+  type AuditClientOptions,
+  type AuditCovertFlag,
+  type AuditFilters,
+  type AuditRecord,
+  type AuditSearchInput,
+  type AuditSearchPage,
+  type AuditSubjectInput,
+} from './audit-client.js';
+// Analytics of the access log and its anomaly flags, for supervisors.
+export {
+  AUDIT_ANALYTICS_GRPC_SERVICE,
+  AuditAnalyticsClient,
+  type AnalyticsCallOptions,
+  type AnalyticsRangeInput,
+  type AnalyticsReport,
+  type AnomalyFlag,
+  type AnomalyReport,
+  type AuditAnalyticsClientOptions,
+  type ReportDimension,
+} from './audit-analytics-client.js';

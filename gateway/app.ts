@@ -17,7 +17,10 @@ import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } 
 import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
 import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';
-import { PolicyHolder } from './policy.js';
+import { PolicyHolder, type PolicyLoadedHook } from './policy.js';
+import { AccessLogSearch } from '../audit/search/index.js';
+import { AuditLogService } from '../audit/log/service.js';
+import { openAuditAnalytics } from '../audit/analytics/index.js';
 import { defaultPolicyDirectory } from '../policies/index.js';
 import { createGrpcServer, type GrpcServer } from './grpc/server.js';
 import { ACCESS_RECORD_TOPIC, AccessLogWriter, AuditAccessGuard, newAccessRecordId } from '../audit/index.js';
@@ -41,13 +44,13 @@ export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATI
  * compile, and the exchange starts with an empty list (everything shared as the catalogue classes say) and a warning.
  * A list the operator chose (ZT_POLICY_DIR) that does not compile stops start-up instead.
  */
-async function loadPolicies(config: Config, catalogue: CatalogueService, logger: Logger): Promise<PolicyHolder> {
+async function loadPolicies(config: Config, catalogue: CatalogueService, logger: Logger, onLoaded: PolicyLoadedHook | null = null): Promise<PolicyHolder> {
   try {
-    return await PolicyHolder.load(config.policyDir, catalogue, logger);
+    return await PolicyHolder.load(config.policyDir, catalogue, logger, onLoaded);
   } catch (error) {
     if (config.policyDir !== defaultPolicyDirectory() || (error as ZtError).code !== 'ZT_ERR_POLICY_INVALID') throw error;
     logger.warn({ err: error }, 'the shipped demo negative list does not fit this catalogue; starting with an empty list (set ZT_POLICY_DIR)');
-    return PolicyHolder.empty(catalogue, logger);
+    return PolicyHolder.empty(catalogue, logger, '', onLoaded);
   }
 }
 
@@ -172,6 +175,24 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const requests = new SignedRequestVerifier({ trust, nonces, windowMs: config.signatureWindowSeconds * 1000 });
     // Reading the access log takes a signed request from a supervisor, or from a portal for one subject's view.
     const auditGuard = new AuditAccessGuard({ requests, supervisors: [config.platformUscc, ...config.auditSupervisors], portals: config.auditPortals });
+    // Search, export, trace and the subject's view of the log; the business clock decides when covert cases are released.
+    const auditSearch = new AccessLogSearch({
+      db,
+      guard: auditGuard,
+      maxRangeDays: config.auditMaxRangeDays,
+      exportMaxRows: config.auditExportMaxRows,
+      ...(businessClock ? { now: () => new Date(businessClock()) } : {}),
+    });
+    // Analytics and anomaly flags; with ZT_AUDIT_ANALYTICS=inline this instance joins the consumer group of the
+    // access-record topic (zhengtong.audit-analytics), with off it only serves the reports (audit consume feeds them).
+    const auditAnalytics = await openAuditAnalytics({
+      config,
+      db,
+      bus,
+      guard: auditGuard,
+      logger: logger.child({ component: 'audit-analytics' }),
+      ...(businessClock ? { now: () => new Date(businessClock()) } : {}),
+    });
     const exchange = new ExchangeService({
       requests,
       policy: () => policyRef.current?.engine ?? null,
@@ -218,6 +239,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       newAccessId: () => newAccessRecordId(businessClock ? new Date(businessClock()) : undefined),
       ...(businessClock ? { clock: () => new Date(businessClock()) } : {}),
     });
+    // The tamper-evident log: every instance offers to sequence records and sign checkpoints; one at a time does.
+    const auditLog = new AuditLogService({
+      db,
+      signer: () => signer().then((p) => p.signer),
+      platformUscc: config.platformUscc,
+      sequenceMs: config.auditSequenceMs,
+      batchSize: config.auditSequenceBatch,
+      gapSeconds: config.auditGapSeconds,
+      gapWatchSeconds: config.auditGapWatchSeconds,
+      checkpointSeconds: config.auditCheckpointSeconds,
+      logger: logger.child({ component: 'audit-log' }),
+    });
     const ctx: AppContext = {
       config,
       logger,
@@ -235,6 +268,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       grants,
       accessLog,
       auditGuard,
+      auditSearch,
+      auditAnalytics,
+      auditLog,
       licences,
       licenceVerifier,
       version: packageVersion(),
@@ -250,7 +286,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const datasets = await seedDemoDatasets(db);
       if (datasets.seeded) logger.info({ extracts: datasets.extracts.length, ms: Math.round(datasets.loadMs) }, 'demo datasets loaded into the exchange tables');
     }
-    policyRef.current = await loadPolicies(config, catalogue, logger);
+    // Every negative-list revision put in force is kept with its rules, so records citing it stay explainable.
+    policyRef.current = await loadPolicies(config, catalogue, logger, (engine) => auditSearch.revisions.record(engine, config.instanceId!));
     await grants.reload(demands);
     // Any change of a demand (granted, approved, withdrawn, expired …) rebuilds this instance's grant index.
     let reloading: Promise<void> | null = null;
@@ -351,6 +388,7 @@ function assemble(
         ctx.exchange.sweepNonces().catch((error: unknown) => logger.warn({ err: error }, 'removing expired nonces failed; will retry'));
       }, 60_000);
       nonceSweeper.unref();
+      ctx.auditLog.start();
       return { httpUrl, grpcAddress: `${config.grpcHost}:${grpcPort}` };
     },
     close() {
@@ -360,6 +398,7 @@ function assemble(
         ctx.lifecycle.closing = true;
         if (housekeeping) clearInterval(housekeeping);
         if (nonceSweeper) clearInterval(nonceSweeper);
+        await ctx.auditLog.stop();
         grpc.setServing('NOT_SERVING');
         // In-flight requests finish; their events are already committed to the outbox.
         await Promise.all([http.close(), grpc.close(left())]);
@@ -368,6 +407,7 @@ function assemble(
         await closeExchange();
         await ctx.relay.drainAndStop(left());
         await ctx.bus.close();
+        await ctx.auditAnalytics.close();
         await ctx.db.close();
         logger.info('shut down cleanly');
       })();

@@ -8,6 +8,9 @@ import type { PlatformCa } from '../certs/ca/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
 import type { PolicyHolder } from './policy.js';
 import type { AccessLogWriter, AuditAccessGuard } from '../audit/index.js';
+import type { AccessLogSearch } from '../audit/search/index.js';
+import type { AuditAnalytics } from '../audit/analytics/index.js';
+import type { AuditLogService } from '../audit/log/service.js';
 import type { ExchangeService } from '../exchange/exchange-service.js';
 import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
@@ -41,6 +44,12 @@ export interface AppContext {
   readonly accessLog: AccessLogWriter;
   /** Who may read the access log: signed requests from supervisors, or portals for one subject's view. */
   readonly auditGuard: AuditAccessGuard;
+  /** Search, export and trace of the access log, the subject's view, covert-case flags (audit/search). */
+  readonly auditSearch: AccessLogSearch;
+  /** Analytics and anomaly flags of the access log, and this instance's analytics consumer (audit/analytics). */
+  readonly auditAnalytics: AuditAnalytics;
+  /** The tamper-evident log: sequencer, checkpoints, proofs (audit/log, docs/audit-log.md). */
+  readonly auditLog: AuditLogService;
   /** The e-licence registry (电子证照库). */
   readonly licences: LicenceRegistry;
   /** Licence verification, anonymous or by a department. */

@@ -11,6 +11,10 @@ import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
 import { licenceHandlers } from '../../registry/licences/grpc/handlers.js';
+import { addAuditService } from '../../audit/search/grpc/service.js';
+import { auditAnalyticsHandlers } from '../../audit/analytics/grpc/handlers.js';
+import { auditLogHandlers } from '../../audit/log/grpc/handlers.js';
+import { AuditLogApi } from '../../audit/log/api.js';
 import type { AppContext } from '../context.js';
 import { loadProtos } from './protos.js';
 
@@ -75,6 +79,8 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
     'zhengtong.v1.ExchangeService': exchangeHandlers(ctx.exchange),
     'zhengtong.v1.LicenceService': licenceHandlers(ctx.licences, ctx.licenceVerifier),
+    'zhengtong.v1.AuditAnalyticsService': auditAnalyticsHandlers(ctx.auditAnalytics),
+    'zhengtong.v1.AuditLogService': auditLogHandlers(new AuditLogApi(ctx.auditLog, ctx.auditGuard)),
   };
 
   for (const [serviceName, handlers] of Object.entries(implementations)) {
@@ -101,8 +107,10 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     }
     server.addService(definition, implementation);
   }
+  // The audit search streams its exports, so it registers itself (audit/search/grpc/service.ts).
+  const auditService = addAuditService(server, root, { search: ctx.auditSearch, logger: ctx.logger, bodyLimitBytes: ctx.config.bodyLimitBytes, closing: () => ctx.lifecycle.closing });
 
-  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries(Object.keys(implementations).map((s) => [s, 'SERVING' as const])) });
+  const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries([...Object.keys(implementations), auditService].map((s) => [s, 'SERVING' as const])) });
   health.addToServer(server);
   // Reflection describes every service the server answers, the standard health service included.
   const healthDefinition = protoLoader.loadSync(healthProtoPath, { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true });
