@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { openDatabase } from '../core/storage/index.js';
-import { demoKeyFiles, DemoSigners } from '../registry/demo/index.js';
+import { demoKeyFiles, demoKeysDirectory, DemoSigners } from '../registry/demo/index.js';
 import { playSimulatedDay, scenarioDataDir } from './simulated-day/index.js';
 import { analyseSimulatedDay, waitForAnalytics } from './simulated-day/analyse.js';
 
@@ -111,6 +111,7 @@ async function main(): Promise<number> {
       const key = demoKeyFiles(dataDir, supervisorUscc);
       process.stdout.write(
         `\nThe gateway keeps running. Try, as the supervisor:\n` +
+          `  KEYS=${demoKeysDirectory(dataDir)}\n` +
           `  npx zhengtong audit anomalies --url ${run.httpUrl} --key ${key.key} --cert ${key.certificate} --from ${run.plan.day}\n` +
           `  npx zhengtong audit analyse --url ${run.httpUrl} --key ${key.key} --cert ${key.certificate} --from ${run.plan.baselineDays[0]}\n` +
           `  npx zhengtong audit search --url ${run.httpUrl} --key ${key.key} --cert ${key.certificate} --from ${run.plan.day} --decision deny\n` +
