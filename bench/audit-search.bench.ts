@@ -60,15 +60,6 @@ function uscc(n: number): string {
   return first17 + usccCheckCharacter(first17)!;
 }
 
-const W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-function residentId(n: number): string {
-  const birth = new Date(Date.UTC(1950, 0, 1) + (n % 20000) * DAY).toISOString().slice(0, 10).replaceAll('-', '');
-  const first17 = `210102${birth}${String(Math.floor(n / 20000) % 1000).padStart(3, '0')}`;
-  let s = 0;
-  for (let i = 0; i < 17; i++) s += Number(first17[i]) * W[i]!;
-  return first17 + '10X98765432'[s % 11]!;
-}
-
 const DEPARTMENTS = 40;
 const SUBJECTS = 200_000;
 const RESOURCES = 40;

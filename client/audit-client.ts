@@ -16,37 +16,18 @@
 // Refusals are ExchangeError with the catalogue code (ZT_ERR_AUDIT_*, docs/errors.md); this client's own failures
 // ExchangeClientError.
 import { join } from 'node:path';
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { packageRoot } from '../core/paths.js';
-import { SM2_DEFAULT_USER_ID } from '../certs/sm2/sm2.js';
-import type { Signer } from '../certs/signer/index.js';
-import { parseCertificate, readUscc } from '../certs/x509/index.js';
-import { DepartmentKey, type DepartmentKeyMaterial } from './department-key.js';
-import { aborted, describeError, ExchangeClientError, ExchangeError, grpcFailure, readErrorBody } from './errors.js';
-import { newNonce, signGrpcRequest, signHttpRequest } from './request-signing.js';
-import type { ExchangeProtocol } from './exchange-client.js';
+import { aborted, ExchangeClientError, grpcFailure } from './errors.js';
+import { passBytes, SignedTransport, type SignedCallOptions, type SignedTransportOptions } from './signed-transport.js';
 
 export const AUDIT_GRPC_SERVICE = 'zhengtong.v1.AuditService';
 
-export interface AuditClientOptions {
-  httpUrl?: string;
-  grpcAddress?: string;
-  /** The supervisor's or portal's key and certificate: every call is signed. */
-  signer: Signer | DepartmentKeyMaterial;
-  /** When a call is not told: 'http' if httpUrl is set, else 'grpc'. */
-  protocol?: ExchangeProtocol;
-  /** Milliseconds since 1970, for request timestamps; default Date.now. */
-  clock?: () => number;
-  nonce?: () => string;
-  grpcChannelOptions?: grpc.ChannelOptions;
-}
+/** Where the gateway is and the supervisor's or portal's key and certificate: every call is signed. */
+export type AuditClientOptions = SignedTransportOptions;
 
-export interface AuditCallOptions {
-  protocol?: ExchangeProtocol;
-  signal?: AbortSignal;
-  requestId?: string;
-}
+export type AuditCallOptions = SignedCallOptions;
 
 export interface AuditFilters {
   /** The requesting department (USCC). */
@@ -123,9 +104,7 @@ export interface AuditCovertFlag {
 }
 
 type Msg = Record<string, unknown>;
-const identity = (b: Buffer): Buffer => b;
 const DECODE: protobuf.IConversionOptions = { longs: String, defaults: true, arrays: true, objects: true };
-const ERROR_BODY_EXCERPT = 200;
 
 let serviceRoot: protobuf.Root | undefined;
 function auditService(): protobuf.Service {
@@ -201,48 +180,13 @@ function recordFromJson(j: Msg): AuditRecord {
 }
 
 export class AuditClient {
-  readonly #signer: Signer;
-  readonly #ownsSigner: boolean;
+  readonly #t: SignedTransport;
   readonly #uscc: string;
-  readonly #httpUrl: URL | undefined;
-  readonly #grpcAddress: string | undefined;
-  readonly #grpcChannelOptions: grpc.ChannelOptions;
-  readonly #clock: () => number;
-  readonly #nonce: () => string;
-  readonly #protocol: ExchangeProtocol;
-  #grpc: grpc.Client | undefined;
-  #closed = false;
 
   constructor(options: AuditClientOptions) {
-    const given = options.signer;
-    const isSigner = typeof (given as Signer).sign === 'function';
-    this.#signer = isSigner ? (given as Signer) : DepartmentKey.fromMaterial(given as DepartmentKeyMaterial);
-    this.#ownsSigner = !isSigner;
-    const certificate = this.#signer.certificate;
-    if (!certificate) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'the signer has no certificate: every audit call carries the signing certificate');
-    if (this.#signer.userId !== SM2_DEFAULT_USER_ID) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the signer's SM2 user ID must be ${SM2_DEFAULT_USER_ID} (GM/T 0009)`);
-    let uscc: string | undefined;
-    try {
-      uscc = readUscc(parseCertificate(certificate.der));
-    } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the signer's certificate cannot be read: ${(error as Error).message}`, { cause: error });
-    }
-    if (!uscc) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'the signer certificate names no USCC: the audit calls name the signing department');
-    this.#uscc = uscc;
-    if (options.httpUrl === undefined && options.grpcAddress === undefined) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'give httpUrl, grpcAddress or both');
-    if (options.httpUrl !== undefined) {
-      try {
-        this.#httpUrl = new URL(options.httpUrl);
-      } catch (error) {
-        throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `httpUrl ${JSON.stringify(options.httpUrl)} is not a URL`, { cause: error });
-      }
-    }
-    this.#grpcAddress = options.grpcAddress;
-    this.#grpcChannelOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...options.grpcChannelOptions };
-    this.#clock = options.clock ?? Date.now;
-    this.#nonce = options.nonce ?? newNonce;
-    this.#protocol = options.protocol ?? (this.#httpUrl ? 'http' : 'grpc');
-    if (this.#grpcAddress !== undefined) auditService();
+    this.#t = new SignedTransport(options, 'the audit API');
+    this.#uscc = this.#t.department;
+    if (this.#t.hasGrpc) auditService();
   }
 
   /** The signing department. */
@@ -279,10 +223,8 @@ export class AuditClient {
     const format = input.format ?? 'csv';
     if (this.#use(options) === 'grpc') {
       const { path, request, response } = rpc('Export');
-      const body = Buffer.from(request.encode(request.fromObject({ requester: this.#uscc, filters: Object.fromEntries(filterEntries(input)), format })).finish());
-      const signed = await signGrpcRequest({ path, body, signer: this.#signer, timestamp: new Date(this.#clock()).toISOString(), nonce: this.#nonce() });
-      if (options.requestId !== undefined) signed.metadata.set('x-request-id', options.requestId);
-      const stream = this.#grpcClient().makeServerStreamRequest(path, identity, identity, body, signed.metadata, {});
+      const { body, metadata } = await this.#t.grpcRequest(path, request, { requester: this.#uscc, filters: Object.fromEntries(filterEntries(input)), format }, options);
+      const stream = this.#t.grpcClient().makeServerStreamRequest(path, passBytes, passBytes, body, metadata, {});
       const onAbort = (): void => stream.cancel();
       options.signal?.addEventListener('abort', onAbort, { once: true });
       try {
@@ -301,7 +243,7 @@ export class AuditClient {
       return;
     }
     const path = this.#query([...filterEntries(input), ['format', format]]);
-    const response = await this.#httpFetch('GET', '/v1/audit/access-records/export', path, undefined, options);
+    const response = await this.#t.httpFetch('GET', `/v1/audit/access-records/export${path}`, undefined, options);
     if (!response.body) return;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) yield Buffer.from(chunk);
   }
@@ -356,10 +298,8 @@ export class AuditClient {
 
   // ---- transport ----
 
-  #use(options: AuditCallOptions): ExchangeProtocol {
-    if (this.#closed) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'the client is closed');
-    if (options.signal?.aborted) throw aborted(options.signal);
-    return options.protocol ?? this.#protocol;
+  #use(options: AuditCallOptions): 'http' | 'grpc' {
+    return this.#t.use(options);
   }
 
   /** The query string (with the requester first), '?…'. */
@@ -370,85 +310,13 @@ export class AuditClient {
     return `?${params.toString()}`;
   }
 
-  async #httpFetch(method: 'GET' | 'POST', path: string, search: string, body: Buffer | undefined, options: AuditCallOptions): Promise<Response> {
-    if (!this.#httpUrl) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'no httpUrl was given: cannot call the audit API over HTTP');
-    const url = new URL(path + search, this.#httpUrl);
-    const signed = await signHttpRequest({
-      method,
-      path: url.pathname + url.search,
-      body: body ?? Buffer.alloc(0),
-      signer: this.#signer,
-      timestamp: new Date(this.#clock()).toISOString(),
-      nonce: this.#nonce(),
-    });
-    const headers: Record<string, string> = { ...signed.headers };
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
-    let response: Response;
-    try {
-      response = await fetch(url, { method, headers, ...(body !== undefined ? { body } : {}), ...(options.signal ? { signal: options.signal } : {}) });
-    } catch (error) {
-      if (options.signal?.aborted) throw aborted(options.signal);
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${url.href} failed: ${describeError(error)}`, { cause: error });
-    }
-    if (response.status >= 200 && response.status < 300) return response;
-    const text = await response.text();
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    const refusal = readErrorBody(json);
-    if (!refusal) {
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${url.href} answered HTTP ${response.status} without an error body`, {
-        details: { httpStatus: response.status, body: text.slice(0, ERROR_BODY_EXCERPT) },
-      });
-    }
-    throw new ExchangeError({ ...refusal, requestId: refusal.requestId ?? response.headers.get('x-request-id') ?? undefined, httpStatus: response.status });
+  #httpJson(method: 'GET' | 'POST', path: string, search: string, body: Buffer | undefined, options: AuditCallOptions): Promise<Msg> {
+    return this.#t.httpJson(method, path + search, body, options);
   }
 
-  async #httpJson(method: 'GET' | 'POST', path: string, search: string, body: Buffer | undefined, options: AuditCallOptions): Promise<Msg> {
-    const response = await this.#httpFetch(method, path, search, body, options);
-    const text = await response.text();
-    try {
-      const json = JSON.parse(text) as unknown;
-      if (typeof json === 'object' && json !== null && !Array.isArray(json)) return json as Msg;
-    } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${path} answered with a body that is not JSON`, { cause: error });
-    }
-    throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${path} answered with JSON that is not an object`);
-  }
-
-  async #grpcUnary(method: string, fields: Msg, options: AuditCallOptions): Promise<Msg> {
+  #grpcUnary(method: string, fields: Msg, options: AuditCallOptions): Promise<Msg> {
     const { path, request, response } = rpc(method);
-    let body: Buffer;
-    try {
-      body = Buffer.from(request.encode(request.fromObject(fields)).finish());
-    } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the ${request.name} cannot be encoded: ${describeError(error)}`, { cause: error });
-    }
-    const signed = await signGrpcRequest({ path, body, signer: this.#signer, timestamp: new Date(this.#clock()).toISOString(), nonce: this.#nonce() });
-    if (options.requestId !== undefined) signed.metadata.set('x-request-id', options.requestId);
-    const bytes = await new Promise<Buffer>((resolve, reject) => {
-      const signal = options.signal;
-      let onAbort: (() => void) | undefined;
-      const call = this.#grpcClient().makeUnaryRequest(path, identity, identity, body, signed.metadata, {}, (error, answer) => {
-        if (onAbort) signal!.removeEventListener('abort', onAbort);
-        if (error) reject(grpcFailure(path, error, signal));
-        else if (!answer) reject(new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${path} returned no message`));
-        else resolve(answer);
-      });
-      if (signal) {
-        onAbort = () => call.cancel();
-        signal.addEventListener('abort', onAbort, { once: true });
-      }
-    });
-    try {
-      return response.toObject(response.decode(bytes), DECODE) as Msg;
-    } catch (error) {
-      throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `the answer is not a ${response.name}: ${describeError(error)}`, { cause: error });
-    }
+    return this.#t.grpcUnary(path, request, response, fields, options, DECODE);
   }
 
   async #grpcJson(method: string, fields: Msg, options: AuditCallOptions): Promise<Msg> {
@@ -460,17 +328,8 @@ export class AuditClient {
     }
   }
 
-  #grpcClient(): grpc.Client {
-    if (this.#grpc) return this.#grpc;
-    if (this.#grpcAddress === undefined) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'no grpcAddress was given: cannot call the audit API over gRPC');
-    this.#grpc = new grpc.Client(this.#grpcAddress, grpc.credentials.createInsecure(), this.#grpcChannelOptions);
-    return this.#grpc;
-  }
-
-  async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#grpc?.close();
-    if (this.#ownsSigner) await this.#signer.close();
+  /** Closes the gRPC channel, and the signer if the client made it from key material. */
+  close(): Promise<void> {
+    return this.#t.close();
   }
 }

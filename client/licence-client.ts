@@ -38,7 +38,7 @@ import { LICENCE_VERIFICATION_SCHEMA, type LicenceVerification } from '../regist
 import { DepartmentKey, type DepartmentKeyMaterial } from './department-key.js';
 import { aborted, describeError, ExchangeClientError, ExchangeError, grpcFailure, readErrorBody } from './errors.js';
 import { newNonce, signGrpcRequest, signHttpRequest } from './request-signing.js';
-import { PlatformSignerCertificates, type CrlInput, type PlatformSignerIdentity, type ResponseTrust } from './response-verification.js';
+import { PlatformSignerCertificates, type PlatformSignerIdentity, type ResponseTrust } from './response-verification.js';
 import type { ExchangeProtocol } from './exchange-client.js';
 
 export const LICENCE_GRPC_SERVICE = 'zhengtong.v1.LicenceService';
@@ -156,7 +156,6 @@ export interface LicenceRenewal {
 const identity = (bytes: Buffer): Buffer => bytes;
 const GRPC_DEFAULT_CHANNEL_OPTIONS: grpc.ChannelOptions = { 'grpc.max_receive_message_length': 64 * 1024 * 1024 };
 const ERROR_BODY_EXCERPT = 200;
-const MAX_CACHED_SIGNERS = 64;
 const DECODE: protobuf.IConversionOptions = { longs: String, defaults: true, arrays: true, objects: true };
 
 type Msg = Record<string, unknown>;

@@ -12,7 +12,7 @@ import { ACCESS_RECORD_TOPIC, AccessLogWriter, type AccessRecordInput, type Acce
 import { AnalyticsConsumer } from './consumer.js';
 import { histogramQuantile, latencyBucket } from './histogram.js';
 import { AnalyticsProjection } from './projection.js';
-import { eventOf, GA, MZ, permitted, person, refused, YS } from './test-support.js';
+import { GA, MZ, permitted, person, refused, YS } from './test-support.js';
 import { chinaDate, WorkingHours } from './working-hours.js';
 
 const hours = WorkingHours.parse();

@@ -15,7 +15,6 @@ import {
   readOrganisationIdentifiers,
   readSubjectSerialNumber,
   readUscc,
-  sm2WebCrypto,
   validateChain,
   x509,
 } from './index.js';

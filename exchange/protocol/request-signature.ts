@@ -97,3 +97,8 @@ export function presentedSignature(read: (name: keyof typeof HTTP_HEADERS) => st
   if (!NONCE.test(nonce)) throw new ZtError('ZT_ERR_REQUEST_INVALID', `${HTTP_HEADERS.nonce} must be 16 to 64 characters of A-Z a-z 0-9 _ -`);
   return { timestamp, nonce, certificate: bytes('certificate'), signature: bytes('signature') };
 }
+
+/** The signature parts a gRPC call carried in its metadata (the first value of each key), checked as presentedSignature checks them. */
+export function presentedGrpcSignature(metadata: { get(key: string): (string | Buffer)[] }): PresentedSignature {
+  return presentedSignature((name) => metadata.get(GRPC_METADATA[name])[0]);
+}

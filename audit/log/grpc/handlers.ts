@@ -2,7 +2,7 @@
 // uint64 fields arrive as strings ('0' when absent); they are handed to AuditLogApi as the query string would be.
 import type * as grpc from '@grpc/grpc-js';
 import type { UnaryHandler } from '../../../gateway/grpc/server.js';
-import { GRPC_METADATA, presentedSignature } from '../../../exchange/protocol/request-signature.js';
+import { presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { AuditLogApi, RawParameters } from '../api.js';
 import type { Checkpoint } from '../checkpoint.js';
@@ -11,17 +11,13 @@ export const AUDIT_LOG_GRPC_SERVICE = 'zhengtong.v1.AuditLogService';
 
 type Msg = Record<string, unknown>;
 
-function metadataValue(metadata: grpc.Metadata, name: string): string | Buffer | undefined {
-  const values = metadata.get(name);
-  return values.length > 0 ? values[0] : undefined;
-}
 
 function signedCall(method: string, call: { raw: Buffer; metadata: grpc.Metadata }): SignedCall {
   return {
     method: 'POST',
     path: `/${AUDIT_LOG_GRPC_SERVICE}/${method}`,
     body: call.raw,
-    signature: () => presentedSignature((name) => metadataValue(call.metadata, GRPC_METADATA[name])),
+    signature: () => presentedGrpcSignature(call.metadata),
   };
 }
 

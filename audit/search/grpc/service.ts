@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { toZtError, ZtError } from '../../../core/errors/index.js';
 import type { Logger } from '../../../core/logging/index.js';
-import { GRPC_METADATA, presentedSignature } from '../../../exchange/protocol/request-signature.js';
+import { presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
 import { covertCaseJson } from '../covert-cases.js';
 import type { RawParameters } from '../query.js';
 import type { AccessLogSearch, AuditCall, SearchHitJson } from '../search-service.js';
@@ -25,10 +25,6 @@ export interface AuditServiceDeps {
   closing: () => boolean;
 }
 
-function metadataValue(metadata: grpc.Metadata, name: string): string | Buffer | undefined {
-  const values = metadata.get(name);
-  return values.length > 0 ? values[0] : undefined;
-}
 
 function errorMetadata(zt: ZtError, requestId: string): grpc.Metadata {
   const metadata = new grpc.Metadata();
@@ -167,7 +163,7 @@ export function addAuditService(server: grpc.Server, root: protobuf.Root, deps: 
       } catch (error) {
         throw new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error });
       }
-      const call = { method: 'POST', path, body: request, signature: () => presentedSignature((name) => metadataValue(metadata, GRPC_METADATA[name])) };
+      const call = { method: 'POST', path, body: request, signature: () => presentedGrpcSignature(metadata) };
       return { message, call: { call, protocol: 'grpc' } };
     };
     const requestIdOf = (metadata: grpc.Metadata): string => {

@@ -20,7 +20,7 @@ import type { Signer } from '../../../certs/signer/index.js';
 import type { DepartmentNames, LicenceRegistry } from '../licence-registry.js';
 import { LICENCE_EVENTS_TOPIC } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
-import { chinaDate, LICENCE_DOCUMENT_SCHEMA, licenceDocumentBytes, type HolderCodeType, type LicenceDocument } from '../licence.js';
+import { chinaDate, LICENCE_DOCUMENT_SCHEMA, licenceDocumentBytes, type LicenceDocument } from '../licence.js';
 import type { SqlLicenceStore, StatusListState, StoredLicence } from '../sql/sql-licence-store.js';
 import { statusIndex } from '../status-list/permutation.js';
 import type { ConversionProgress } from './progress.js';

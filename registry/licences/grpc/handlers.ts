@@ -1,9 +1,8 @@
 // zhengtong.v1.LicenceService: the registry over gRPC, with the semantics and errors of the HTTP routes.
-import type * as grpc from '@grpc/grpc-js';
 import { decodeEnvelopeJson, envelopeFromMessage, envelopeToMessage } from '../../../certs/envelope/index.js';
 import { ZtError } from '../../../core/errors/index.js';
 import { toTimestamp, type UnaryHandler } from '../../../gateway/grpc/server.js';
-import { GRPC_METADATA, presentedSignature } from '../../../exchange/protocol/request-signature.js';
+import { GRPC_METADATA, presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
 import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
 import { encodeCompactLicence } from '../offline/compact.js';
@@ -14,10 +13,6 @@ type Msg = Record<string, unknown>;
 
 export const LICENCE_VERIFY_METHOD = '/zhengtong.v1.LicenceService/Verify';
 
-function metadataValue(metadata: grpc.Metadata, name: string): string | Buffer | undefined {
-  const values = metadata.get(name);
-  return values.length > 0 ? values[0] : undefined;
-}
 
 function signatureOf(request: Msg): unknown {
   const message = request.signature;
@@ -104,7 +99,7 @@ export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVeri
           path: LICENCE_VERIFY_METHOD,
           body: call.raw,
           request: body,
-          signature: () => presentedSignature((name) => metadataValue(call.metadata, GRPC_METADATA[name])),
+          signature: () => presentedGrpcSignature(call.metadata),
         })
       : await verifier.anonymous(readTarget(body), call.peer);
     return { result: answer.canonical, signature: envelopeToMessage(answer.signature) };
