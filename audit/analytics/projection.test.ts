@@ -140,6 +140,18 @@ function projectionContract(open: () => Promise<Database>, concurrent: boolean):
     expect(actual).toEqual(expected);
   });
 
+  it('catches up from the log with records whose events never arrived, and only with those', async () => {
+    expect(await projection().catchUp()).toBe(0);
+    const writer = new AccessLogWriter(db, { instance: 'test' });
+    const at = new Date('2026-03-06T03:30:00Z');
+    for (let i = 0; i < 3; i++) await writer.write({ ...permitted(at, { operator: 'catch-up' }), at } as unknown as AccessRecordInput);
+    await writer.close();
+    expect(await projection().catchUp(2)).toBe(3);
+    expect(await projection().catchUp()).toBe(0);
+    const { rows } = await db.query<{ n: string }>(`SELECT sum(requests) AS n FROM audit_analytics_operator_day WHERE operator = 'catch-up'`);
+    expect(Number(rows[0]!.n)).toBe(3);
+  });
+
   it('prunes old ids and then skips, never recounts, a redelivery older than the horizon', async () => {
     const short = new AnalyticsProjection(db, { workingHours: hours, retentionDays: 1 });
     const late = permitted('2026-03-01T02:00:00Z');

@@ -91,6 +91,14 @@ export async function startAnalyticsConsumer(options: StartAnalyticsOptions): Pr
         ...(options.pruneIntervalMs !== undefined ? { pruneIntervalMs: options.pruneIntervalMs } : {}),
       })
     : null;
+  if (consumer && options.bus.kind === 'memory') {
+    // Events on the in-process bus do not outlive the process: records committed before a crash are applied from
+    // the log itself (Kafka keeps them, and the group's position says where to resume).
+    projection
+      .catchUp()
+      .then((n) => (n > 0 ? options.logger.info({ applied: n }, 'analytics caught up with access records the event bus had lost') : undefined))
+      .catch((error: unknown) => options.logger.warn({ err: error }, 'catching the analytics up with the access log failed; figures may miss records until the next start'));
+  }
   return { projection, consumer, workingHours };
 }
 
