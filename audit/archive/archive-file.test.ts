@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { canonicalJson } from '../../core/canonical-json.js';
 import { isZtError, ZtError } from '../../core/errors/index.js';
 import { envelopeToJson, signEnvelope } from '../../certs/envelope/index.js';
@@ -54,18 +54,9 @@ function record(seq: number, overrides: Partial<AccessRecordInput> = {}): Stored
   return { ...normalised, latencyMs: Math.fround(normalised.latencyMs), seq };
 }
 
-/**
- * A checkpoint of the log's own format, signed with the clock held still: signCheckpoint stamps the statement and
- * signEnvelope the envelope from two readings of the clock, and verifyCheckpoint refuses the checkpoint when they fall
- * in different milliseconds (reported to the log's owner).
- */
+/** A checkpoint of the log's own format. */
 async function checkpointOf(signer: InProcessSm2Signer, treeSize: number, root: Buffer): Promise<ArchiveCheckpointJson> {
-  vi.useFakeTimers({ toFake: ['Date'], now: new Date() });
-  try {
-    return await signCheckpoint(signer, { treeSize, rootHash: root, platform: PLATFORM_USCC });
-  } finally {
-    vi.useRealTimers();
-  }
+  return signCheckpoint(signer, { treeSize, rootHash: root, platform: PLATFORM_USCC });
 }
 
 async function failure(promise: Promise<unknown>): Promise<ZtError> {

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync, gzipSync } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PlatformCa } from '../../certs/ca/index.js';
 import { envelopeToJson, signEnvelope } from '../../certs/envelope/index.js';
 import { exportPem } from '../../certs/x509/index.js';
@@ -72,18 +72,9 @@ async function sqlError(promise: Promise<unknown>): Promise<string> {
   throw new Error('expected the statement to be refused');
 }
 
-/**
- * The log's checkpoint, signed with the clock held still: signCheckpoint stamps the statement and signEnvelope the
- * envelope from two readings of the clock, and verifyCheckpoint refuses the checkpoint when they fall in different
- * milliseconds (reported to the log's owner). Holding Date keeps these tests about the archive.
- */
+/** A checkpoint of everything sequenced so far. */
 async function checkpointNow(log: AuditLogService): Promise<void> {
-  vi.useFakeTimers({ toFake: ['Date'], now: new Date() });
-  try {
-    await log.checkpoint({ force: true });
-  } finally {
-    vi.useRealTimers();
-  }
+  await log.checkpoint({ force: true });
 }
 
 interface Harness {

@@ -13,8 +13,6 @@ import { loadSm2PublicKey, sm3 } from '../../certs/sm2/sm2.js';
 import { assertCertificateUsage, parseCertificate, readUscc, validateChain, x509, type EncodedInput } from '../../certs/x509/index.js';
 
 export const CHECKPOINT_SCHEMA = 'zhengtong/audit-checkpoint/v1';
-/** How much later than the stated signedAt the envelope may say it was signed. */
-const MAX_SIGNING_LAG_MS = 300_000;
 
 /** A signed tree head as stored and served. */
 export interface Checkpoint {
@@ -55,7 +53,7 @@ export function checkpointStatement(c: Pick<Checkpoint, 'treeSize' | 'rootHash' 
 export async function signCheckpoint(signer: Signer, head: { treeSize: number; rootHash: Buffer; platform: string; now?: Date }): Promise<Checkpoint> {
   const signedAt = new Date(Math.floor((head.now ?? new Date()).getTime())).toISOString();
   const fields = { treeSize: head.treeSize, rootHash: head.rootHash.toString('hex'), signedAt, platform: head.platform };
-  const envelope = await signEnvelope(signer, checkpointStatement(fields));
+  const envelope = await signEnvelope(signer, checkpointStatement(fields), { signingTime: new Date(signedAt) });
   return { ...fields, envelope: envelopeToJson(envelope) };
 }
 
@@ -151,9 +149,8 @@ export async function verifyCheckpoint(checkpoint: Checkpoint, anchors: Checkpoi
   } catch (error) {
     throw invalid(`its envelope is malformed (${(error as Error).message})`, error);
   }
-  // signedAt is fixed before the statement is signed, so the envelope's own signing time is a little later.
-  const lag = envelope.signingTime.getTime() - Date.parse(c.signedAt);
-  if (lag < 0 || lag > MAX_SIGNING_LAG_MS) {
+  // The envelope signs the statement's own signedAt (signCheckpoint passes it), so the two are one instant.
+  if (envelope.signingTime.getTime() !== Date.parse(c.signedAt)) {
     throw invalid(`it says it was signed at ${c.signedAt}, its envelope at ${envelope.signingTime.toISOString()}`);
   }
   const der = envelope.signer.certificate;

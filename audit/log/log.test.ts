@@ -161,6 +161,8 @@ function logSuite(open: () => Promise<Database>, close: (db: Database) => Promis
       expect(await code({ ...good, rootHash: good.rootHash.replace(/^./, (c) => (c === '0' ? '1' : '0')) })).toBe('ZT_ERR_AUDIT_CHECKPOINT_INVALID');
       expect(await code({ ...good, treeSize: 41 })).toBe('ZT_ERR_AUDIT_CHECKPOINT_INVALID');
       expect(await code({ ...good, platform: '91350100M000100Y43' })).toBe('ZT_ERR_AUDIT_CHECKPOINT_INVALID');
+      expect(await code({ ...good, signedAt: new Date(Date.parse(good.signedAt) + 1).toISOString() })).toBe('ZT_ERR_AUDIT_CHECKPOINT_INVALID');
+      expect(await code(good)).toBe('verified');
       expect(checkpointStatement(good).toString()).toContain('zhengtong/audit-checkpoint/v1');
 
       // In the database: a checkpoint signed by another CA's key for a later size, and the good one's root altered.

@@ -74,6 +74,11 @@ export interface SignedEnvelope {
 export interface SignEnvelopeOptions {
   /** Put the signer's certificate in the envelope, not only its fingerprint; default true. */
   includeCertificate?: boolean;
+  /**
+   * The signing time to sign, for a payload that states its own time (a checkpoint's signedAt), so the two are one
+   * instant; default now. Whole milliseconds. Not for a BatchSigner, whose batch has one time for all.
+   */
+  signingTime?: Date;
 }
 
 /**
@@ -91,7 +96,7 @@ export async function signEnvelope(signer: Signer | BatchSigner, payload: Uint8A
     signingTime = result.signedAt;
     if (result.treeSize > 1) batch = { treeSize: result.treeSize, leafIndex: result.leafIndex, auditPath: result.proof, root: result.root };
   } else {
-    const signedAtMs = Date.now();
+    const signedAtMs = options.signingTime ? Math.floor(options.signingTime.getTime()) : Date.now();
     signature = await signer.sign(encodeTreeHead(1, leafHash(payload), signedAtMs));
     signingTime = new Date(signedAtMs);
   }
