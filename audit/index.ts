@@ -26,4 +26,4 @@ export {
   type AccessRecordReceipt,
 } from './access-log-writer.js';
 export { ACCESS_RECORD_COLUMNS, accessRecordFromRow, type AccessRecordRow, type StoredAccessRecord } from './access-record-row.js';
-export { AuditAccessGuard, type AuditAccessGuardOptions, type AuditCaller, type AuditRole } from './supervision/access-guard.js';
+export { AuditAccessGuard, type AuditAccessGuardOptions, type AuditCaller, type AuditRole, type ForbiddenAuditCall } from './supervision/access-guard.js';

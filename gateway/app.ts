@@ -173,10 +173,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     };
     const nonces = new NonceStore(db);
     const requests = new SignedRequestVerifier({ trust, nonces, windowMs: config.signatureWindowSeconds * 1000 });
-    // Reading the access log takes a signed request from a supervisor, or from a portal for one subject's view.
-    const auditGuard = new AuditAccessGuard({ requests, supervisors: [config.platformUscc, ...config.auditSupervisors], portals: config.auditPortals });
+    // Reading the access log takes a signed request from a supervisor, or from a portal for one subject's view; a
+    // department that tries without being either is recorded with the queries (audit_queries), then refused.
+    const auditGuard: AuditAccessGuard = new AuditAccessGuard({
+      requests,
+      supervisors: [config.platformUscc, ...config.auditSupervisors],
+      portals: config.auditPortals,
+      onForbidden: (attempt): Promise<void> =>
+        auditSearch.recordForbidden(attempt).catch((error: unknown) => logger.error({ err: error, requester: attempt.requester }, 'a forbidden read of the access log could not be recorded')),
+    });
     // Search, export, trace and the subject's view of the log; the business clock decides when covert cases are released.
-    const auditSearch = new AccessLogSearch({
+    const auditSearch: AccessLogSearch = new AccessLogSearch({
       db,
       guard: auditGuard,
       maxRangeDays: config.auditMaxRangeDays,

@@ -55,8 +55,9 @@ CREATE TABLE audit_queries (
   seq          bigserial PRIMARY KEY,
   at           timestamptz NOT NULL,
   requester    char(18) NOT NULL,
-  role         text NOT NULL CHECK (role IN ('supervisor', 'portal', 'department')),
-  kind         text NOT NULL CHECK (kind IN ('search', 'export', 'trace', 'subject', 'covert-flag', 'covert-lift', 'covert-list')),
+  -- 'none' with kind 'forbidden': a department whose signature verified but that may not read the log this way.
+  role         text NOT NULL CHECK (role IN ('supervisor', 'portal', 'department', 'none')),
+  kind         text NOT NULL CHECK (kind IN ('search', 'export', 'trace', 'subject', 'covert-flag', 'covert-lift', 'covert-list', 'forbidden')),
   filters      jsonb NOT NULL,
   rows         bigint NOT NULL CHECK (rows >= 0),
   -- The ZT_ERR_* code when the query was refused after its signature was accepted (bad filters, too large).

@@ -481,6 +481,13 @@ function suite(title: string, overrides: () => Partial<Config>): void {
       ]));
       const refused = await app.ctx.db.query('SELECT 1 FROM audit_queries WHERE error_code = $1', ['ZT_ERR_AUDIT_QUERY_INVALID']);
       expect(refused.rowCount).toBeGreaterThan(0);
+      // A department that is not a supervisor is refused, and its attempt is recorded with what it asked for.
+      await expect(client(RS, 'http').search({ from: '2026-11-01', to: '2026-11-30', subject: '11010519491231002X' })).rejects.toMatchObject({ code: 'ZT_ERR_AUDIT_FORBIDDEN' });
+      const forbidden = await app.ctx.db.query<{ requester: string; role: string; filters: { path: string; needed: string }; protocol: string }>(
+        `SELECT requester, role, filters, protocol FROM audit_queries WHERE kind = 'forbidden' ORDER BY seq DESC LIMIT 1`,
+      );
+      expect(forbidden.rows[0]).toMatchObject({ requester: RS, role: 'none', protocol: 'http', filters: { needed: 'supervisor' } });
+      expect(forbidden.rows[0]!.filters.path).toContain('subject=11010519491231002X');
       // The record of queries cannot be rewritten.
       await expect(app.ctx.db.query('DELETE FROM audit_queries')).rejects.toThrow(/append-only/);
     });

@@ -8,7 +8,7 @@ import type { Database } from '../../core/storage/index.js';
 import type { SignedCall } from '../../exchange/signed-request.js';
 import { accessRecordToJson, type AccessProtocol } from '../access-record.js';
 import type { StoredAccessRecord } from '../access-record-row.js';
-import type { AuditAccessGuard, AuditCaller, AuditDepartmentCaller } from '../supervision/access-guard.js';
+import type { AuditAccessGuard, AuditCaller, AuditDepartmentCaller, ForbiddenAuditCall } from '../supervision/access-guard.js';
 import { AccessSearchStore, type FoundRecord, type SubjectEntry } from './access-search-store.js';
 import { checkFlagInput, COVERT_LIST_MAX, CovertCaseStore, covertCaseJson, type CovertCase } from './covert-cases.js';
 import { EXPORT_FORMATS, formatBatch, csvHeader, type ExportFormat } from './export-format.js';
@@ -194,6 +194,27 @@ export class AccessLogSearch {
       `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
       [this.#now(), caller.requester, caller.role, kind, JSON.stringify(filters), rows, errorCode, protocol, Buffer.from(caller.requestDigest, 'hex'), Buffer.from(caller.certificateSm3, 'hex')],
+    );
+  }
+
+  /**
+   * Records a call refused with ZT_ERR_AUDIT_FORBIDDEN (the guard's onForbidden): the department, what it needed
+   * and what it asked for. Every reader of the log, including the analytics and the log's proofs, goes through the
+   * guard, so attempts on any of them land here.
+   */
+  async recordForbidden(attempt: ForbiddenAuditCall): Promise<void> {
+    const grpc = attempt.path.startsWith('/zhengtong.');
+    await this.#db.query(
+      `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3)
+       VALUES ($1, $2, 'none', 'forbidden', $3, 0, 'ZT_ERR_AUDIT_FORBIDDEN', $4, $5, $6)`,
+      [
+        this.#now(),
+        attempt.requester,
+        JSON.stringify({ path: attempt.path.slice(0, 2000), needed: attempt.needed }),
+        grpc ? 'grpc' : 'http',
+        Buffer.from(attempt.requestDigest, 'hex'),
+        Buffer.from(attempt.certificateSm3, 'hex'),
+      ],
     );
   }
 

@@ -14,6 +14,21 @@ export interface AuditAccessGuardOptions {
   supervisors: readonly string[];
   /** USCCs of service portals allowed the subject view. */
   portals: readonly string[];
+  /**
+   * Told of every call whose signature verified but whose department may not read the log this way (before the
+   * refusal is thrown): those attempts are recorded like answered queries, so the watchers are watched whole.
+   */
+  onForbidden?: (attempt: ForbiddenAuditCall) => Promise<void>;
+}
+
+/** A signed call refused with ZT_ERR_AUDIT_FORBIDDEN. */
+export interface ForbiddenAuditCall {
+  readonly requester: string;
+  readonly needed: AuditRole;
+  /** The HTTP path and query, or the gRPC method. */
+  readonly path: string;
+  readonly certificateSm3: string;
+  readonly requestDigest: string;
 }
 
 export interface AuditCaller {
@@ -30,11 +45,13 @@ export class AuditAccessGuard {
   readonly #requests: SignedRequestVerifier;
   readonly #supervisors: ReadonlySet<string>;
   readonly #portals: ReadonlySet<string>;
+  readonly #onForbidden: AuditAccessGuardOptions['onForbidden'];
 
   constructor(options: AuditAccessGuardOptions) {
     this.#requests = options.requests;
     this.#supervisors = new Set(options.supervisors);
     this.#portals = new Set(options.portals);
+    this.#onForbidden = options.onForbidden;
   }
 
   /**
@@ -47,6 +64,14 @@ export class AuditAccessGuard {
     const { fresh } = await this.#requests.verify(call, requester, trail);
     const role: AuditRole | null = this.#supervisors.has(requester) ? 'supervisor' : needed === 'portal' && this.#portals.has(requester) ? 'portal' : null;
     if (role === null) {
+      await fresh();
+      await this.#onForbidden?.({
+        requester,
+        needed,
+        path: call.path,
+        certificateSm3: trail.certificateSm3!.toString('hex'),
+        requestDigest: trail.requestDigest!.toString('hex'),
+      });
       throw new ZtError(
         'ZT_ERR_AUDIT_FORBIDDEN',
         needed === 'supervisor'
