@@ -36,6 +36,15 @@ export interface QueryInput {
   operator: string | null;
 }
 
+/** A caller whose signed request was verified elsewhere (SignedRequestVerifier), and what its records cite. */
+export interface VerifiedCaller {
+  protocol: 'http' | 'grpc';
+  /** SM3 of the canonical signed request. */
+  requestDigest: Buffer;
+  /** SM3 fingerprint of the signing certificate. */
+  certificateSm3: Buffer;
+}
+
 export interface ExchangeCall {
   protocol: 'http' | 'grpc';
   method: string;
@@ -183,6 +192,33 @@ export class ExchangeService {
     try {
       const answer = await this.#answer(call, trail, started);
       return answer;
+    } catch (error) {
+      const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the exchange failed', { cause: error });
+      await this.#recordRefusal(call, trail, zt, started);
+      throw zt;
+    }
+  }
+
+  /**
+   * One read on behalf of a signed request its caller has already verified (application intake's prefill: one
+   * signed request from the intake department, several reads for one case). Everything after the signature is
+   * query()'s own path: the subject check, the grant, the negative list, the quota, the connector, the masks and the
+   * access record, bound to the verified request's digest and certificate. Refused reads are recorded and thrown.
+   */
+  async queryVerified(input: QueryInput, verified: VerifiedCaller): Promise<ExchangeAnswer> {
+    const started = performance.now();
+    const call = { protocol: verified.protocol } as ExchangeCall;
+    const trail: Trail = {
+      accessId: this.#o.newAccessId(),
+      input,
+      claimed: null,
+      certificateSm3: verified.certificateSm3,
+      requestDigest: verified.requestDigest,
+      certifiedRequester: input.requester,
+      decision: null,
+    };
+    try {
+      return await this.#decideAndFetch(call, trail, started, input, this.#clock(), async () => undefined);
     } catch (error) {
       const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the exchange failed', { cause: error });
       await this.#recordRefusal(call, trail, zt, started);

@@ -297,6 +297,30 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
   });
 });
 
+describe('reads on behalf of a request verified elsewhere (application intake)', () => {
+  const verified = { protocol: 'http' as const, requestDigest: Buffer.alloc(32, 0xab), certificateSm3: Buffer.alloc(32, 0xcd) };
+
+  it('answers through the same grant, policy and record path, citing the verified request', async () => {
+    const answer = await app.app.ctx.exchange.queryVerified({ ...population({ operator: 'intake-verified' }), requester: YS } as never, verified);
+    expect(answer.result).toMatchObject({ decision: 'permit', requester: YS, requestDigest: 'ab'.repeat(32) });
+    expect(answer.result.items.idNumber).not.toBe(DEMO_SUBJECTS.applicant.idNumber); // masked by the negative list
+    const { rows } = await app.app.ctx.db.query<{ decision: string; request_digest: Buffer; certificate_sm3: Buffer }>(
+      `SELECT decision, request_digest, certificate_sm3 FROM access_record WHERE operator = 'intake-verified'`,
+    );
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.decision).toBe('permit');
+    expect(Buffer.from(rows[0]!.request_digest).equals(verified.requestDigest)).toBe(true);
+  });
+
+  it('refuses, and records, what no grant covers', async () => {
+    await expect(
+      app.app.ctx.exchange.queryVerified({ ...population({ operator: 'intake-refused', purpose: { serviceItem: 'NONE-0001', caseNumber: 'C-1' } }), requester: YS } as never, verified),
+    ).rejects.toMatchObject({ code: 'ZT_ERR_NO_GRANT' });
+    const { rows } = await app.app.ctx.db.query<{ decision: string; error_code: string }>(`SELECT decision, error_code FROM access_record WHERE operator = 'intake-refused'`);
+    expect(rows).toEqual([{ decision: 'deny', error_code: 'ZT_ERR_NO_GRANT' }]);
+  });
+});
+
 describe.each(['http', 'grpc'] as const)("the exchange over %s, from the supplier's own API", (protocol) => {
   const vehicle = (over: Partial<QueryInput> = {}): QueryInput => ({
     resource: VEHICLES,
