@@ -16,7 +16,7 @@ import type { ConnectorRegistry } from './connectors/registry.js';
 import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
-import type { SignedRequestVerifier } from './signed-request.js';
+import type { SignedRequestVerifier, VerifiedCaller } from './signed-request.js';
 import type { PlatformSigner } from './platform-signer.js';
 import type { PresentedSignature } from './protocol/request-signature.js';
 import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from './protocol/result.js';
@@ -34,15 +34,6 @@ export interface QueryInput {
   subject: { kind: 'person' | 'organisation'; code: string };
   purpose: { serviceItem: string; caseNumber: string };
   operator: string | null;
-}
-
-/** A caller whose signed request was verified elsewhere (SignedRequestVerifier), and what its records cite. */
-export interface VerifiedCaller {
-  protocol: 'http' | 'grpc';
-  /** SM3 of the canonical signed request. */
-  requestDigest: Buffer;
-  /** SM3 fingerprint of the signing certificate. */
-  certificateSm3: Buffer;
 }
 
 export interface ExchangeCall {

@@ -25,6 +25,15 @@ export interface SignatureTrail {
   certifiedRequester: string | null;
 }
 
+/** A caller whose signed request was verified already, and what the access records of its reads cite. */
+export interface VerifiedCaller {
+  protocol: 'http' | 'grpc';
+  /** SM3 of the canonical signed request. */
+  requestDigest: Buffer;
+  /** SM3 fingerprint of the signing certificate. */
+  certificateSm3: Buffer;
+}
+
 export interface VerifiedRequest {
   certificate: TrustedCertificate;
   /** Resolves when the nonce was claimed first; rejects with ZT_ERR_REQUEST_REPLAYED otherwise. */

@@ -10,7 +10,7 @@ import { signEnvelope, verifyEnvelope, type SignedEnvelope } from '../../certs/e
 import { sm3 } from '../../certs/sm2/sm2.js';
 import type { BatchSigner } from '../../certs/signer/index.js';
 import type { TrustStore } from '../../certs/trust/index.js';
-import type { SignatureTrail, SignedCall, SignedRequestVerifier } from '../../exchange/signed-request.js';
+import type { SignatureTrail, SignedCall, SignedRequestVerifier, VerifiedCaller } from '../../exchange/signed-request.js';
 import { decodeCompactLicence } from './offline/compact.js';
 import type { LicenceRegistry } from './licence-registry.js';
 import { canonicalVerification, verifyLicence, type LicenceVerification, type VerificationTarget } from './verification.js';
@@ -126,14 +126,36 @@ export class LicenceVerifier {
   /** A department's signed check for a case: recorded in the access log whatever its outcome. */
   async department(call: SignedCall & { protocol: 'http' | 'grpc'; request: unknown }): Promise<VerificationAnswer> {
     const started = performance.now();
-    const accessId = this.#o.newAccessId();
     const trail: SignatureTrail = { certificateSm3: null, requestDigest: null, certifiedRequester: null };
     let input: DepartmentVerificationInput | null = null;
+    return this.#forCase(call.protocol, trail, started, () => input, async () => {
+      input = readDepartmentVerification(call.request);
+      const { fresh } = await this.#o.requests.verify(call, input.requester, trail);
+      return { input, fresh };
+    });
+  }
+
+  /**
+   * A department's check for a case on behalf of a signed request its caller has already verified (application
+   * intake's prefill): the same check, answer and access record as department(), citing that request.
+   */
+  async departmentVerified(input: DepartmentVerificationInput, verified: VerifiedCaller): Promise<VerificationAnswer> {
+    const trail: SignatureTrail = { certificateSm3: verified.certificateSm3, requestDigest: verified.requestDigest, certifiedRequester: input.requester };
+    return this.#forCase(verified.protocol, trail, performance.now(), () => input, async () => ({ input, fresh: async () => undefined }));
+  }
+
+  async #forCase(
+    protocol: 'http' | 'grpc',
+    trail: SignatureTrail,
+    started: number,
+    known: () => DepartmentVerificationInput | null,
+    authorise: () => Promise<{ input: DepartmentVerificationInput; fresh: () => Promise<void> }>,
+  ): Promise<VerificationAnswer> {
+    const accessId = this.#o.newAccessId();
     let typeCode: string | null = null;
     let holder: { kind: 'person' | 'organisation'; code: string } | null = null;
     try {
-      input = readDepartmentVerification(call.request);
-      const { fresh } = await this.#o.requests.verify(call, input.requester, trail);
+      const { input, fresh } = await authorise();
       let outcome: Awaited<ReturnType<typeof verifyLicence>>;
       try {
         outcome = await verifyLicence(this.#o.registry, input.target, { audience: input.requester, at: this.#clock(), verifyForeign: this.#verifyForeign });
@@ -166,11 +188,12 @@ export class LicenceVerifier {
         requestDigest: trail.requestDigest,
         responseDigest: sm3(canonical),
         certificateSm3: trail.certificateSm3,
-        protocol: call.protocol,
+        protocol,
       });
       return { result, canonical, signature: await signing };
     } catch (error) {
       const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the verification failed', { cause: error });
+      const input = known();
       await this.#o.log
         .write({
           id: accessId,
@@ -187,7 +210,7 @@ export class LicenceVerifier {
           latencyMs: performance.now() - started,
           requestDigest: trail.requestDigest,
           certificateSm3: trail.certificateSm3,
-          protocol: call.protocol,
+          protocol,
         })
         .catch(() => undefined);
       throw zt;
