@@ -126,6 +126,12 @@ export const errorCatalogue = {
   ZT_ERR_ARCHIVE_INVALID: def(422, GrpcStatus.DATA_LOSS, 'The access-log archive file does not verify: it is truncated or malformed, a record was altered (the message names its line), or its checkpoint or manifest is not signed by the platform CA given.'),
   ZT_ERR_ARCHIVE_STATE: def(409, GrpcStatus.FAILED_PRECONDITION, 'The access log is not in a state that allows this archive step: the segment is not sealed here, its file is missing or changed, or its records no longer match their leaves.'),
   ZT_ERR_CONVERSION_INPUT: def(400, GrpcStatus.INVALID_ARGUMENT, 'The stock conversion input cannot be read (unknown format, unreadable file, or a header without the required columns).'),
+  // Application intake (intake/).
+  ZT_ERR_SERVICE_ITEM_UNKNOWN: def(404, GrpcStatus.NOT_FOUND, 'No service item (事项) has this code.'),
+  ZT_ERR_INTAKE_NOT_AUTHORISED: def(403, GrpcStatus.PERMISSION_DENIED, 'The department does not take applications for this service item.'),
+  ZT_ERR_APPLICANT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The applicant is of the wrong kind for the service item, or its ID number or USCC fails its check character.'),
+  ZT_ERR_INTAKE_CASE_CONFLICT: def(409, GrpcStatus.ALREADY_EXISTS, 'The case number is already open for another applicant or service item.'),
+  ZT_ERR_SERVICE_ITEM_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The service item definition is invalid; the message lists every problem with its file and JSON path.'),
   // Service state.
   ZT_ERR_SHUTTING_DOWN: def(503, GrpcStatus.UNAVAILABLE, 'The instance is shutting down; retry on another instance.'),
   ZT_ERR_STORAGE_UNAVAILABLE: def(503, GrpcStatus.UNAVAILABLE, 'The database is not reachable.'),

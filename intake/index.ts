@@ -1,0 +1,21 @@
+// Application intake (受理): the public face of intake/. For now, service item definitions (事项) and their loading.
+export {
+  APPLICANT_KINDS,
+  defaultServiceItemDirectory,
+  FIELD_TYPES,
+  loadServiceItems,
+  LOCAL_CODE,
+  readServiceItem,
+  SERVICE_ITEM_CODE,
+  serviceItemContext,
+  type ApplicantKind,
+  type FieldSource,
+  type FieldType,
+  type FormField,
+  type Material,
+  type MaterialSource,
+  type ServiceItem,
+  type ServiceItemContext,
+  type ServiceItemLegalBasis,
+  type ServiceItemProblem,
+} from './service-item.js';
