@@ -9,6 +9,8 @@ import { isValidUscc } from '../core/identifiers/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import { BatchSigner, LocalSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate, readUscc } from '../certs/x509/index.js';
+import { verifyEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
+import type { TrustStore } from '../certs/trust/index.js';
 
 export const EXCHANGE_SIGNER_FILES = { key: 'exchange-signer.key.pem', certificate: 'exchange-signer.cert.pem' } as const;
 
@@ -47,4 +49,25 @@ export async function openPlatformSigner(ca: PlatformCa, caDir: string, uscc: st
       await signer.close();
     },
   };
+}
+
+/**
+ * Checks that an envelope presented back to the gateway (a licence document, a prefill answer) was signed by the
+ * platform: a certificate it carries must chain to the platform CA and name the platform's USCC; a fingerprint alone
+ * must be this platform signer's. Throws the catalogue error that says which check failed.
+ */
+export async function verifyPlatformEnvelope(platform: Pick<PlatformSigner, 'batch' | 'uscc'>, trust: TrustStore | null, envelope: SignedEnvelope, payload: Uint8Array): Promise<void> {
+  await verifyEnvelope(envelope, payload, {
+    resolveSignerKey: async (e) => {
+      const signer = platform.batch.signer;
+      if (e.signer.certificate) {
+        if (!trust) throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'no platform CA to check the signer against');
+        const trusted = await trust.validate(e.signer.certificate);
+        if (trusted.uscc !== platform.uscc) throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `signed by ${trusted.uscc ?? 'someone'}, not by the platform (${platform.uscc})`);
+        return trusted.publicKey;
+      }
+      if (e.signer.certificateSm3 && signer.certificate && e.signer.certificateSm3.toString('hex') === signer.certificate.fingerprint) return signer.publicKey;
+      throw new ZtError('ZT_ERR_CERT_UNKNOWN_ISSUER', 'the envelope names a signer certificate this platform does not know');
+    },
+  });
 }

@@ -6,7 +6,8 @@ import { performance } from 'node:perf_hooks';
 import { isZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import type { RateLimiter } from '../../core/rate-limit.js';
 import type { AccessLogWriter } from '../../audit/index.js';
-import { signEnvelope, verifyEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
+import { signEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
+import { verifyPlatformEnvelope } from '../../exchange/platform-signer.js';
 import { sm3 } from '../../certs/sm2/sm2.js';
 import type { BatchSigner } from '../../certs/signer/index.js';
 import type { TrustStore } from '../../certs/trust/index.js';
@@ -95,22 +96,7 @@ export class LicenceVerifier {
   constructor(options: LicenceVerifierOptions) {
     this.#o = options;
     this.#clock = options.clock ?? (() => new Date());
-    this.#verifyForeign = async (envelope, payload) => {
-      const platform = await this.#o.signer();
-      await verifyEnvelope(envelope, payload, {
-        resolveSignerKey: async (e) => {
-          const signer = platform.batch.signer;
-          if (e.signer.certificate) {
-            if (!this.#o.trust) throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'no platform CA to check the document\'s signer against');
-            const trusted = await this.#o.trust.validate(e.signer.certificate);
-            if (trusted.uscc !== platform.uscc) throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the document is signed by ${trusted.uscc ?? 'someone'}, not by the registry (${platform.uscc})`);
-            return trusted.publicKey;
-          }
-          if (e.signer.certificateSm3 && signer.certificate && e.signer.certificateSm3.toString('hex') === signer.certificate.fingerprint) return signer.publicKey;
-          throw new ZtError('ZT_ERR_CERT_UNKNOWN_ISSUER', 'the document names a signer certificate this registry does not know');
-        },
-      });
-    };
+    this.#verifyForeign = async (envelope, payload) => verifyPlatformEnvelope(await this.#o.signer(), this.#o.trust, envelope, payload);
   }
 
   /** An anonymous check by whoever holds the licence or its identifier. */
