@@ -6,7 +6,11 @@ import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { DEMO_RESOURCES } from '../registry/demo/catalogue.js';
 import { DEMO_LICENCE_TYPES } from '../registry/demo/licences.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
+import { envelopeToJson, signEnvelope, verifyEnvelope } from '../certs/envelope/index.js';
+import type { Signer } from '../certs/signer/index.js';
+import { demoSigner } from '../test/support/signing.js';
 import { PrefillService, type PrefillInput } from './prefill.js';
+import { checkSubmission } from './submission.js';
 import { defaultServiceItemDirectory, loadServiceItems, serviceItemContext } from './service-item.js';
 
 const YS = '112101000010000537'; // 营商局, which takes restaurant applications
@@ -15,12 +19,22 @@ const verified = { protocol: 'http' as const, requestDigest: Buffer.alloc(32, 0x
 
 let app: TestApp;
 let prefill: PrefillService;
+// Stands in for the platform key here; the gateway signs with its own (the batch signer).
+let platform: Signer;
 
 beforeAll(async () => {
   app = await startTestApp();
   const items = loadServiceItems(defaultServiceItemDirectory(), serviceItemContext(DEMO_RESOURCES as never, DEMO_LICENCE_TYPES));
   const { ctx } = app.app;
-  prefill = new PrefillService({ db: ctx.db, items: new Map(items.map((i) => [i.code, i])), exchange: ctx.exchange, licences: ctx.licences, licenceVerifier: ctx.licenceVerifier });
+  platform = demoSigner(app.config.dataDir, '11210100001000096L');
+  prefill = new PrefillService({
+    db: ctx.db,
+    items: new Map(items.map((i) => [i.code, i])),
+    exchange: ctx.exchange,
+    licences: ctx.licences,
+    licenceVerifier: ctx.licenceVerifier,
+    sign: (canonical) => signEnvelope(platform, canonical),
+  });
 });
 afterAll(async () => {
   await app?.close();
@@ -91,5 +105,26 @@ describe('prefill', () => {
     await expect(prefill.prefill({ ...first, applicant: { kind: 'organisation', code: DEMO_SUBJECTS.revokedCompany.uscc } }, verified)).rejects.toMatchObject({ code: 'ZT_ERR_INTAKE_CASE_CONFLICT' });
     // The same applicant may come back to the same case.
     await expect(prefill.prefill(first, verified)).resolves.toMatchObject({ caseNumber: first.caseNumber });
+  });
+
+  it('checks a submission: the locked values unchanged pass, any altered one is named, a rewritten answer fails its signature', async () => {
+    const { result, signature } = await prefill.prefillSigned(restaurant(), verified);
+    const verify = (envelope: Parameters<typeof verifyEnvelope>[0], payload: Buffer) => verifyEnvelope(envelope, payload, { publicKey: platform.publicKey });
+    const required = () => ['enterpriseName', 'seats', 'plannedOpeningDate'];
+    // As it travels: JSON out and back in.
+    const returned = JSON.parse(JSON.stringify(result)) as unknown;
+    const sig = envelopeToJson(signature);
+    const values = Object.fromEntries(result.fields.map((f) => [f.code, f.value]));
+    const ok = await checkSubmission({ prefill: returned, signature: sig, values: { ...values, seats: 40 } }, verify, required);
+    expect(ok).toMatchObject({ caseNumber: result.caseNumber, missing: ['plannedOpeningDate'] });
+    expect(ok.locked).toContain('enterpriseName');
+    await expect(checkSubmission({ prefill: returned, signature: sig, values: { ...values, enterpriseName: '别的公司' } }, verify, required)).rejects.toMatchObject({
+      code: 'ZT_ERR_INTAKE_LOCKED_ALTERED',
+      details: { fields: ['enterpriseName'] },
+    });
+    // Rewriting the value in the answer too (so the two agree) breaks the platform's signature instead.
+    const forged = JSON.parse(JSON.stringify(result)) as { fields: { code: string; value: unknown }[] };
+    forged.fields.find((f) => f.code === 'enterpriseName')!.value = '别的公司';
+    await expect(checkSubmission({ prefill: forged, signature: sig, values: { ...values, enterpriseName: '别的公司' } }, verify, required)).rejects.toMatchObject({ code: 'ZT_ERR_SIGNATURE_INVALID' });
   });
 });

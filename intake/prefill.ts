@@ -8,6 +8,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { isZtError, ZtError } from '../core/errors/index.js';
 import { isValidResidentId, isValidUscc } from '../core/identifiers/index.js';
 import type { Queryable } from '../core/storage/index.js';
+import type { SignedEnvelope } from '../certs/envelope/index.js';
 import { sm3 } from '../certs/sm2/sm2.js';
 import type { VerifiedCaller } from '../exchange/signed-request.js';
 import type { ExchangeService } from '../exchange/exchange-service.js';
@@ -80,7 +81,16 @@ export interface PrefillDeps {
   exchange: Pick<ExchangeService, 'queryVerified'>;
   licences: Pick<LicenceRegistry, 'byHolder'>;
   licenceVerifier: Pick<LicenceVerifier, 'departmentVerified'>;
+  /** Signs an answer's canonical JSON with the platform key (the batch signer). */
+  sign: (canonical: Buffer) => Promise<SignedEnvelope>;
   now?: () => Date;
+}
+
+/** A prefill as it is returned: the result, the exact bytes signed, and the platform's signature over them. */
+export interface PrefillAnswer {
+  result: PrefillResult;
+  canonical: Buffer;
+  signature: SignedEnvelope;
 }
 
 /** The locked values, canonical: { fieldCode: value } of every locked field that has one. */
@@ -145,6 +155,13 @@ export class PrefillService {
       throw new ZtError('ZT_ERR_INTAKE_CASE_CONFLICT', `case ${input.caseNumber} is already open for another ${bound.applicant_code !== code ? 'applicant' : `service item (${bound.service_item})`}`);
     }
     return item;
+  }
+
+  /** Prefills and signs the answer: what a submission later proves its locked values against. */
+  async prefillSigned(input: PrefillInput, verified: VerifiedCaller): Promise<PrefillAnswer> {
+    const result = await this.prefill(input, verified);
+    const canonical = Buffer.from(canonicalJson(result), 'utf8');
+    return { result, canonical, signature: await this.#d.sign(canonical) };
   }
 
   async prefill(input: PrefillInput, verified: VerifiedCaller): Promise<PrefillResult> {

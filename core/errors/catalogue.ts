@@ -130,6 +130,7 @@ export const errorCatalogue = {
   ZT_ERR_SERVICE_ITEM_UNKNOWN: def(404, GrpcStatus.NOT_FOUND, 'No service item (事项) has this code.'),
   ZT_ERR_INTAKE_NOT_AUTHORISED: def(403, GrpcStatus.PERMISSION_DENIED, 'The department does not take applications for this service item.'),
   ZT_ERR_APPLICANT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The applicant is of the wrong kind for the service item, or its ID number or USCC fails its check character.'),
+  ZT_ERR_INTAKE_LOCKED_ALTERED: def(409, GrpcStatus.FAILED_PRECONDITION, 'A submission changed government-verified (locked) fields of its prefill; details.fields names them.'),
   ZT_ERR_INTAKE_CASE_CONFLICT: def(409, GrpcStatus.ALREADY_EXISTS, 'The case number is already open for another applicant or service item.'),
   ZT_ERR_SERVICE_ITEM_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The service item definition is invalid; the message lists every problem with its file and JSON path.'),
   // Service state.
