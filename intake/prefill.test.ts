@@ -79,6 +79,26 @@ describe('prefill', () => {
     }
   });
 
+  it('fills marriage registration from household data, with the negative list\'s masks shown in the provenance', async () => {
+    const result = await prefill.prefill(
+      { requester: MZ, operator: '婚登-02', serviceItem: 'HYDJ-210100-0011', caseNumber: 'MZ-HYDJ-0001', applicant: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber }, declined: [] },
+      verified,
+    );
+    expect(result.fields.find((f) => f.code === 'name')).toMatchObject({ value: DEMO_SUBJECTS.applicant.name, locked: true });
+    // The negative list gives the birth date as year and month only, outside pension and social assistance.
+    expect(result.fields.find((f) => f.code === 'birthDate')).toMatchObject({ value: '1985-03', locked: true, provenance: { masked: true } });
+    expect(result.fields.find((f) => f.code === 'spouseName')).toMatchObject({ value: null, locked: false });
+  });
+
+  it('fills a social insurance transfer at the service centre from insurance and household data', async () => {
+    const result = await prefill.prefill(
+      { requester: '11210100001000109A', operator: '综窗-11', serviceItem: 'SBZY-210100-0012', caseNumber: 'ZX-SBZY-0001', applicant: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber }, declined: [] },
+      verified,
+    );
+    expect(result.materials.filter((m) => m.status === 'attached').map((m) => m.code).sort()).toEqual(['insurance', 'population']);
+    expect(result.fields.filter((f) => f.locked).length).toBeGreaterThanOrEqual(4);
+  });
+
   it('fetches nothing the applicant declined, and says so', async () => {
     const input = restaurant({ declined: ['foodBusinessLicence'] });
     const result = await prefill.prefill(input, verified);

@@ -117,7 +117,7 @@ describe('readServiceItem reports each problem with its path', () => {
     raw.fields.push({ code: 'entType', label: '类型', type: 'string', required: false, source: { kind: 'licence', type: BUSINESS_LICENCE, field: 'enterpriseType' } });
     const list = problems(raw);
     const message = `licences of type ${BUSINESS_LICENCE} are held by organisations, but the applicant is a person`;
-    expect(at(list, '$.materials[4].source.type')).toEqual([message]);
+    expect(at(list, '$.materials[3].source.type')).toEqual([message]);
     expect(at(list, '$.fields[7].source.type')).toEqual([message]);
   });
 
@@ -188,8 +188,8 @@ describe('readServiceItem reports each problem with its path', () => {
     raw.applicantKind = 'citizen';
     raw.name = '';
     raw.legalBasis = { article: '第五条' };
-    raw.materials[2].required = 'yes';
-    raw.materials[3].source = { kind: 'upload' };
+    raw.materials[1].required = 'yes';
+    raw.materials[2].source = { kind: 'upload' };
     raw.fields[0].type = 'text';
     raw.materials[0].source.subject = 'spouse';
     const list = problems(raw);
@@ -198,8 +198,8 @@ describe('readServiceItem reports each problem with its path', () => {
       '$.applicantKind',
       '$.legalBasis.title',
       '$.materials[0].source.subject',
-      '$.materials[2].required',
-      '$.materials[3].source.kind',
+      '$.materials[1].required',
+      '$.materials[2].source.kind',
       '$.fields[0].type',
     ]);
   });

@@ -13,6 +13,8 @@ const CIVIL_AFFAIRS = '11210100001000045C';
 const BUSINESS_ENVIRONMENT = '112101000010000537';
 const NATURAL_RESOURCES = '112101000010000612';
 const HEALTH = '112101000010000700';
+/** 沈阳市政务服务中心 (一网通办): takes applications at its comprehensive windows for many departments. */
+const SERVICE_CENTRE = '11210100001000109A';
 
 export const DEMO_RESOURCES: readonly ResourcePublication[] = [
   {
@@ -246,6 +248,49 @@ export const DEMO_DEMANDS: readonly DemoDemand[] = [
     },
     registeredDaysAgo: 200,
     validForDays: 150,
+  },
+  // Application intake (intake/items): the grants its demo service items read under.
+  {
+    shows: 'approved: civil affairs prefills marriage registration from household data',
+    registration: {
+      requester: CIVIL_AFFAIRS,
+      resource: '210100-GA-0001',
+      items: ['name', 'gender', 'birthDate', 'address', 'householdNumber'],
+      serviceItem: 'HYDJ-210100-0011',
+      legalBasis: { title: '《婚姻登记条例》' },
+      expectedDailyVolume: 200,
+    },
+    registeredDaysAgo: 20,
+    validForDays: 730,
+    then: { kind: 'approve', daysAgo: 18, terms: {} },
+  },
+  {
+    shows: 'approved: the service centre prefills a social insurance transfer from insurance records',
+    registration: {
+      requester: SERVICE_CENTRE,
+      resource: '210100-RS-0001',
+      items: ['insuranceType', 'status', 'paymentMonths', 'employerName'],
+      serviceItem: 'SBZY-210100-0012',
+      legalBasis: { title: '《中华人民共和国社会保险法》' },
+      expectedDailyVolume: 300,
+    },
+    registeredDaysAgo: 20,
+    validForDays: 730,
+    then: { kind: 'approve', daysAgo: 18, terms: {} },
+  },
+  {
+    shows: 'approved: … and from household data',
+    registration: {
+      requester: SERVICE_CENTRE,
+      resource: '210100-GA-0001',
+      items: ['name', 'address'],
+      serviceItem: 'SBZY-210100-0012',
+      legalBasis: { title: '《中华人民共和国社会保险法》' },
+      expectedDailyVolume: 300,
+    },
+    registeredDaysAgo: 20,
+    validForDays: 730,
+    then: { kind: 'approve', daysAgo: 18, terms: {} },
   },
 ];
 
