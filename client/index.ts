@@ -82,3 +82,5 @@ export {
   type AuditAnalyticsClientOptions,
   type ReportDimension,
 } from './audit-analytics-client.js';
+// Application intake's client (intake departments): service items, preview, signed prefill, the submission check.
+export { INTAKE_GRPC_SERVICE, IntakeClient, type IntakeCallOptions, type IntakeClientOptions, type IntakeInput, type IntakePrefill, type IntakeSubmission } from './intake-client.js';

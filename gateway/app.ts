@@ -35,6 +35,7 @@ import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-si
 import { createHttpServer } from './http/server.js';
 import { RateLimiter } from '../core/rate-limit.js';
 import { LICENCE_EVENTS_TOPIC, LicenceRegistry, LicenceVerifier, SqlLicenceStore } from '../registry/licences/index.js';
+import { IntakeService, loadShippedServiceItems } from '../intake/index.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
@@ -246,6 +247,18 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       newAccessId: () => newAccessRecordId(businessClock ? new Date(businessClock()) : undefined),
       ...(businessClock ? { clock: () => new Date(businessClock()) } : {}),
     });
+    // Application intake: prefill reads through the exchange's and the registry's own paths, for the one signed
+    // request verified by the same verifier; its service items are loaded below, once the catalogue is seeded.
+    const intake = new IntakeService({
+      db,
+      exchange,
+      licences,
+      licenceVerifier,
+      requests,
+      signer,
+      trust,
+      ...(businessClock ? { now: () => new Date(businessClock()) } : {}),
+    });
     // The tamper-evident log: every instance offers to sequence records and sign checkpoints; one at a time does.
     const auditLog = new AuditLogService({
       db,
@@ -280,6 +293,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       auditLog,
       licences,
       licenceVerifier,
+      intake,
       version: packageVersion(),
       startedAt: new Date(),
       lifecycle: { closing: false },
@@ -296,6 +310,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Every negative-list revision put in force is kept with its rules, so records citing it stay explainable.
     policyRef.current = await loadPolicies(config, catalogue, logger, (engine) => auditSearch.revisions.record(engine, config.instanceId!));
     await grants.reload(demands);
+    await loadShippedServiceItems(intake, catalogue, departments, logger);
     // Any change of a demand (granted, approved, withdrawn, expired …) rebuilds this instance's grant index.
     let reloading: Promise<void> | null = null;
     let again = false;

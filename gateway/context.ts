@@ -16,6 +16,7 @@ import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
 import type { LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
+import type { IntakeService } from '../intake/index.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
 export interface AppContext {
@@ -54,6 +55,8 @@ export interface AppContext {
   readonly licences: LicenceRegistry;
   /** Licence verification, anonymous or by a department. */
   readonly licenceVerifier: LicenceVerifier;
+  /** Application intake (受理): service items, preview, prefill, the submission check. */
+  readonly intake: IntakeService;
   readonly version: string;
   readonly startedAt: Date;
   /** Set when a graceful shutdown begins: readiness fails and new requests get ZT_ERR_SHUTTING_DOWN. */

@@ -19,3 +19,7 @@ export {
   type ServiceItemLegalBasis,
   type ServiceItemProblem,
 } from './service-item.js';
+// Prefill, the submission check, and the service the gateway offers over HTTP and gRPC.
+export { lockedDigest, lockedValues, PREFILL_SCHEMA, PrefillService, type MaterialOutcome, type MaterialReason, type PrefillAnswer, type PrefillInput, type PrefillResult, type PrefilledField, type Provenance } from './prefill.js';
+export { checkSubmission, type SubmissionCheck, type SubmissionInput } from './submission.js';
+export { IntakeService, loadShippedServiceItems, readPrefillInput, type IntakeCall, type IntakePreview, type IntakeServiceOptions, type MaterialPreview } from './intake-service.js';

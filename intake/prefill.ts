@@ -68,6 +68,8 @@ export interface PrefillResult {
   serviceItem: string;
   caseNumber: string;
   applicant: { kind: ApplicantKind; code: string };
+  /** SM3 (hex) of the intake department's signed request: the answer is bound to it, as every read is. */
+  requestDigest: string;
   fields: PrefilledField[];
   materials: MaterialOutcome[];
   /** SM3 (hex) of the canonical locked values: what a submission must still carry unchanged. */
@@ -127,8 +129,8 @@ export class PrefillService {
     return item;
   }
 
-  /** Checks who may take this application and about whom, and binds the case number to the applicant. */
-  async #admit(input: PrefillInput): Promise<ServiceItem> {
+  /** Who may take this application and about whom: the checks a prefill and a preview share. Binds nothing. */
+  admissible(input: PrefillInput): ServiceItem {
     const item = this.item(input.serviceItem);
     if (!item.intakeDepartments.includes(input.requester)) {
       throw new ZtError('ZT_ERR_INTAKE_NOT_AUTHORISED', `${input.requester} does not take applications for ${item.code} ${item.name}`);
@@ -140,20 +142,32 @@ export class PrefillService {
     }
     const unknown = input.declined.filter((m) => !item.materials.some((x) => x.code === m));
     if (unknown.length > 0) throw new ZtError('ZT_ERR_REQUEST_INVALID', `declined names no material of ${item.code}: ${unknown.join(', ')}`);
+    return item;
+  }
+
+  /** Refuses a case number already open for another applicant or service item (a preview checks, a prefill binds). */
+  async assertCaseFree(input: PrefillInput, item: ServiceItem): Promise<void> {
+    const { rows } = await this.#d.db.query<{ service_item: string; applicant_code: string }>(
+      'SELECT service_item, applicant_code FROM intake_cases WHERE requester = $1 AND case_number = $2',
+      [input.requester, input.caseNumber],
+    );
+    const bound = rows[0];
+    if (bound && (bound.applicant_code !== input.applicant.code || bound.service_item !== item.code)) {
+      throw new ZtError('ZT_ERR_INTAKE_CASE_CONFLICT', `case ${input.caseNumber} is already open for another ${bound.applicant_code !== input.applicant.code ? 'applicant' : `service item (${bound.service_item})`}`);
+    }
+  }
+
+  /** The admission checks, then the case number bound to the applicant. */
+  async #admit(input: PrefillInput): Promise<ServiceItem> {
+    const item = this.admissible(input);
+    const { kind, code } = input.applicant;
     // One case, one applicant: the first prefill binds them; a case number reused for someone else is refused.
     await this.#d.db.query(
       `INSERT INTO intake_cases (requester, case_number, service_item, applicant_kind, applicant_code, opened_at)
        VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (requester, case_number) DO NOTHING`,
       [input.requester, input.caseNumber, item.code, kind, code, this.#now()],
     );
-    const { rows } = await this.#d.db.query<{ service_item: string; applicant_code: string }>(
-      'SELECT service_item, applicant_code FROM intake_cases WHERE requester = $1 AND case_number = $2',
-      [input.requester, input.caseNumber],
-    );
-    const bound = rows[0]!;
-    if (bound.applicant_code !== code || bound.service_item !== item.code) {
-      throw new ZtError('ZT_ERR_INTAKE_CASE_CONFLICT', `case ${input.caseNumber} is already open for another ${bound.applicant_code !== code ? 'applicant' : `service item (${bound.service_item})`}`);
-    }
+    await this.assertCaseFree(input, item);
     return item;
   }
 
@@ -252,6 +266,7 @@ export class PrefillService {
     return {
       schema: PREFILL_SCHEMA,
       ...head,
+      requestDigest: verified.requestDigest.toString('hex'),
       fields,
       materials: item.materials.map((m) => outcomes.get(m.code)!),
       lockedDigest: lockedDigest(head, lockedValues(fields)),

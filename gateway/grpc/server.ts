@@ -11,6 +11,7 @@ import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
 import { licenceHandlers } from '../../registry/licences/grpc/handlers.js';
+import { intakeHandlers } from '../../intake/grpc/handlers.js';
 import { addAuditService } from '../../audit/search/grpc/service.js';
 import { auditAnalyticsHandlers } from '../../audit/analytics/grpc/handlers.js';
 import { auditLogHandlers } from '../../audit/log/grpc/handlers.js';
@@ -79,6 +80,7 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
     'zhengtong.v1.ExchangeService': exchangeHandlers(ctx.exchange),
     'zhengtong.v1.LicenceService': licenceHandlers(ctx.licences, ctx.licenceVerifier),
+    'zhengtong.v1.IntakeService': intakeHandlers(ctx.intake),
     'zhengtong.v1.AuditAnalyticsService': auditAnalyticsHandlers(ctx.auditAnalytics),
     'zhengtong.v1.AuditLogService': auditLogHandlers(new AuditLogApi(ctx.auditLog, ctx.auditGuard)),
   };

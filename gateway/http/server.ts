@@ -1,5 +1,6 @@
 import { exchangeRoutes } from '../../exchange/http/routes.js';
 import { licenceRoutes } from '../../registry/licences/http/routes.js';
+import { intakeRoutes } from '../../intake/http/routes.js';
 import { auditSearchRoutes } from '../../audit/search/http/routes.js';
 import { auditAnalyticsRoutes } from '../../audit/analytics/http/routes.js';
 import { auditLogRoutes } from '../../audit/log/http/routes.js';
@@ -61,6 +62,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
         { name: 'policies', description: 'The negative list (负面清单) in force, and dry-run decisions.' },
         { name: 'ca', description: 'The platform certificate authority (平台CA): certificates, CRLs, status.' },
         { name: 'licences', description: 'The e-licence registry (电子证照): types, issue, lookup, verification, lifecycle, status lists.' },
+        { name: 'intake', description: 'Application intake (受理): service items (事项), preview, prefill from shared data and e-licences, the submission check. Signed requests.' },
         { name: 'exchange', description: 'The real-time exchange (实时共享交换): signed requests in, policy-filtered signed data out, every access recorded.' },
         { name: 'audit', description: 'Supervision of the access log (行权回溯): search, export, trace, a subject\'s view, covert-case flags. Signed requests.' },
       ],
@@ -179,6 +181,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(policyRoutes(ctx.policy));
   await app.register(exchangeRoutes(ctx.exchange));
   await app.register(licenceRoutes(ctx.licences, ctx.licenceVerifier));
+  await app.register(intakeRoutes(ctx.intake));
   await app.register(auditSearchRoutes(ctx.auditSearch));
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));
   await app.register(auditLogRoutes(new AuditLogApi(ctx.auditLog, ctx.auditGuard)));
