@@ -7,9 +7,11 @@
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
 //   ZT_BENCH_WORKERS=2 ZT_BENCH_KAFKA_BROKERS=127.0.0.1:9092  and the exchange on two gateway processes
 //   npm run bench -- audit-search      search latency on 1,000,000 access records (needs ZT_BENCH_DATABASE_URL; ZT_BENCH_AUDIT_ROWS)
+//   npm run bench -- intake-prefill    prefill latency with the demo data (ZT_BENCH_PREFILLS, default 300; PostgreSQL too with ZT_BENCH_DATABASE_URL)
 //   npm run bench -- audit-log         sequencing, proofs and verify of the tamper-evident log on 1,000,000 records (needs ZT_BENCH_DATABASE_URL; ZT_BENCH_AUDIT_LOG_ROWS)
 import { benchAuditSearch, printAuditSearch } from './audit-search.bench.js';
 import { benchAuditLog, printAuditLog } from './audit-log.bench.js';
+import { benchIntakePrefill, printIntakePrefill } from './intake-prefill.bench.js';
 import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchDecide, printDecide } from './decide.bench.js';
 import { benchExchange, printExchange } from './exchange.bench.js';
@@ -19,7 +21,7 @@ import { benchGatewayRead } from './gateway-read.bench.js';
 import { describeMachine } from './machine.js';
 import { benchSm2, printSm2 } from './sm2.bench.js';
 
-const benchmarks = ['audit-search', 'audit-log', 'gateway', 'exchange', 'licence-verify', 'licence-conversion', 'sm2', 'batch-signer', 'decide'];
+const benchmarks = ['audit-search', 'audit-log', 'intake-prefill', 'gateway', 'exchange', 'licence-verify', 'licence-conversion', 'sm2', 'batch-signer', 'decide'];
 const selected = process.argv.slice(2);
 for (const name of selected) {
   if (!benchmarks.includes(name)) {
@@ -71,4 +73,10 @@ if (wanted('audit-log')) {
   const url = process.env.ZT_BENCH_DATABASE_URL || process.env.DATABASE_URL;
   if (!url) process.stdout.write('tamper-evident log: skipped (loads 1,000,000 records into PostgreSQL: set ZT_BENCH_DATABASE_URL)\n');
   else printAuditLog(await benchAuditLog(url, Number(process.env.ZT_BENCH_AUDIT_LOG_ROWS ?? 1_000_000)));
+}
+if (wanted('intake-prefill')) {
+  const count = Number(process.env.ZT_BENCH_PREFILLS ?? 300);
+  printIntakePrefill(await benchIntakePrefill(count));
+  const url = process.env.ZT_BENCH_DATABASE_URL;
+  if (url) printIntakePrefill(await benchIntakePrefill(count, url));
 }
