@@ -7,7 +7,8 @@ import { envelopeToJson } from '../../certs/envelope/index.js';
 import { ZtError } from '../../core/errors/index.js';
 import { errorResponses, toCatalogueError } from '../../gateway/http/errors.js';
 import type { ExchangeService } from '../exchange-service.js';
-import { HTTP_HEADERS, presentedSignature } from '../protocol/request-signature.js';
+import { HTTP_HEADERS } from '../protocol/request-signature.js';
+import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../gateway/http/signed-body.js';
 
 export const EXCHANGE_QUERY_PATH = '/v1/exchange/query';
 
@@ -32,23 +33,14 @@ const queryBody = {
   },
 } as const;
 
-const raw = new WeakMap<FastifyRequest, Buffer>();
 /** Requests the service has seen (and recorded); an error on any other is recorded by the hook below. */
 const seen = new WeakSet<FastifyRequest>();
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
   return async (app) => {
-    const parseJson = app.getDefaultJsonParser('error', 'ignore');
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      raw.set(request, body as Buffer);
-      parseJson(request, (body as Buffer).toString('utf8'), done);
-    });
+    // The signature covers the body exactly as sent, so keep its bytes.
+    keepRawJsonBodies(app);
     // Refused before the handler (malformed JSON, too large, wrong media type): still an access to record.
     app.addHook('onError', async (request, _reply, error) => {
       if (seen.has(request)) return;
@@ -92,7 +84,7 @@ export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
       },
       async (request) => {
         seen.add(request);
-        const body = raw.get(request);
+        const body = rawBody(request);
         if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'an exchange query is sent as application/json');
         const answer = await exchange.query({
           protocol: 'http',
@@ -100,7 +92,7 @@ export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
           path: request.url,
           body,
           request: request.body,
-          signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])),
+          signature: () => presentedHttpSignature(request),
         });
         return { result: answer.result, signature: envelopeToJson(answer.signature) };
       },

@@ -4,23 +4,18 @@ import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { envelopeToJson } from '../../certs/envelope/index.js';
 import { ZtError } from '../../core/errors/index.js';
-import { HTTP_HEADERS, presentedSignature } from '../../exchange/protocol/request-signature.js';
 import { errorResponses } from '../../gateway/http/errors.js';
 import type { IntakeCall, IntakeService } from '../intake-service.js';
 import type { PrefillAnswer } from '../prefill.js';
+import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../gateway/http/signed-body.js';
 
 export const INTAKE_HTTP_PATHS = { prefill: '/v1/intake/prefill', preview: '/v1/intake/preview', submissions: '/v1/intake/submissions' } as const;
 
-const raw = new WeakMap<FastifyRequest, Buffer>();
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 /** The signed call of a request: its method, path and body exactly as received. */
 function signedCall(request: FastifyRequest): IntakeCall {
-  const body = raw.get(request);
+  const body = rawBody(request);
   if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'an intake request is sent as application/json');
   return {
     protocol: 'http',
@@ -28,7 +23,7 @@ function signedCall(request: FastifyRequest): IntakeCall {
     path: request.url,
     body,
     request: request.body,
-    signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])),
+    signature: () => presentedHttpSignature(request),
   };
 }
 
@@ -50,12 +45,8 @@ const prefillResponse = {
 
 export function intakeRoutes(intake: IntakeService): FastifyPluginAsync {
   return async (app) => {
-    const parseJson = app.getDefaultJsonParser('error', 'ignore');
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      raw.set(request, body as Buffer);
-      parseJson(request, (body as Buffer).toString('utf8'), done);
-    });
+    // The signature covers the body exactly as sent, so keep its bytes.
+    keepRawJsonBodies(app);
 
     app.get('/v1/service-items', { schema: { tags: ['intake'], summary: 'The service items (事项) intake departments take applications for.', response: { 200: objectResponse, ...errorResponses } } }, async () => ({
       items: intake.items(),

@@ -4,20 +4,16 @@
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { errorResponses } from '../../../gateway/http/errors.js';
-import { HTTP_HEADERS, presentedSignature } from '../../../exchange/protocol/request-signature.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { RawParameters } from '../../search/query.js';
 import type { AuditAnalytics } from '../service.js';
+import { presentedHttpSignature } from '../../../gateway/http/signed-body.js';
 
 const EMPTY = Buffer.alloc(0);
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 function signedCall(request: FastifyRequest): SignedCall {
-  return { method: 'GET', path: request.url, body: EMPTY, signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])) };
+  return { method: 'GET', path: request.url, body: EMPTY, signature: () => presentedHttpSignature(request) };
 }
 
 const range = {

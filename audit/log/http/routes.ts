@@ -3,19 +3,15 @@
 // service portal or a supervisor. Parameters are read by AuditLogApi, so a bad one gets the log's own code.
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { errorResponses } from '../../../gateway/http/errors.js';
-import { HTTP_HEADERS, presentedSignature } from '../../../exchange/protocol/request-signature.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { AuditLogApi, RawParameters } from '../api.js';
+import { presentedHttpSignature } from '../../../gateway/http/signed-body.js';
 
 const EMPTY = Buffer.alloc(0);
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 function signed(request: FastifyRequest): SignedCall {
-  return { method: request.method, path: request.url, body: EMPTY, signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])) };
+  return { method: request.method, path: request.url, body: EMPTY, signature: () => presentedHttpSignature(request) };
 }
 
 /** A repeated parameter is refused as malformed by the API (it reads one string). */

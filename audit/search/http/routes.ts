@@ -6,27 +6,22 @@ import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ZtError } from '../../../core/errors/index.js';
 import { errorResponses } from '../../../gateway/http/errors.js';
-import { HTTP_HEADERS, presentedSignature } from '../../../exchange/protocol/request-signature.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import { covertCaseJson } from '../covert-cases.js';
 import { EXPORT_CONTENT_TYPES } from '../export-format.js';
 import type { RawParameters } from '../query.js';
 import type { AccessLogSearch, AuditCall } from '../search-service.js';
+import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../../gateway/http/signed-body.js';
 
-const raw = new WeakMap<FastifyRequest, Buffer>();
 const EMPTY = Buffer.alloc(0);
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 function signed(request: FastifyRequest): AuditCall {
   const call: SignedCall = {
     method: request.method,
     path: request.url,
-    body: raw.get(request) ?? EMPTY,
-    signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])),
+    body: rawBody(request) ?? EMPTY,
+    signature: () => presentedHttpSignature(request),
   };
   return { call, protocol: 'http' };
 }
@@ -61,12 +56,7 @@ const object = { type: 'object', additionalProperties: true } as const;
 export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
   return async (app) => {
     // The signature covers the body exactly as sent, so keep its bytes.
-    const parseJson = app.getDefaultJsonParser('error', 'ignore');
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, b, done) => {
-      raw.set(request, b as Buffer);
-      parseJson(request, (b as Buffer).toString('utf8'), done);
-    });
+    keepRawJsonBodies(app);
 
     app.get(
       '/v1/audit/access-records',

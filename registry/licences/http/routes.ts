@@ -2,23 +2,19 @@
 // the acting department's signature in a `signature` field; a department's verification is a signed request
 // (Zt-* headers, as in the exchange) and is recorded; an anonymous one is rate-limited per client address.
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsync } from 'fastify';
 import { decodeEnvelopeJson, envelopeToJson, type SignedEnvelope } from '../../../certs/envelope/index.js';
 import { ZtError } from '../../../core/errors/index.js';
 import { errorResponses } from '../../../gateway/http/errors.js';
-import { HTTP_HEADERS, presentedSignature } from '../../../exchange/protocol/request-signature.js';
+import { HTTP_HEADERS } from '../../../exchange/protocol/request-signature.js';
 import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
 import type { StoredLicence } from '../sql/sql-licence-store.js';
 import { encodeCompactLicence } from '../offline/compact.js';
 import { readTarget, type LicenceVerifier, type VerificationAnswer } from '../verification-service.js';
+import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../../gateway/http/signed-body.js';
 
-const raw = new WeakMap<FastifyRequest, Buffer>();
 
-function header(request: FastifyRequest, name: string): string | undefined {
-  const v = request.headers[name];
-  return Array.isArray(v) ? v.join(',') : v;
-}
 
 /** The signature field of a step: a signed envelope in JSON; anything else is refused as unsigned by the service. */
 function readSignature(value: unknown): SignedEnvelope | unknown {
@@ -77,12 +73,8 @@ const stepBody = {
 
 export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifier): FastifyPluginAsync {
   return async (app) => {
-    const parseJson = app.getDefaultJsonParser('error', 'ignore');
-    app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-      raw.set(request, body as Buffer);
-      parseJson(request, (body as Buffer).toString('utf8'), done);
-    });
+    // The signature covers the body exactly as sent, so keep its bytes.
+    keepRawJsonBodies(app);
 
     app.get('/v1/licence-types', { schema: { tags: ['licences'], summary: 'The licence types (证照类型) the registry knows.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } }, async () => ({
       types: registry.types(),
@@ -217,7 +209,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
         },
       },
       async (request, reply) => {
-        const body = raw.get(request);
+        const body = rawBody(request);
         if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'a verification is sent as application/json');
         const signed = request.headers[HTTP_HEADERS.signature] !== undefined;
         const answer = signed
@@ -227,7 +219,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
               path: request.url,
               body,
               request: request.body,
-              signature: () => presentedSignature((name) => header(request, HTTP_HEADERS[name])),
+              signature: () => presentedHttpSignature(request),
             })
           : await verifier.anonymous(readTarget((request.body ?? {}) as Record<string, unknown>), request.ip);
         return reply.type('application/json').send(answerJson(answer));
