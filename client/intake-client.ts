@@ -146,8 +146,10 @@ export class IntakeClient {
   }
 
   /** The prefilled form, its signature checked when the client was given trust, and that it is the case asked for. */
-  async prefill(input: IntakeInput, options: IntakeCallOptions = {}): Promise<IntakePrefill> {
+  async prefill(input: IntakeInput, given: IntakeCallOptions = {}): Promise<IntakePrefill> {
     const body = this.#body(input);
+    const sent: { requestDigest?: Buffer } = {};
+    const options = { ...given, sent };
     let value: Msg;
     let bytes: Buffer;
     let envelope: SignedEnvelope;
@@ -174,6 +176,8 @@ export class IntakeClient {
     if (result.requester !== this.department || result.caseNumber !== input.caseNumber || result.serviceItem !== input.serviceItem) {
       throw unverified(`it is for ${result.requester} case ${result.caseNumber} of ${result.serviceItem}, not the case asked about`);
     }
+    // Bound to this very request (its SM3), as every read made for it is: not an earlier answer replayed.
+    if (!sent.requestDigest || result.requestDigest !== sent.requestDigest.toString('hex')) throw unverified('it answers another request (its requestDigest is not this request\'s)');
     const signer = this.#certificates ? await this.#verify(bytes, envelope) : null;
     return { result, signature: envelope, signedBytes: bytes, signer };
   }

@@ -29,6 +29,8 @@ export interface SignedCallOptions {
   signal?: AbortSignal;
   /** Sent as x-request-id (header or metadata). */
   requestId?: string;
+  /** Filled in once the request is signed: its SM3 digest, for a caller that checks an answer is bound to it. */
+  sent?: { requestDigest?: Buffer };
 }
 
 export type Message = Record<string, unknown>;
@@ -104,6 +106,7 @@ export class SignedTransport {
       timestamp: new Date(this.#clock()).toISOString(),
       nonce: this.#nonce(),
     });
+    if (options.sent) options.sent.requestDigest = signed.requestDigest;
     const headers: Record<string, string> = { accept: 'application/json', ...signed.headers };
     if (body !== undefined) headers['content-type'] = 'application/json';
     if (options.requestId !== undefined) headers['x-request-id'] = options.requestId;
@@ -155,7 +158,8 @@ export class SignedTransport {
     } catch (error) {
       throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', `the ${request.name} cannot be encoded: ${describeError(error)}`, { cause: error });
     }
-    const { metadata } = await signGrpcRequest({ path, body, signer: this.#signer, timestamp: new Date(this.#clock()).toISOString(), nonce: this.#nonce() });
+    const { metadata, requestDigest } = await signGrpcRequest({ path, body, signer: this.#signer, timestamp: new Date(this.#clock()).toISOString(), nonce: this.#nonce() });
+    if (options.sent) options.sent.requestDigest = requestDigest;
     if (options.requestId !== undefined) metadata.set('x-request-id', options.requestId);
     return { body, metadata };
   }

@@ -229,6 +229,29 @@ describe('signed requests over HTTP', () => {
     expect(text.startsWith('{"result":{')).toBe(true);
   });
 
+  it('the SDK refuses an answer replayed from an earlier request of the same case', async () => {
+    // A genuine, platform-signed answer for this case, taken once …
+    const input = restaurant('http');
+    const payload = Buffer.from(JSON.stringify({ requester: YS, ...input }), 'utf8');
+    const earlier = await (await post('/v1/intake/prefill', payload, await signed('/v1/intake/prefill', payload))).text();
+    // … and served again, by something in the middle, to the next request for it.
+    const { createServer } = await import('node:http');
+    const replaying = createServer((_request, response) => response.writeHead(200, { 'content-type': 'application/json' }).end(earlier));
+    await new Promise<void>((resolve) => replaying.listen(0, '127.0.0.1', resolve));
+    const files = demoKeyFiles(app.config.dataDir, YS);
+    const client = new IntakeClient({
+      httpUrl: `http://127.0.0.1:${(replaying.address() as { port: number }).port}`,
+      signer: DepartmentKey.fromFiles(files.key, files.certificate),
+      trust: { root: readFileSync(`${app.config.caDir}/root-ca.cert.pem`), issuing: readFileSync(`${app.config.caDir}/issuing-ca.cert.pem`) },
+    });
+    try {
+      await expect(client.prefill(input)).rejects.toMatchObject({ code: 'ZT_CLIENT_RESPONSE_UNVERIFIED', message: expect.stringContaining('another request') });
+    } finally {
+      await client.close();
+      replaying.close();
+    }
+  });
+
   it('refuses unknown fields and wrong types', async () => {
     for (const over of [{ purpose: 'x' }, { applicant: { kind: 'organisation', code: DEMO_SUBJECTS.restaurant.uscc, name: 'x' } }, { declined: 'leaseContract' }, { caseNumber: 42 }]) {
       const payload = body(YS, over);
