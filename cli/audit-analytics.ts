@@ -2,7 +2,6 @@
 // running gateway (signed as a supervisor with --key/--cert, through client/audit-analytics-client.ts), and the
 // analytics consumer as a process of its own (`consume`: the configuration's database and event bus, consumer group
 // zhengtong.audit-analytics), for gateways run with ZT_AUDIT_ANALYTICS=off.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isZtError } from '../core/errors/index.js';
 import { openEventBus } from '../core/events/index.js';
@@ -10,10 +9,10 @@ import { createLogger } from '../core/logging/index.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
 import { startAnalyticsConsumer, type AnalyticsReport, type AnomalyReport, type ReportDimension } from '../audit/analytics/index.js';
 import { AuditAnalyticsClient } from '../client/audit-analytics-client.js';
-import { DepartmentKey } from '../client/department-key.js';
 import { ExchangeClientError, ExchangeError } from '../client/errors.js';
 import { ACCESS_RECORD_TOPIC } from '../audit/access-record.js';
 import type { ConfigLoader } from './audit.js';
+import { departmentKeyOf, UsageError } from './common.js';
 
 export const AUDIT_ANALYTICS_HELP = `Usage: zhengtong audit analyse|anomalies|consume [options]
 
@@ -50,18 +49,8 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-class UsageError extends Error {}
-
 function usage(message: string): never {
   throw new UsageError(message);
-}
-
-function read(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    return usage(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-  }
 }
 
 // ---- tables ----
@@ -198,8 +187,7 @@ async function consume(config: ConfigLoader): Promise<number> {
 
 async function remote(config: ConfigLoader, command: 'analyse' | 'anomalies', v: ReturnType<typeof parseArgs<{ options: typeof OPTIONS }>>['values']): Promise<number> {
   if (v.key === undefined || v.cert === undefined) usage('a supervisor\'s key is needed: --key KEY.pem --cert CERT.pem');
-  const passphrase = v['passphrase-file'] !== undefined ? read(v['passphrase-file'], 'passphrase file').toString('utf8').replace(/\r?\n$/, '') : undefined;
-  const signer = DepartmentKey.fromMaterial({ privateKey: read(v.key, 'key'), certificate: read(v.cert, 'certificate'), ...(passphrase !== undefined ? { passphrase } : {}) });
+  const signer = departmentKeyOf(v)!;
   const server = v.server ?? v.url;
   const httpUrl = v.grpc === undefined ? (server ?? `http://127.0.0.1:${config().httpPort}`) : undefined;
   if (command === 'anomalies' && v.by !== undefined) usage('--by belongs to analyse');

@@ -16,6 +16,7 @@ import { migrate, openDatabase, type Database } from '../core/storage/index.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { AuditArchive, verifyArchiveFile, type ArchiveTrust, type ArchiveVerification, type SealReport } from '../audit/archive/index.js';
 import type { ConfigLoader } from './audit.js';
+import { UsageError } from './common.js';
 
 export const AUDIT_ARCHIVE_HELP = `Usage: zhengtong audit archive <command> [options]
 
@@ -41,8 +42,6 @@ export interface ArchiveCommandIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
-
-class UsageError extends Error {}
 
 function usage(message: string): never {
   throw new UsageError(message);

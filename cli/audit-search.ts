@@ -1,14 +1,14 @@
 // `zhengtong audit search | export | trace | subject | covert`: the access-log search of a running gateway from the
 // command line, through the audit client (client/audit-client.ts), signed with a supervisor's (or a portal's, or for
 // covert flags a department's) key. Tables for people, --json for programs; an export goes to a file or stdout.
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { isZtError } from '../core/errors/index.js';
 import { AuditClient, type AuditFilters, type AuditRecord } from '../client/audit-client.js';
-import { DepartmentKey } from '../client/department-key.js';
 import { ExchangeClientError, ExchangeError } from '../client/errors.js';
 import type { ConfigLoader } from './audit.js';
+import { departmentKeyOf, UsageError } from './common.js';
 
 export const AUDIT_SEARCH_HELP = `Usage: zhengtong audit <search|export|trace|subject|covert> [options]
 
@@ -69,7 +69,6 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-class UsageError extends Error {}
 const usage = (message: string): never => {
   throw new UsageError(`${message} (zhengtong audit search --help)`);
 };
@@ -77,14 +76,6 @@ const usage = (message: string): never => {
 export interface AuditSearchIo {
   stdout: { write(text: string | Uint8Array): unknown };
   stderr: { write(text: string): unknown };
-}
-
-function read(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UsageError(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
 }
 
 function filters(v: Values): AuditFilters {
@@ -151,8 +142,7 @@ export async function runAuditSearchCommand(config: ConfigLoader, command: strin
       return 0;
     }
     if (v.key === undefined || v.cert === undefined) usage('every audit call is signed: give --key KEY.pem --cert CERT.pem');
-    const passphrase = v['passphrase-file'] !== undefined ? read(v['passphrase-file'], 'passphrase file').toString('utf8').replace(/\r?\n$/, '') : undefined;
-    const signer = DepartmentKey.fromMaterial({ privateKey: read(v.key!, 'key'), certificate: read(v.cert!, 'certificate'), ...(passphrase !== undefined ? { passphrase } : {}) });
+    const signer = departmentKeyOf(v)!;
     let httpUrl = v.server;
     if (httpUrl === undefined && v.grpc === undefined) {
       try {

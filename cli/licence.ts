@@ -2,20 +2,19 @@
 // licence client (client/licence-client.ts): look licences up, verify them (anonymously, or as a department for a
 // case), and, with a department's key, issue them and take the lifecycle steps. `verify-offline` needs no server:
 // cli/licence-offline.ts.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfig, type Config } from '../core/config/index.js';
 import { isZtError } from '../core/errors/index.js';
 import { envelopeToJson, type SignedEnvelope } from '../certs/envelope/index.js';
-import type { Signer } from '../certs/signer/index.js';
 import { CA_FILES } from '../certs/ca/ca-files.js';
 import { STATUS_LIST_MESSAGES, type LicenceDocument } from '../registry/licences/licence.js';
 import type { LicenceType } from '../registry/licences/licence-type.js';
 import { statusAt, type VerifiedStatusList } from '../registry/licences/status-list/index.js';
-import { DepartmentKey } from '../client/department-key.js';
 import { ExchangeClientError, ExchangeError } from '../client/errors.js';
 import { LicenceClient, type LicenceClientOptions, type LicenceIssueInput, type LicenceTransition, type LicenceVerificationTarget, type LicenceVersion, type VerifiedLicence } from '../client/licence-client.js';
+import { departmentKeyOf, readInput, UsageError } from './common.js';
 
 export const LICENCE_HELP = `Usage: zhengtong licence <command> [options]
 
@@ -103,24 +102,13 @@ const OPTIONS = {
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
-/** A mistake in the command line: exit 2. */
-class UsageError extends Error {}
-
 function usage(message: string): never {
   throw new UsageError(`${message} (zhengtong licence help)`);
 }
 
-function read(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (error) {
-    throw new UsageError(`cannot read the ${what} ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
-  }
-}
-
 function readJson(path: string, what: string): unknown {
   try {
-    return JSON.parse(read(path, what).toString('utf8'));
+    return JSON.parse(readInput(path, what).toString('utf8'));
   } catch (error) {
     if (error instanceof UsageError) throw error;
     throw new UsageError(`the ${what} ${path} is not JSON: ${(error as Error).message}`);
@@ -198,7 +186,7 @@ async function openClient(command: string, v: Values): Promise<LicenceClient> {
     return config;
   };
   const httpUrl = v.server ?? (v.grpc === undefined ? `http://127.0.0.1:${settings().httpPort}` : undefined);
-  const signer = readSigner(v);
+  const signer = departmentKeyOf(v);
   const department = v['service-item'] !== undefined || v['case-number'] !== undefined;
   if (!signer && (SIGNED.has(command) || (command === 'verify' && department))) {
     usage(`${command === 'verify' ? 'a department\'s verification' : command} needs the department's key: --key KEY.pem --cert CERT.pem`);
@@ -215,13 +203,6 @@ async function openClient(command: string, v: Values): Promise<LicenceClient> {
   return new LicenceClient(options);
 }
 
-function readSigner(v: Values): Signer | undefined {
-  if (v.key === undefined && v.cert === undefined) return undefined;
-  if (v.key === undefined || v.cert === undefined) usage('--key and --cert go together');
-  const passphrase = v['passphrase-file'] !== undefined ? read(v['passphrase-file'], 'passphrase file').toString('utf8').replace(/\r?\n$/, '') : undefined;
-  return DepartmentKey.fromMaterial({ privateKey: read(v.key, 'key'), certificate: read(v.cert, 'certificate'), ...(passphrase !== undefined ? { passphrase } : {}) });
-}
-
 async function readTrust(v: Values, httpUrl: string | undefined, settings: () => Config): Promise<LicenceClientOptions['trust']> {
   if (v.ca === undefined) {
     if (v.intermediate !== undefined) usage('--intermediate goes with --ca');
@@ -229,10 +210,10 @@ async function readTrust(v: Values, httpUrl: string | undefined, settings: () =>
     const root = join(dir, CA_FILES.rootCertificate);
     const issuing = join(dir, CA_FILES.issuingCertificate);
     if (!existsSync(root) || !existsSync(issuing)) usage(`give the platform CA: --ca ROOT.pem [--intermediate ISSUING.pem] (there is none in ${dir})`);
-    return { root: read(root, 'root CA certificate'), issuing: read(issuing, 'issuing CA certificate') };
+    return { root: readInput(root, 'root CA certificate'), issuing: readInput(issuing, 'issuing CA certificate') };
   }
-  const root = read(v.ca, 'root CA certificate');
-  if (v.intermediate !== undefined) return { root, issuing: read(v.intermediate, 'issuing CA certificate') };
+  const root = readInput(v.ca, 'root CA certificate');
+  if (v.intermediate !== undefined) return { root, issuing: readInput(v.intermediate, 'issuing CA certificate') };
   // The issuing CA's certificate is not a trust anchor: whatever the server sends must chain to ROOT.pem.
   if (httpUrl === undefined) usage('over gRPC alone, give the issuing CA certificate too: --intermediate ISSUING.pem');
   const url = new URL('/v1/ca/issuing.pem', httpUrl);
@@ -371,7 +352,7 @@ function verificationTarget(v: Values, positionals: string[]): LicenceVerificati
   if (positionals.length === 1) return { identifier: positionals[0]! };
   if (v.compact !== undefined) return { compact: v.compact.trim() };
   if (v.document === undefined || v.envelope === undefined) usage('--document and --envelope go together');
-  return { document: read(v.document, 'licence document'), envelope: read(v.envelope, 'envelope').toString('utf8') };
+  return { document: readInput(v.document, 'licence document'), envelope: readInput(v.envelope, 'envelope').toString('utf8') };
 }
 
 function verifyOptions(v: Values): Parameters<LicenceClient['verify']>[1] {
