@@ -185,7 +185,7 @@ export class ExchangeService {
       return answer;
     } catch (error) {
       const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the exchange failed', { cause: error });
-      await this.#recordRefusal(call, trail, zt, started);
+      await this.#recordRefusal(call.protocol, trail, zt, started);
       throw zt;
     }
   }
@@ -198,7 +198,6 @@ export class ExchangeService {
    */
   async queryVerified(input: QueryInput, verified: VerifiedCaller): Promise<ExchangeAnswer> {
     const started = performance.now();
-    const call = { protocol: verified.protocol } as ExchangeCall;
     const trail: Trail = {
       accessId: this.#o.newAccessId(),
       input,
@@ -209,10 +208,10 @@ export class ExchangeService {
       decision: null,
     };
     try {
-      return await this.#decideAndFetch(call, trail, started, input, this.#clock(), async () => undefined);
+      return await this.#decideAndFetch(verified.protocol, trail, started, input, this.#clock(), async () => undefined);
     } catch (error) {
       const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the exchange failed', { cause: error });
-      await this.#recordRefusal(call, trail, zt, started);
+      await this.#recordRefusal(verified.protocol, trail, zt, started);
       throw zt;
     }
   }
@@ -241,7 +240,7 @@ export class ExchangeService {
     const now = this.#clock();
     const { fresh } = await this.#o.requests.verify(call, input.requester, trail);
     try {
-      return await this.#decideAndFetch(call, trail, started, input, now, fresh);
+      return await this.#decideAndFetch(call.protocol, trail, started, input, now, fresh);
     } finally {
       // A replay is reported as such even when the request failed for another reason too.
       await fresh();
@@ -265,7 +264,7 @@ export class ExchangeService {
     }
   }
 
-  async #decideAndFetch(call: ExchangeCall, trail: Trail, started: number, input: QueryInput, now: number, fresh: () => Promise<void>): Promise<ExchangeAnswer> {
+  async #decideAndFetch(protocol: 'http' | 'grpc', trail: Trail, started: number, input: QueryInput, now: number, fresh: () => Promise<void>): Promise<ExchangeAnswer> {
     const { subject } = input;
     if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) {
       throw new ZtError(
@@ -364,12 +363,12 @@ export class ExchangeService {
       requestDigest: trail.requestDigest,
       responseDigest: sm3(canonicalResult),
       certificateSm3: trail.certificateSm3,
-      protocol: call.protocol,
+      protocol,
     });
     return { result, canonical: canonicalResult, signature: await signing };
   }
 
-  async #recordRefusal(call: ExchangeCall, trail: Trail, error: ZtError, started: number): Promise<void> {
+  async #recordRefusal(protocol: 'http' | 'grpc', trail: Trail, error: ZtError, started: number): Promise<void> {
     const input = trail.input;
     const claimed = trail.claimed;
     const record: AccessRecordInput = {
@@ -390,7 +389,7 @@ export class ExchangeService {
       latencyMs: performance.now() - started,
       requestDigest: trail.requestDigest,
       certificateSm3: trail.certificateSm3,
-      protocol: call.protocol,
+      protocol,
     };
     try {
       await this.#o.log.write(record);

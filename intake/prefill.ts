@@ -205,7 +205,7 @@ export class PrefillService {
           const items = [...new Set([...source.items, ...item.fields.flatMap((f) => (f.source.kind === 'data' && f.source.resource === source.resource ? [f.source.item] : []))])];
           try {
             const { result } = await this.#d.exchange.queryVerified(
-              { requester: input.requester, resource: source.resource, items, subject: input.applicant, purpose, operator: input.operator ?? undefined } as Parameters<ExchangeService['queryVerified']>[0],
+              { requester: input.requester, resource: source.resource, items, subject: input.applicant, purpose, operator: input.operator },
               verified,
             );
             for (const [code, value] of Object.entries(result.items)) {
