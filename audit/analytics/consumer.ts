@@ -48,6 +48,8 @@ export function recordOfEvent(event: Pick<DeliveredEvent, 'value'>): AccessRecor
 }
 
 export class AnalyticsConsumer {
+  /** Resolves once this member is assigned its share (Kafka) or registered (in-process). */
+  ready: Promise<void> = Promise.resolve();
   readonly stats: AnalyticsConsumerStats = { events: 0, applied: 0, duplicates: 0, late: 0, malformed: 0, ignored: 0, failed: 0 };
   readonly #projection: AnalyticsProjection;
   readonly #logger: Logger;
@@ -61,7 +63,7 @@ export class AnalyticsConsumer {
     this.#logger = options.logger;
   }
 
-  /** Joins the group and resolves once this member is assigned its share (Kafka) or registered (in-process). */
+  /** Joins the group; `ready` says when this member has its share (Kafka) or is registered (in-process). */
   static async start(options: AnalyticsConsumerOptions): Promise<AnalyticsConsumer> {
     const consumer = new AnalyticsConsumer(options);
     consumer.#subscription = await options.bus.subscribe({
@@ -78,7 +80,9 @@ export class AnalyticsConsumer {
         options.logger.error({ err: error, partition: event.partition, offset: event.offset }, 'an access.recorded event could not be applied to the analytics; skipped');
       },
     });
-    await consumer.#subscription.ready;
+    // Not awaited: the group starts from its committed position (or the oldest event), so nothing is missed while
+    // it joins, and a gateway need not wait for the assignment (a Kafka group join takes seconds) before serving.
+    consumer.ready = consumer.#subscription.ready;
     const interval = options.pruneIntervalMs ?? DEFAULT_PRUNE_INTERVAL_MS;
     if (interval > 0) {
       consumer.#pruner = setInterval(() => {

@@ -35,6 +35,7 @@ describeWithService('kafka', 'analytics consumer group on Kafka', () => {
       await bus.ensureTopics([ACCESS_RECORD_TOPIC]);
       consumers.push(await AnalyticsConsumer.start({ bus, projection, logger, pruneIntervalMs: 0 }));
     }
+    await Promise.all(consumers.map((c) => c.ready));
     const records = Array.from({ length: 400 }, (_, i) =>
       permitted(new Date(Date.parse('2026-03-09T02:00:00Z') + i * 1000), { requester: [GA, YS, MZ][i % 3], subjectCode: person(i), caseNumber: `K-2026-${i}` }),
     );
