@@ -74,6 +74,26 @@ function privateScalarHex(key: ReturnType<typeof generateSm2KeyPair>['privateKey
   return der.subarray(at + 5, at + 37).toString('hex');
 }
 
+/** Test keys encrypted with the passphrase "correct-horse" (throwaway keys, made for this file). */
+const ENCRYPTED_PKCS8 = `-----BEGIN ENCRYPTED PRIVATE KEY-----
+MIHrMFYGCSqGSIb3DQEFDTBJMCgGCSqGSIb3DQEFDDAbBAhsL+C6ph8/NQIBATAM
+BggqhkiG9w0CCQUAMB0GCWCGSAFlAwQBKgQQ4vO0fu59xUnuNrD9qF65SQSBkEpr
+GkIdJrOkdS2GrQZ63jg9L6kE3A4UjjTHnTfI01ZeJiA/P47umYsNCI9W3lGhizOn
+bU6y2IcInJYDCjOrOm3CG7GDlvfRFWEZg1l56JaRdHms6tuC6QREYavEER6i0whB
+lRfYJNZ9Ank1IYE8cH8VBEm9dBtLyHjw3NZTdSjv600qU3sp5MCrAiHCRYfFUA==
+-----END ENCRYPTED PRIVATE KEY-----
+`;
+const ENCRYPTED_PKCS8_DER = Buffer.from(ENCRYPTED_PKCS8.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
+const ENCRYPTED_SEC1 = `-----BEGIN EC PRIVATE KEY-----
+Proc-Type: 4,ENCRYPTED
+DEK-Info: AES-256-CBC,3E5E0208E8452326E969C566DD322CDA
+
+kOW+evD50yGc9fBfjxjpUtNoFTirMZIhA6Ga5NhmpJS653AoSgrcj3WSevzz65bA
+IsWD/wmoNnjcSGv6DiKnrkqDZ6GOmUOnRPyJTiIFMS2pRNsRa+3TbqVGm146pFrD
+vLfQfR4Icb4hCFFl33P+1CI5oZwYrK9ZKs6TUhZpEYA=
+-----END EC PRIVATE KEY-----
+`;
+
 describe('SM2 against the GM/T 0003.5 Annex A vector', () => {
   it('computes ZA and e of the standard', () => {
     const { publicKey } = vectorKeys();
@@ -139,6 +159,39 @@ describe('SM2 keys however they were made', () => {
     expect(codeOf(() => loadSm2PrivateKey(p256))).toBe('ZT_ERR_KEY_NOT_SM2');
     const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string;
     expect(codeOf(() => loadSm2PublicKey(rsa))).toBe('ZT_ERR_KEY_NOT_SM2');
+  });
+
+  // A wrong passphrase decrypts to garbage that, about once in 256, ends in valid CBC padding; OpenSSL then fails to
+  // decode it rather than to decrypt it. That is still a wrong passphrase, not a malformed key. Fixed keys and fixed
+  // passphrases make the cases the same on every run: these 2000 hit valid padding 11 times (PKCS#8) and 4 times
+  // (SEC1). The PKCS#8 key was encrypted with one PBKDF2 iteration (openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 1), not
+  // the default 2048, so the three loops together take about a second.
+  it('calls every wrong passphrase a passphrase error, also those that decrypt to valid padding', () => {
+    for (const [form, key] of [
+      ['PKCS#8 PEM', ENCRYPTED_PKCS8],
+      ['PKCS#8 DER', ENCRYPTED_PKCS8_DER],
+      ['SEC1 PEM', ENCRYPTED_SEC1],
+    ] as const) {
+      expect(publicPoint(loadSm2PrivateKey(key, 'correct-horse')), form).toHaveLength(64);
+      const codes: Record<string, string[]> = {};
+      // The cases that matter: OpenSSL decrypted to valid padding and failed to decode what came out.
+      const decoded: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const passphrase = `wrong-${i}`;
+        let code = 'no error';
+        try {
+          loadSm2PrivateKey(key, passphrase);
+        } catch (error) {
+          code = isZtError(error) ? error.code : String(error);
+          if (!/bad decrypt/.test(((error as Error).cause as Error | undefined)?.message ?? '')) decoded.push(passphrase);
+        }
+        (codes[code] ??= []).push(passphrase);
+      }
+      expect(decoded.length, `${form}: passphrases that decrypt to valid padding`).toBeGreaterThan(0);
+      const { ZT_ERR_KEY_PASSPHRASE: passphraseErrors, ...others } = codes;
+      expect(others, `${form}: wrong passphrases reported otherwise`).toEqual({});
+      expect(passphraseErrors, form).toHaveLength(2000);
+    }
   });
 });
 

@@ -116,7 +116,19 @@ function keyInput(input: string | Uint8Array): { key: string | Buffer; format: '
   return buf.subarray(0, 10).toString('latin1').startsWith('-----BEGIN') ? { key: buf.toString('utf8'), format: 'pem' } : { key: buf, format: 'der' };
 }
 
-/** Loads an SM2 private key from PEM (PKCS#8, encrypted PKCS#8 or SEC1) or PKCS#8 DER. */
+/**
+ * Whether a private key is encrypted: PEM "ENCRYPTED PRIVATE KEY" (PKCS#8) or with a "Proc-Type: 4,ENCRYPTED" header
+ * (SEC1 and other traditional forms), or PKCS#8 DER whose SEQUENCE opens with an AlgorithmIdentifier
+ * (EncryptedPrivateKeyInfo) instead of the version INTEGER (PrivateKeyInfo).
+ */
+function isEncryptedPrivateKey(key: string | Buffer): boolean {
+  if (typeof key === 'string') return /-----BEGIN ENCRYPTED PRIVATE KEY-----|^Proc-Type:\s*4,\s*ENCRYPTED/m.test(key);
+  if (key.length < 4 || key[0] !== 0x30) return false;
+  const lengthOctets = key[1]! & 0x80 ? key[1]! & 0x7f : 0;
+  return key[2 + lengthOctets] === 0x30;
+}
+
+/** Loads an SM2 private key from PEM (PKCS#8, encrypted PKCS#8 or SEC1) or PKCS#8 DER (plain or encrypted). */
 export function loadSm2PrivateKey(input: string | Uint8Array, passphrase?: string): KeyObject {
   const { key, format } = keyInput(input);
   let loaded: KeyObject;
@@ -125,7 +137,10 @@ export function loadSm2PrivateKey(input: string | Uint8Array, passphrase?: strin
   } catch (error) {
     const code = (error as { code?: string }).code ?? '';
     const message = (error as Error).message;
-    if (code === 'ERR_MISSING_PASSPHRASE' || /passphrase|bad decrypt|interrupted or cancelled/i.test(message)) {
+    // An encrypted key that does not load is a passphrase problem, whatever OpenSSL says: a wrong passphrase decrypts
+    // to garbage, which about once in 256 ends in valid padding and then fails as undecodable ("unsupported"), not as
+    // "bad decrypt".
+    if (isEncryptedPrivateKey(key) || code === 'ERR_MISSING_PASSPHRASE' || /passphrase|bad decrypt|interrupted or cancelled/i.test(message)) {
       throw new ZtError('ZT_ERR_KEY_PASSPHRASE', passphrase ? 'the passphrase does not decrypt the private key' : 'the private key is encrypted; give its passphrase', {
         cause: error,
       });
