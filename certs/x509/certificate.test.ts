@@ -1,4 +1,4 @@
-import { generateKeyPairSync, webcrypto } from 'node:crypto';
+import { createHash, X509Certificate as NodeX509Certificate, generateKeyPairSync, webcrypto } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,7 @@ import { generateSm2KeyPair } from '../sm2/sm2.js';
 import {
   assertCertificateUsage,
   createCertificate,
+  createCrl,
   exportDer,
   exportPem,
   organisationIdentifierExtensions,
@@ -15,6 +16,10 @@ import {
   readOrganisationIdentifiers,
   readSubjectSerialNumber,
   readUscc,
+  SM2_ALGORITHM,
+  SM3_ALGORITHM,
+  sm2WebCrypto,
+  toSm2CryptoKey,
   validateChain,
   x509,
 } from './index.js';
@@ -89,6 +94,26 @@ describe('SM2 certificates checked by OpenSSL 3.0', () => {
     expect(aki(pki.root)).toBe(ski(pki.root));
   });
 
+  it('SKI is RFC 7093 §2 method 4 with SM3: the SM3 of the DER SubjectPublicKeyInfo, as Node and OpenSSL compute it', () => {
+    const ski = (c: x509.X509Certificate) => c.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId;
+    for (const [name, cert] of [['root', pki.root], ['issuing', pki.issuing], ['leaf', pki.leaf]] as const) {
+      // Node's own reading of the certificate, hashed with Node's SM3.
+      const spki = new NodeX509Certificate(Buffer.from(cert.rawData)).publicKey.export({ type: 'spki', format: 'der' });
+      expect(ski(cert)).toBe(createHash('sm3').update(spki).digest('hex'));
+      expect(ski(cert)).toHaveLength(64); // the whole 256-bit hash, not cut to 160 bits
+      // Not RFC 5280's SHA-1 of the subjectPublicKey bits any more.
+      expect(ski(cert)).not.toBe(createHash('sha1').update(spki.subarray(spki.length - 65)).digest('hex'));
+      // OpenSSL alone: the key taken out of the certificate, DER-encoded, hashed; and the extension as it prints it.
+      writeFiles(dir, { [`${name}.pem`]: exportPem(cert) });
+      expect(openssl(['x509', '-in', `${name}.pem`, '-noout', '-pubkey', '-out', `${name}.pub.pem`], dir).status).toBe(0);
+      expect(openssl(['pkey', '-pubin', '-in', `${name}.pub.pem`, '-outform', 'DER', '-out', `${name}.pub.der`], dir).status).toBe(0);
+      const digest = openssl(['dgst', '-sm3', '-r', `${name}.pub.der`], dir).stdout.split(' ')[0];
+      const printed = openssl(['x509', '-in', `${name}.pem`, '-noout', '-ext', 'subjectKeyIdentifier'], dir).stdout;
+      expect(printed.split('\n')[1]!.trim().replace(/:/g, '').toLowerCase()).toBe(digest);
+      expect(digest).toBe(ski(cert));
+    }
+  });
+
   it('every link verifies in openssl verify with -vfyopt distid:1234567812345678', () => {
     const issuing = openssl(['verify', '-CAfile', 'root.pem', '-vfyopt', DISTID, 'issuing.pem'], dir);
     expect(issuing.stdout.trim()).toBe('issuing.pem: OK');
@@ -126,6 +151,70 @@ describe('SM2 certificates checked by OpenSSL 3.0', () => {
     expect(result.chain.map((c) => c.subject)).toEqual(['CN=OpenSSL leaf', 'CN=OpenSSL issuing', 'CN=OpenSSL root']);
     const tampered = withFlippedSignatureBit(exportDer(parseCertificate(read('l.pem'))));
     expect(await asyncCodeOf(validateChain({ certificate: tampered, intermediates: [read('i.pem')], trustAnchors: [read('r.pem')] }))).toBe('ZT_ERR_CERT_CHAIN_INVALID');
+  });
+});
+
+describe('a CA made before SM3 key identifiers (its SKI is the SHA-1 of RFC 5280 §4.2.1.2 method 1)', () => {
+  it('what it issues carries its SHA-1 SKI as AKI and an SM3 SKI of its own; the chain validates here and in OpenSSL', async () => {
+    const DAY = 86_400_000;
+    const rootKeys = generateSm2KeyPair();
+    const rootSpki = rootKeys.publicKey.export({ type: 'spki', format: 'der' });
+    const sha1Ski = createHash('sha1').update(rootSpki.subarray(rootSpki.length - 65)).digest('hex'); // 04 ‖ x ‖ y
+    // Made the way the CA was made before, directly with the library: SKI and AKI are the SHA-1.
+    const legacyRoot = await x509.X509CertificateGenerator.create(
+      {
+        serialNumber: '01',
+        subject: 'C=CN, CN=政通 Legacy Root CA',
+        issuer: 'C=CN, CN=政通 Legacy Root CA',
+        notBefore: new Date(pki.now.getTime() - DAY),
+        notAfter: new Date(pki.now.getTime() + 3650 * DAY),
+        publicKey: toSm2CryptoKey(rootKeys.publicKey),
+        signingKey: toSm2CryptoKey(rootKeys.privateKey),
+        signingAlgorithm: { name: SM2_ALGORITHM, hash: SM3_ALGORITHM },
+        extensions: [
+          new x509.BasicConstraintsExtension(true, 1, true),
+          new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+          new x509.SubjectKeyIdentifierExtension(sha1Ski, false),
+          new x509.AuthorityKeyIdentifierExtension(sha1Ski, false),
+        ],
+      },
+      sm2WebCrypto,
+    );
+    const issuingKeys = generateSm2KeyPair();
+    const issuing = await createCertificate({
+      subject: { country: 'CN', commonName: '政通 Issuing CA under the legacy root' },
+      issuer: { certificate: legacyRoot, privateKey: rootKeys.privateKey },
+      publicKey: issuingKeys.publicKey,
+      notBefore: new Date(pki.now.getTime() - DAY),
+      notAfter: new Date(pki.now.getTime() + 1825 * DAY),
+      keyUsage: ['keyCertSign', 'cRLSign'],
+      basicConstraints: { ca: true, pathLength: 0 },
+    });
+    const leaf = await createCertificate({
+      subject: { country: 'CN', commonName: 'leaf under the legacy root' },
+      issuer: { certificate: issuing, privateKey: issuingKeys.privateKey },
+      publicKey: pki.leafKeys.publicKey,
+      notBefore: new Date(pki.now.getTime() - 3_600_000),
+      notAfter: new Date(pki.now.getTime() + 365 * DAY),
+      keyUsage: ['digitalSignature'],
+      basicConstraints: { ca: false },
+    });
+    const ski = (c: x509.X509Certificate) => c.getExtension(x509.SubjectKeyIdentifierExtension)!.keyId;
+    const aki = (c: x509.X509Certificate) => c.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId;
+    const issuingSpki = issuingKeys.publicKey.export({ type: 'spki', format: 'der' });
+    expect(aki(issuing)).toBe(sha1Ski);
+    expect(ski(issuing)).toBe(createHash('sm3').update(issuingSpki).digest('hex'));
+    expect(aki(leaf)).toBe(ski(issuing));
+    // The legacy root's CRL names it by its SHA-1 SKI too.
+    const crl = await createCrl({ issuer: { certificate: legacyRoot, privateKey: rootKeys.privateKey }, thisUpdate: pki.now, nextUpdate: new Date(pki.now.getTime() + DAY), crlNumber: 1, entries: [] });
+    expect(crl.getExtension(x509.AuthorityKeyIdentifierExtension)!.keyId).toBe(sha1Ski);
+
+    const result = await validateChain({ certificate: leaf, intermediates: [issuing], trustAnchors: [legacyRoot], crls: [crl], revocation: 'best-effort', at: pki.now });
+    expect(result.chain.map((c) => c.subject)).toEqual([leaf.subject, issuing.subject, legacyRoot.subject]);
+    const legacyDir = tempDir();
+    writeFiles(legacyDir, { 'root.pem': exportPem(legacyRoot), 'issuing.pem': exportPem(issuing), 'leaf.pem': exportPem(leaf) });
+    expect(openssl(['verify', '-CAfile', 'root.pem', '-vfyopt', DISTID, 'issuing.pem'], legacyDir).stdout.trim()).toBe('issuing.pem: OK');
+    expect(openssl(['verify', '-partial_chain', '-CAfile', 'issuing.pem', '-vfyopt', DISTID, 'leaf.pem'], legacyDir).stdout.trim()).toBe('leaf.pem: OK');
   });
 });
 

@@ -1,6 +1,7 @@
 // Issuing and reading SM2 certificates (GM/T 0015 profile of RFC 5280), through @peculiar/x509 with SM2 plugged in.
 import type { KeyObject } from 'node:crypto';
 import { isZtError, ZtError } from '../../core/errors/index.js';
+import { sm3 } from '../sm2/sm2.js';
 import { isSingleSequence } from './der.js';
 import { sameSm2Key, sm2PrivateKey, sm2PublicKey, type PublicKeyInput } from './keys.js';
 import { toX509Name, type DistinguishedName } from './names.js';
@@ -106,10 +107,16 @@ function checkIssuer(issuer: CaSigner, template: CertificateTemplate): KeyObject
   return privateKey;
 }
 
+/**
+ * The key identifier of an SM2 public key: RFC 7093 §2 method 4, the SM3 hash (all 256 bits) of the DER encoding of
+ * the SubjectPublicKeyInfo, the very bytes the certificate carries. Method 4 is the one RFC 7093 method that names
+ * no hash function (methods 1 to 3 are SHA-256, -384 and -512 cut to 160 bits), so SM3 fits it as written; RFC 5280's
+ * SHA-1 (§4.2.1.2) is not used. Only new identifiers are computed this way: an issuer's existing SKI (SHA-1 on a CA
+ * made before) is copied into the AKI of what it issues, never recomputed.
+ */
 async function keyIdentifier(key: KeyObject): Promise<string> {
-  // RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey bits, what OpenSSL and most CAs compute.
   const spki = await x509.PublicKey.create(toSm2CryptoKey(key), sm2WebCrypto);
-  return Buffer.from(await spki.getKeyIdentifier(sm2WebCrypto)).toString('hex');
+  return sm3(new Uint8Array(spki.rawData)).toString('hex');
 }
 
 function subjectAltNameExtension(names: SubjectAltNames): x509.Extension | undefined {
@@ -140,7 +147,8 @@ export async function createCertificate(options: CreateCertificateOptions): Prom
   } else {
     signingKey = checkIssuer(options.issuer, options);
     issuerName = options.issuer.certificate.subjectName;
-    // RFC 5280 §4.2.1.1: the AKI repeats the issuer's SKI.
+    // RFC 5280 §4.2.1.1: the AKI repeats the issuer's SKI as it is written (SHA-1 on a CA made before SM3 identifiers),
+    // so path building by key identifier still finds the issuer; computed only for an issuer without one.
     authorityKeyId = options.issuer.certificate.getExtension(x509.SubjectKeyIdentifierExtension)?.keyId ?? (await keyIdentifier(sm2PublicKey(options.issuer.certificate.publicKey)));
   }
 
