@@ -145,7 +145,7 @@ export async function benchLicenceConversion(rows: number, options: LicenceConve
   const dir = mkdtempSync(join(tmpdir(), 'zt-bench-convert-'));
   try {
     const caDir = join(dir, 'ca');
-    await initPlatformCa({ dir: caDir, organisation: '沈阳市大数据管理局', province: '辽宁省', locality: '沈阳市', publicUrl: PUBLIC_URL });
+    await initPlatformCa({ dir: caDir, rootKeyDir: join(dir, 'ca-root'), organisation: '沈阳市大数据管理局', province: '辽宁省', locality: '沈阳市', publicUrl: PUBLIC_URL });
     const file = join(dir, `licences-${rows}.csv`);
     writeLicences(file, rows);
     const { privateKey } = generateSm2KeyPair();

@@ -1,7 +1,7 @@
 // `zhengtong ca …`: the platform CA from the command line.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { initPlatformCa, REVOCATION_REASONS, type IssuedCertificate } from '../certs/ca/index.js';
+import { CA_FILES, initPlatformCa, loadRootCaKey, REVOCATION_REASONS, ROOT_CRL_DAYS, writeRootCrl, type IssuedCertificate } from '../certs/ca/index.js';
 import type { Config } from '../core/config/index.js';
 import { ZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
@@ -10,16 +10,20 @@ import type { RevocationReason } from '../certs/x509/index.js';
 
 export const CA_HELP = `Usage: zhengtong ca <command> [options]
 
-  init    [--organisation NAME] [--province P] [--locality L] [--passphrase-file F]
-          create the root and issuing CA in ZT_CA_DIR (keys PKCS#8 PEM, mode 0600; encrypted with the
-          passphrase if given, which the service then needs in ZT_CA_PASSPHRASE)
+  init    [--organisation NAME] [--province P] [--locality L] [--passphrase-file F] [--root-key-out DIR]
+          create the root and issuing CA: the root CA's key in DIR (default ZT_CA_ROOT_KEY_DIR, <data>/ca-root,
+          mode 0700), to be taken offline; in ZT_CA_DIR what serve needs (root certificate and CRL, issuing
+          CA key and certificate). Keys PKCS#8 PEM, mode 0600; encrypted with the passphrase if given, which the
+          service then needs in ZT_CA_PASSPHRASE
   enrol   --uscc CODE --name NAME (--csr FILE | --generate --key-out FILE) [--out FILE]
           issue a department certificate for the key of a CSR (the department keeps its private key), or, for
           demos, generate the key here; registers the department if it is new
   revoke  --serial HEX --reason REASON      reasons: ${REVOCATION_REASONS.join(', ')}
   status  --serial HEX                      good, revoked (when, why) or expired
-  crl     [--root] [--out FILE] [--der]     write the issuing CA's current CRL (or, with --root, the root CA's;
-                                            PEM by default); verify --crl takes both for a full offline check`;
+  crl     [--root [--root-key FILE [--days N]]] [--out FILE] [--der]
+          write the issuing CA's current CRL (or, with --root, the root CA's as published in ZT_CA_DIR; PEM
+          by default); verify --crl takes both for a full offline check. --root-key FILE signs a new root
+          CRL with the offline root key (valid N days, default ${ROOT_CRL_DAYS}) and publishes it in ZT_CA_DIR`;
 
 function usage(message: string): never {
   throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong ca help)`);
@@ -75,30 +79,41 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       reason: { type: 'string' },
       der: { type: 'boolean' },
       root: { type: 'boolean' },
+      'root-key': { type: 'string' },
+      'root-key-out': { type: 'string' },
+      days: { type: 'string' },
     },
   });
   const command = positionals[1] ?? 'help';
   const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  const passphrase = (): string | undefined =>
+    values['passphrase-file'] ? readText(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '') : config.caPassphrase;
 
   switch (command) {
     case 'help':
       return out(CA_HELP);
     case 'init': {
-      const passphrase = values['passphrase-file'] ? readText(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '') : config.caPassphrase;
+      const keyPassphrase = passphrase();
       const material = await initPlatformCa({
         dir: config.caDir,
-        passphrase,
+        rootKeyDir: values['root-key-out'] ?? config.caRootKeyDir,
+        passphrase: keyPassphrase,
         organisation: values.organisation ?? '沈阳市大数据管理局',
         province: values.province ?? '辽宁省',
         locality: values.locality ?? '沈阳市',
         publicUrl: config.publicUrl,
       });
+      const rootCrl = await material.rootCrl();
       return out(
         [
-          `created the platform CA in ${material.dir}${passphrase ? ' (keys encrypted with the passphrase)' : ''}`,
+          `created the platform CA${keyPassphrase ? ' (keys encrypted with the passphrase)' : ''}`,
           `  root     ${material.root.certificate.subject}  serial ${material.root.certificate.serialNumber.toUpperCase()}`,
           `  issuing  ${material.issuing.certificate.subject}  serial ${material.issuing.certificate.serialNumber.toUpperCase()}`,
-          `trust anchor: ${material.dir}/root-ca.cert.pem (also served at ${config.publicUrl}/v1/ca/root.pem)`,
+          `serve reads ${material.dir}: ${CA_FILES.rootCertificate}, ${CA_FILES.rootCrl}, ${CA_FILES.issuingCertificate}, ${CA_FILES.issuingKey}`,
+          `root CA key: ${material.rootKeyPath}`,
+          `  serve never reads it: take it offline now (e.g. removable media kept locked away) and delete it here.`,
+          `  It is needed only to re-sign the root CRL before ${rootCrl?.nextUpdate?.toISOString() ?? '?'}: zhengtong ca crl --root --root-key FILE`,
+          `trust anchor: ${material.dir}/${CA_FILES.rootCertificate} (also served at ${config.publicUrl}/v1/ca/root.pem)`,
         ].join('\n'),
       );
     }
@@ -135,15 +150,28 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       if (!values.serial) usage('status needs --serial');
       return withApp(config, async (app) => out(describe(await app.ctx.ca!.status(values.serial!))));
     }
-    case 'crl':
+    case 'crl': {
+      if (values['root-key'] && !values.root) usage('--root-key signs the root CRL: give --root too');
+      if (values.days && !values['root-key']) usage('--days applies to a root CRL signed with --root-key');
+      const days = values.days === undefined ? ROOT_CRL_DAYS : Number(values.days);
+      if (!Number.isInteger(days) || days < 1 || days > 3660) usage('--days must be a whole number of days from 1 to 3660');
       return withApp(config, async (app) => {
-        const crl = values.root ? await app.ctx.ca!.rootCrl() : await app.ctx.ca!.crl();
+        let crl;
+        if (values['root-key']) {
+          // The root key is read for this one signature and not kept; serve picks the new file up by itself.
+          crl = await app.ctx.ca!.signRootCrl(loadRootCaKey(values['root-key'], passphrase()), { days });
+          const path = writeRootCrl(config.caDir, crl.crl);
+          process.stderr.write(`signed root CRL number ${crl.crlNumber}, next update ${crl.nextUpdate.toISOString()}, published in ${path}\n`);
+        } else {
+          crl = values.root ? await app.ctx.ca!.rootCrl() : await app.ctx.ca!.crl();
+        }
         if (values.out) {
           writeFileSync(values.out, values.der ? crl.der : crl.pem);
           out(`CRL number ${crl.crlNumber}, next update ${crl.nextUpdate.toISOString()}, written to ${values.out}`);
         } else if (values.der) process.stdout.write(crl.der);
         else out(crl.pem);
       });
+    }
     default:
       usage(`unknown ca command "${command}"`);
   }

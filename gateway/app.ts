@@ -14,7 +14,7 @@ import { migrate, openDatabase, type Database, type MigrationReport } from '../c
 import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SignedTransitionAuthenticator, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
 import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } from '../registry/demo/index.js';
-import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
+import { loadPlatformCa, PlatformCa, platformCaExists, reviewCaDirectory } from '../certs/ca/index.js';
 import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';
 import { PolicyHolder, type PolicyLoadedHook } from './policy.js';
@@ -131,6 +131,8 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           onOutboxWrite: () => relay.nudge(),
         })
       : null;
+    // A root CA key left in ZT_CA_DIR by an older `ca init`, or a root CRL about to lapse: the operator is told.
+    if (ca) for (const warning of await reviewCaDirectory(ca, config.caDir, config.caPassphrase)) logger.warn({ caDir: config.caDir }, warning);
     const trust = ca
       ? new TrustStore({
           trustAnchors: [ca.root],

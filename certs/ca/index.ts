@@ -1,4 +1,17 @@
-export { CA_FILES, initPlatformCa, loadPlatformCa, platformCaExists, type InitCaOptions, type PlatformCaMaterial } from './ca-files.js';
+export {
+  CA_FILES,
+  initPlatformCa,
+  loadPlatformCa,
+  loadRootCaKey,
+  platformCaExists,
+  ROOT_CRL_DAYS,
+  rootKeyBesideIssuingKey,
+  writeRootCrl,
+  type InitCaOptions,
+  type InitialisedPlatformCa,
+  type PlatformCaMaterial,
+} from './ca-files.js';
+export { reviewCaDirectory } from './ca-dir-review.js';
 export {
   CERTIFICATE_EVENTS_TOPIC,
   normaliseSerial,

@@ -1,14 +1,25 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isZtError } from '../../core/errors/index.js';
 import type { PgliteDatabase } from '../../core/storage/index.js';
 import { makeTestCaDir, openMigratedDatabase, randomUscc, rejectionCode, TEST_PUBLIC_URL, type TestCaDir } from '../../test/support/ca.js';
 import { generateSm2KeyPair, loadSm2PrivateKey, sm2Sign, sm2Verify, sm3 } from '../sm2/sm2.js';
-import { createCsr, exportDer, exportPem, parseCertificate, readCrlNumber, readUscc, validateChain, verifyCrl, x509 } from '../x509/index.js';
+import { createCsr, exportDer, exportPem, parseCertificate, parseCrl, readCrlNumber, readUscc, validateChain, verifyCrl, x509 } from '../x509/index.js';
 import { openssl, OPENSSL_DISTID, tempDir, withFlippedSignatureBit, writeFiles } from '../x509/test-pki.js';
-import { CA_FILES, CERTIFICATE_EVENTS_TOPIC, initPlatformCa, loadPlatformCa, normaliseSerial, PlatformCa } from './index.js';
+import {
+  CA_FILES,
+  CERTIFICATE_EVENTS_TOPIC,
+  initPlatformCa,
+  loadPlatformCa,
+  loadRootCaKey,
+  normaliseSerial,
+  PlatformCa,
+  reviewCaDirectory,
+  ROOT_CRL_DAYS,
+  writeRootCrl,
+} from './index.js';
 
 const DAY = 86_400_000;
 const CERTIFICATE_DAYS = 365;
@@ -27,15 +38,19 @@ describe('platform CA files (initPlatformCa, loadPlatformCa)', () => {
   const made: TestCaDir[] = [];
   afterAll(() => made.forEach((m) => m.remove()));
 
-  it('writes the four files, the private keys with mode 0600, and refuses a second init', async () => {
+  it('writes the root key apart (mode 0600 in a 0700 directory) and what serve needs in the CA directory; refuses a second init', async () => {
     const ca = await makeTestCaDir();
     made.push(ca);
-    expect(readdirSync(ca.dir).sort()).toEqual(Object.values(CA_FILES).sort());
-    for (const key of [CA_FILES.rootKey, CA_FILES.issuingKey]) {
-      expect(statSync(join(ca.dir, key)).mode & 0o777).toBe(0o600);
-      expect(readFileSync(join(ca.dir, key), 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    expect(readdirSync(ca.dir).sort()).toEqual([CA_FILES.issuingCertificate, CA_FILES.issuingKey, CA_FILES.rootCertificate, CA_FILES.rootCrl].sort());
+    expect(readdirSync(ca.rootKeyDir)).toEqual([CA_FILES.rootKey]);
+    expect(ca.material.rootKeyPath).toBe(join(ca.rootKeyDir, CA_FILES.rootKey));
+    for (const key of [join(ca.rootKeyDir, CA_FILES.rootKey), join(ca.dir, CA_FILES.issuingKey)]) {
+      expect(statSync(key).mode & 0o777).toBe(0o600);
+      expect(readFileSync(key, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
     }
     expect(statSync(ca.dir).mode & 0o077).toBe(0);
+    expect(statSync(ca.rootKeyDir).mode & 0o777).toBe(0o700);
+    expect(spki(loadRootCaKey(ca.material.rootKeyPath))).toEqual(Buffer.from(ca.material.root.certificate.publicKey.rawData));
     // The certificates on disk are the ones returned; the issuing CA is signed by the root, the root by itself.
     const root = parseCertificate(readFileSync(join(ca.dir, CA_FILES.rootCertificate), 'utf8'));
     const issuing = parseCertificate(readFileSync(join(ca.dir, CA_FILES.issuingCertificate), 'utf8'));
@@ -45,47 +60,63 @@ describe('platform CA files (initPlatformCa, loadPlatformCa)', () => {
     expect(issuing.getExtension(x509.BasicConstraintsExtension)).toMatchObject({ ca: true, pathLength: 0 });
     expect(crlDistributionPoints(issuing)).toEqual([`${TEST_PUBLIC_URL}/v1/ca/root.crl`]);
     await expect(validateChain({ certificate: issuing, trustAnchors: [root] })).resolves.toMatchObject({ ok: true });
+    // The first root CRL, signed by the root while its key was at hand: empty, number 1, a year long.
+    const rootCrl = parseCrl(readFileSync(join(ca.dir, CA_FILES.rootCrl)));
+    await verifyCrl(rootCrl, root);
+    expect(rootCrl.entries).toHaveLength(0);
+    expect(readCrlNumber(rootCrl)).toBe(1n);
+    expect(rootCrl.nextUpdate!.getTime() - rootCrl.thisUpdate.getTime()).toBe(ROOT_CRL_DAYS * DAY);
+    await expect(validateChain({ certificate: issuing, trustAnchors: [root], crls: [rootCrl] })).resolves.toMatchObject({ ok: true });
 
-    const before = readFileSync(join(ca.dir, CA_FILES.rootKey));
-    const error = await initPlatformCa({ dir: ca.dir, organisation: 'x', publicUrl: TEST_PUBLIC_URL }).catch((e: unknown) => e);
-    expect(isZtError(error) && error.code).toBe('ZT_ERR_CA_EXISTS');
-    expect(readFileSync(join(ca.dir, CA_FILES.rootKey))).toEqual(before);
+    const before = readFileSync(ca.material.rootKeyPath);
+    const again = { organisation: 'x', publicUrl: TEST_PUBLIC_URL };
+    expect(await rejectionCode(initPlatformCa({ ...again, dir: ca.dir, rootKeyDir: join(tempDir(), 'root') }))).toBe('ZT_ERR_CA_EXISTS');
+    // A new CA directory but the root key directory of another CA: that key is not overwritten either.
+    expect(await rejectionCode(initPlatformCa({ ...again, dir: join(tempDir(), 'ca'), rootKeyDir: ca.rootKeyDir }))).toBe('ZT_ERR_CA_EXISTS');
+    expect(readFileSync(ca.material.rootKeyPath)).toEqual(before);
+    // The root key may not go where serve reads.
+    const same = join(tempDir(), 'ca');
+    expect(await rejectionCode(initPlatformCa({ ...again, dir: same, rootKeyDir: `${same}/` }))).toBe('ZT_ERR_REQUEST_INVALID');
   });
 
   it('refuses to init over a directory holding even one CA file', async () => {
     const ca = await makeTestCaDir();
     made.push(ca);
-    for (const f of [CA_FILES.rootKey, CA_FILES.rootCertificate, CA_FILES.issuingCertificate]) rmSync(join(ca.dir, f));
-    expect(await rejectionCode(initPlatformCa({ dir: ca.dir, organisation: 'x', publicUrl: TEST_PUBLIC_URL }))).toBe('ZT_ERR_CA_EXISTS');
+    for (const f of [CA_FILES.rootCertificate, CA_FILES.rootCrl, CA_FILES.issuingCertificate]) rmSync(join(ca.dir, f));
+    expect(await rejectionCode(initPlatformCa({ dir: ca.dir, rootKeyDir: join(tempDir(), 'root'), organisation: 'x', publicUrl: TEST_PUBLIC_URL }))).toBe('ZT_ERR_CA_EXISTS');
   });
 
-  it('loads unencrypted keys that match their certificates', async () => {
+  it('loads what serve needs without the root key: the issuing key matching its certificate, and the root CRL', async () => {
     const ca = await makeTestCaDir();
     made.push(ca);
+    rmSync(ca.rootKeyDir, { recursive: true }); // taken offline
     const loaded = loadPlatformCa(ca.dir);
     expect(loaded.dir).toBe(ca.dir);
     expect(exportDer(loaded.root.certificate)).toEqual(exportDer(ca.material.root.certificate));
-    expect(spki(loaded.root.privateKey)).toEqual(Buffer.from(loaded.root.certificate.publicKey.rawData));
+    expect(Object.keys(loaded.root)).toEqual(['certificate']);
     expect(spki(loaded.issuing.privateKey)).toEqual(Buffer.from(loaded.issuing.certificate.publicKey.rawData));
+    expect(readCrlNumber((await loaded.rootCrl())!)).toBe(1n);
   });
 
   it('with a passphrase: encrypted keys; the right passphrase loads, a missing or wrong one is ZT_ERR_KEY_PASSPHRASE', async () => {
     const ca = await makeTestCaDir({ passphrase: 'correct horse battery staple' });
     made.push(ca);
-    expect(readFileSync(join(ca.dir, CA_FILES.rootKey), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
+    expect(readFileSync(ca.material.rootKeyPath, 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
     expect(readFileSync(join(ca.dir, CA_FILES.issuingKey), 'utf8')).toMatch(/^-----BEGIN ENCRYPTED PRIVATE KEY-----\n/);
     const loaded = loadPlatformCa(ca.dir, 'correct horse battery staple');
     expect(spki(loaded.issuing.privateKey)).toEqual(Buffer.from(ca.material.issuing.certificate.publicKey.rawData));
-    expect(spki(loaded.root.privateKey)).toEqual(Buffer.from(ca.material.root.certificate.publicKey.rawData));
+    expect(spki(loadRootCaKey(ca.material.rootKeyPath, 'correct horse battery staple'))).toEqual(Buffer.from(ca.material.root.certificate.publicKey.rawData));
 
     for (const passphrase of [undefined, 'wrong passphrase']) {
-      let error: unknown;
-      try {
-        loadPlatformCa(ca.dir, passphrase);
-      } catch (e) {
-        error = e;
+      for (const load of [() => loadPlatformCa(ca.dir, passphrase), () => loadRootCaKey(ca.material.rootKeyPath, passphrase)]) {
+        let error: unknown;
+        try {
+          load();
+        } catch (e) {
+          error = e;
+        }
+        expect(isZtError(error) && error.code, `passphrase ${String(passphrase)}`).toBe('ZT_ERR_KEY_PASSPHRASE');
       }
-      expect(isZtError(error) && error.code, `passphrase ${String(passphrase)}`).toBe('ZT_ERR_KEY_PASSPHRASE');
     }
   });
 
@@ -118,6 +149,80 @@ describe('platform CA files (initPlatformCa, loadPlatformCa)', () => {
       expect(isZtError(error) && error.code).toBe('ZT_ERR_CA_NOT_INITIALISED');
     }
     expect(existsSync(missing)).toBe(false);
+  });
+});
+
+describe('the root CA key kept offline: root CRL, and CA directories made before', () => {
+  const made: TestCaDir[] = [];
+  let db: PgliteDatabase;
+  beforeAll(async () => {
+    db = await openMigratedDatabase();
+  });
+  afterAll(async () => {
+    await db?.close();
+    made.forEach((m) => m.remove());
+  });
+  const open = async (): Promise<{ dir: TestCaDir; ca: PlatformCa }> => {
+    const dir = await makeTestCaDir();
+    made.push(dir);
+    return { dir, ca: new PlatformCa({ db, material: loadPlatformCa(dir.dir), certificateDays: CERTIFICATE_DAYS, publicUrl: TEST_PUBLIC_URL }) };
+  };
+
+  it('signRootCrl with the root key given: a higher number, published by writeRootCrl and served at once; another key is refused', async () => {
+    const { dir, ca } = await open();
+    const first = await ca.rootCrl();
+    expect(first.crlNumber).toBe(1n);
+    const signed = await ca.signRootCrl(loadRootCaKey(dir.material.rootKeyPath), { days: 90 });
+    expect(signed.crlNumber).toBe(2n);
+    expect(signed.nextUpdate.getTime() - signed.thisUpdate.getTime()).toBe(90 * DAY);
+    await verifyCrl(signed.crl, ca.root);
+    expect((await ca.rootCrl()).crlNumber).toBe(1n); // not published until written
+    writeRootCrl(dir.dir, signed.crl);
+    expect((await ca.rootCrl()).der).toEqual(signed.der);
+    expect((await ca.signRootCrl(loadRootCaKey(dir.material.rootKeyPath))).crlNumber).toBe(3n);
+    expect(await rejectionCode(ca.signRootCrl(dir.material.issuing.privateKey))).toBe('ZT_ERR_REQUEST_INVALID');
+    // A root CRL file that the root did not sign is refused with its name, not served.
+    const other = await makeTestCaDir();
+    made.push(other);
+    writeFileSync(join(dir.dir, CA_FILES.rootCrl), readFileSync(join(other.dir, CA_FILES.rootCrl)));
+    const error = await ca.rootCrl().catch((e: unknown) => e);
+    expect(isZtError(error) && error.code).toBe('ZT_ERR_CRL_MALFORMED');
+    expect((error as Error).message).toContain(CA_FILES.rootCrl);
+    expect(await reviewCaDirectory(ca, dir.dir)).toEqual([expect.stringContaining('is not a CRL signed by the root CA')]);
+  });
+
+  it('a directory made before (root key beside the issuing key, no root CRL): loads without reading that key; the review signs the root CRL once and says to move the key', async () => {
+    const { dir } = await open();
+    const legacyKey = join(dir.dir, CA_FILES.rootKey);
+    renameSync(dir.material.rootKeyPath, legacyKey);
+    rmSync(join(dir.dir, CA_FILES.rootCrl));
+    // Loading for serve does not read the root key: a garbled one beside changes nothing.
+    const key = readFileSync(legacyKey);
+    writeFileSync(legacyKey, 'not a key');
+    expect(() => loadPlatformCa(dir.dir)).not.toThrow();
+    writeFileSync(legacyKey, key);
+    const ca = new PlatformCa({ db, material: loadPlatformCa(dir.dir), certificateDays: CERTIFICATE_DAYS, publicUrl: TEST_PUBLIC_URL });
+    expect(await rejectionCode(ca.rootCrl())).toBe('ZT_ERR_CA_NOT_INITIALISED');
+
+    const warnings = await reviewCaDirectory(ca, dir.dir);
+    expect(warnings).toHaveLength(2);
+    expect(warnings[0]).toMatch(/signed the root CRL .* once with the root CA key found in/);
+    expect(warnings[1]).toContain(`the root CA key ${legacyKey} is in the CA directory beside the issuing key; serve does not need it`);
+    const published = await ca.rootCrl();
+    await verifyCrl(published.crl, ca.root);
+    // Certificates validate with it, as they did when serve signed the root CRL itself.
+    const { certificate } = await ca.enrolWithGeneratedKey({ uscc: randomUscc(), name: '旧目录局' });
+    await expect(validateChain({ certificate: certificate.pem, intermediates: [ca.issuing], trustAnchors: [ca.root], crls: [(await ca.crl()).crl, published.crl] })).resolves.toMatchObject({ ok: true });
+
+    // Only once: the next start only says to move the key; once moved, nothing is said.
+    expect(await reviewCaDirectory(ca, dir.dir)).toEqual([warnings[1]]);
+    expect((await ca.rootCrl()).crlNumber).toBe(published.crlNumber);
+    renameSync(legacyKey, dir.material.rootKeyPath);
+    expect(await reviewCaDirectory(ca, dir.dir)).toEqual([]);
+    // A root CRL near its nextUpdate is announced, as is one that is missing.
+    expect(await reviewCaDirectory(ca, dir.dir, undefined, new Date(published.nextUpdate.getTime() - 10 * DAY))).toEqual([expect.stringMatching(/^the root CRL expires at .*--root-key FILE/)]);
+    rmSync(join(dir.dir, CA_FILES.rootCrl));
+    expect(await reviewCaDirectory(ca, dir.dir)).toEqual([expect.stringMatching(/^no root CRL in .*: certificates will not validate/)]);
   });
 });
 

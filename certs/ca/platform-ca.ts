@@ -1,7 +1,7 @@
 // The platform CA (平台CA): enrols departments (from their CSR, or with a generated key for demos), revokes, publishes
 // CRLs and answers certificate status. Issued certificates and revocations live in the database, so every gateway
 // instance agrees; a revocation is announced on the event bus (through the outbox) so trust caches drop it at once.
-import { randomBytes } from 'node:crypto';
+import { randomBytes, type KeyObject } from 'node:crypto';
 import { ZtError } from '../../core/errors/index.js';
 import { isValidUscc } from '../../core/identifiers/index.js';
 import { enqueueEvent } from '../../core/outbox/index.js';
@@ -13,11 +13,12 @@ import {
   EXTENDED_KEY_USAGE,
   exportPem,
   parseCsr,
+  readCrlNumber,
   type CaSigner,
   type RevocationReason,
   type x509,
 } from '../x509/index.js';
-import type { PlatformCaMaterial } from './ca-files.js';
+import { ROOT_CRL_DAYS, type PlatformCaMaterial } from './ca-files.js';
 
 export { REVOCATION_TOPIC as CERTIFICATE_EVENTS_TOPIC } from '../trust/trust-store.js';
 import { REVOCATION_TOPIC as CERTIFICATE_EVENTS_TOPIC } from '../trust/trust-store.js';
@@ -105,7 +106,7 @@ export class PlatformCa {
   readonly #publicUrl: string;
   readonly #onOutboxWrite: () => void;
   #crl: Promise<PublishedCrl> | null = null;
-  #rootCrl: Promise<PublishedCrl> | null = null;
+  #rootCrl: PublishedCrl | null = null;
 
   constructor(options: PlatformCaOptions) {
     this.#db = options.db;
@@ -230,7 +231,7 @@ export class PlatformCa {
     if (current) {
       return current.then((p) => (fresh(p) ? p : ((this.#crl = null), this.crl())));
     }
-    const building = this.#buildCrl(this.#material.issuing);
+    const building = this.#buildCrl(this.#material.issuing, CRL_LIFETIME_MS);
     this.#crl = building;
     building.catch(() => {
       if (this.#crl === building) this.#crl = null;
@@ -238,19 +239,36 @@ export class PlatformCa {
     return building;
   }
 
-  /** The root CA's CRL (it lists revoked issuing CAs; there are none unless one was compromised). */
-  rootCrl(): Promise<PublishedCrl> {
-    this.#rootCrl ??= this.#buildCrl(this.#material.root);
-    return this.#rootCrl.then((p) => (p.nextUpdate.getTime() - Date.now() > CRL_LIFETIME_MS / 2 ? p : ((this.#rootCrl = null), this.rootCrl())));
+  /**
+   * The root CA's CRL (it lists revoked issuing CAs; there are none unless one was compromised), as last signed with
+   * the root key (`ca init`, `ca crl --root --root-key`): this instance does not hold that key, so it publishes the file.
+   */
+  async rootCrl(): Promise<PublishedCrl> {
+    const crl = await this.#material.rootCrl();
+    if (!crl) {
+      throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', `no root CRL in ${this.#material.dir}; sign one with \`zhengtong ca crl --root --root-key FILE\``);
+    }
+    if (this.#rootCrl?.crl !== crl) this.#rootCrl = published(crl);
+    return this.#rootCrl;
   }
 
-  async #buildCrl(issuer: CaSigner): Promise<PublishedCrl> {
+  /**
+   * Signs a new root CRL with the root CA's key, given for this one operation (it is kept offline). Its number follows
+   * both the database's count and the CRL now in the CA directory. The caller writes it there (writeRootCrl).
+   */
+  async signRootCrl(rootKey: KeyObject, options: { days?: number } = {}): Promise<PublishedCrl> {
+    const current = await this.#material.rootCrl().catch(() => null);
+    const next = (current ? (readCrlNumber(current) ?? 0n) : 0n) + 1n;
+    return this.#buildCrl({ certificate: this.root, privateKey: rootKey }, (options.days ?? ROOT_CRL_DAYS) * DAY_MS, next);
+  }
+
+  async #buildCrl(issuer: CaSigner, lifetimeMs: number, atLeast = 1n): Promise<PublishedCrl> {
     const issuerSerial = normaliseSerial(issuer.certificate.serialNumber);
     const { entries, crlNumber } = await this.#db.transaction(async (tx) => {
       const { rows: numbers } = await tx.query<{ last_number: number }>(
-        `INSERT INTO crl_numbers (issuer_serial, last_number) VALUES ($1, 1)
-         ON CONFLICT (issuer_serial) DO UPDATE SET last_number = crl_numbers.last_number + 1 RETURNING last_number`,
-        [issuerSerial],
+        `INSERT INTO crl_numbers (issuer_serial, last_number) VALUES ($1, $2)
+         ON CONFLICT (issuer_serial) DO UPDATE SET last_number = GREATEST(crl_numbers.last_number + 1, $2) RETURNING last_number`,
+        [issuerSerial, atLeast.toString()],
       );
       const { rows } = await tx.query<{ serial: string; revoked_at: Date; revocation_reason: RevocationReason }>(
         'SELECT serial, revoked_at, revocation_reason FROM issued_certificates WHERE issuer_serial = $1 AND revoked_at IS NOT NULL AND not_after > now() ORDER BY serial',
@@ -259,7 +277,7 @@ export class PlatformCa {
       return { entries: rows, crlNumber: BigInt(numbers[0]!.last_number) };
     });
     const thisUpdate = new Date(Date.now() - 60_000);
-    const nextUpdate = new Date(thisUpdate.getTime() + CRL_LIFETIME_MS);
+    const nextUpdate = new Date(thisUpdate.getTime() + lifetimeMs);
     const crl = await createCrl({
       issuer,
       thisUpdate,
@@ -269,6 +287,12 @@ export class PlatformCa {
     });
     return { crl, der: Buffer.from(crl.rawData), pem: exportPem(crl), thisUpdate, nextUpdate, crlNumber };
   }
+}
+
+function published(crl: x509.X509Crl): PublishedCrl {
+  const nextUpdate = crl.nextUpdate;
+  if (!nextUpdate) throw new ZtError('ZT_ERR_CRL_MALFORMED', 'the root CRL has no nextUpdate');
+  return { crl, der: Buffer.from(crl.rawData), pem: exportPem(crl), thisUpdate: crl.thisUpdate, nextUpdate, crlNumber: readCrlNumber(crl) ?? 0n };
 }
 
 function toIssued(row: Row): IssuedCertificate {

@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('has a default for everything, in one place', () => {
     const c = loadConfig({ env: {} });
     for (const [name, spec] of Object.entries(settings)) {
-      if (name !== 'instanceId' && name !== 'caDir' && name !== 'policyDir') expect(c[name as keyof typeof c]).toEqual(spec.default);
+      if (!['instanceId', 'caDir', 'caRootKeyDir', 'policyDir'].includes(name)) expect(c[name as keyof typeof c]).toEqual(spec.default);
     }
     expect(c.httpPort).toBe(8080);
     expect(c.grpcPort).toBe(50051);
@@ -29,6 +29,10 @@ describe('configuration', () => {
     expect(c.caDir).toBe('data/ca');
     expect(c.policyDir).toMatch(/policies\/default$/);
     expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).caDir).toBe('/srv/zt/ca');
+    // The root CA key is written apart from what serve reads.
+    expect(c.caRootKeyDir).toBe('data/ca-root');
+    expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).caRootKeyDir).toBe('/srv/zt/ca-root');
+    expect(loadConfig({ env: { ZT_CA_ROOT_KEY_DIR: '/media/offline/zt-root' } }).caRootKeyDir).toBe('/media/offline/zt-root');
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -160,6 +160,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (options.overrides) Object.assign(out, options.overrides);
   if (out.instanceId === undefined) out.instanceId = `${hostname()}-${process.pid}`;
   if (!out.caDir) out.caDir = join(String(out.dataDir), 'ca');
+  if (!out.caRootKeyDir) out.caRootKeyDir = join(String(out.dataDir), 'ca-root');
   if (!out.policyDir) out.policyDir = join(packageRoot(), 'policies', 'default');
 
   if (problems.length > 0) {

@@ -61,7 +61,14 @@ export const settings = {
     kind: 'path',
     // Resolved to <dataDir>/ca at load when left empty.
     default: '',
-    doc: 'Directory of the platform CA\'s keys and certificates (zhengtong ca init creates them; keys mode 0600). Default: ca/ under ZT_DATA_DIR.',
+    doc: 'Directory of what serve needs of the platform CA: the root certificate and root CRL, the issuing CA\'s key (mode 0600) and certificate (zhengtong ca init creates them). Default: ca/ under ZT_DATA_DIR.',
+  }),
+  caRootKeyDir: spec<string>({
+    env: 'ZT_CA_ROOT_KEY_DIR',
+    kind: 'path',
+    // Resolved to <dataDir>/ca-root at load when left empty.
+    default: '',
+    doc: 'Where zhengtong ca init writes the root CA\'s private key (mode 0600, directory 0700), apart from ZT_CA_DIR; serve never reads it, so take it offline (ca crl --root --root-key takes its path). Default: ca-root/ under ZT_DATA_DIR.',
   }),
   caPassphrase: spec<string | undefined>({
     env: 'ZT_CA_PASSPHRASE',

@@ -1,21 +1,29 @@
 // The demo city's signing keys. Every step of the demand procedure is signed by the acting department, so the demo
 // needs a platform CA and a key and certificate per demo department. On first start with ZT_SEED_DEMO and no CA, a
-// demo CA is created in ZT_CA_DIR; the departments' keys are enrolled with it and written under
+// demo CA is created in ZT_CA_DIR, its root key apart in demo-ca-root/ beside it (as `ca init` keeps a real root key
+// apart; serve never reads it); the departments' keys are enrolled with it and written under
 // <ZT_DATA_DIR>/demo-keys/<USCC>.key.pem and .cert.pem (mode 0600), where a user can take them to sign requests.
 // These are evaluation keys: a real department generates its own key and sends a CSR (zhengtong ca enrol --csr).
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { initPlatformCa, platformCaExists, type PlatformCa } from '../../certs/ca/index.js';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { CA_FILES, initPlatformCa, platformCaExists, type PlatformCa } from '../../certs/ca/index.js';
 import { InProcessSm2Signer, type Signer } from '../../certs/signer/index.js';
 import { parseCertificate } from '../../certs/x509/index.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
 
 export const DEMO_CA_ORGANISATION = '沈阳市大数据管理局（演示）';
 
+/** Where the demo CA's root key goes: demo-ca-root/ beside the CA directory (<ZT_DATA_DIR>/demo-ca-root by default). */
+export function demoRootKeyDirectory(caDir: string): string {
+  return join(dirname(resolve(caDir)), 'demo-ca-root');
+}
+
 /** Creates a demo platform CA in `caDir` unless one is there; returns whether it did. */
-export async function ensureDemoCa(caDir: string, publicUrl: string): Promise<boolean> {
+export async function ensureDemoCa(caDir: string, publicUrl: string, rootKeyDir = demoRootKeyDirectory(caDir)): Promise<boolean> {
   if (platformCaExists(caDir)) return false;
-  await initPlatformCa({ dir: caDir, organisation: DEMO_CA_ORGANISATION, province: '辽宁省', locality: '沈阳市', publicUrl });
+  // The root key of an earlier demo CA whose directory was removed signs nothing any more; a new demo CA replaces it.
+  if (!Object.values(CA_FILES).some((f) => existsSync(join(caDir, f)))) rmSync(join(rootKeyDir, CA_FILES.rootKey), { force: true });
+  await initPlatformCa({ dir: caDir, rootKeyDir, organisation: DEMO_CA_ORGANISATION, province: '辽宁省', locality: '沈阳市', publicUrl });
   return true;
 }
 

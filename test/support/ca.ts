@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { initPlatformCa, type PlatformCaMaterial } from '../../certs/ca/index.js';
+import { initPlatformCa, type InitialisedPlatformCa } from '../../certs/ca/index.js';
 import { isZtError } from '../../core/errors/index.js';
 import { USCC_ALPHABET, usccCheckCharacter } from '../../core/identifiers/index.js';
 import { migrate, PgliteDatabase } from '../../core/storage/index.js';
@@ -15,7 +15,9 @@ export const TEST_PUBLIC_URL = 'http://pki.zt.test:8080';
 export interface TestCaDir {
   /** The directory holding the CA (pass it as caDir). */
   dir: string;
-  material: PlatformCaMaterial;
+  /** The root CA key's directory, apart from `dir` (pass it as caRootKeyDir). */
+  rootKeyDir: string;
+  material: InitialisedPlatformCa;
   /** Removes the directory and its parent. */
   remove(): void;
 }
@@ -24,8 +26,10 @@ export interface TestCaDir {
 export async function makeTestCaDir(options: { passphrase?: string; publicUrl?: string; now?: Date } = {}): Promise<TestCaDir> {
   const parent = mkdtempSync(join(tmpdir(), 'zt-ca-'));
   const dir = join(parent, 'ca');
+  const rootKeyDir = join(parent, 'ca-root');
   const material = await initPlatformCa({
     dir,
+    rootKeyDir,
     organisation: '沈阳市大数据管理局',
     province: '辽宁省',
     locality: '沈阳市',
@@ -33,7 +37,7 @@ export async function makeTestCaDir(options: { passphrase?: string; publicUrl?: 
     ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
-  return { dir, material, remove: () => rmSync(parent, { recursive: true, force: true }) };
+  return { dir, rootKeyDir, material, remove: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
 /** An in-memory PGlite database with every migration applied. */
