@@ -19,7 +19,7 @@ import { canonicalJson } from '../core/canonical-json.js';
 import { isZtError } from '../core/errors/index.js';
 import { packageRoot } from '../core/paths.js';
 import type { PgliteDatabase } from '../core/storage/index.js';
-import { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, NONCE, presentedSignature, type RequestSignatureParts } from '../exchange/protocol/request-signature.js';
+import { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, NONCE, presentedSignature, type RequestSignatureParts } from '../transport/request-signature.js';
 import { makeTestCaDir, openMigratedDatabase, TEST_PUBLIC_URL, type TestCaDir } from '../test/support/ca.js';
 import {
   DepartmentKey,

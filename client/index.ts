@@ -34,7 +34,7 @@ export {
   type VerifiedResult,
 } from './response-verification.js';
 // The protocol itself (the gateway verifies with the same code), and signing the demand procedure's steps.
-export { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, requestDigest, type RequestSignatureParts } from '../exchange/protocol/request-signature.js';
+export { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, requestDigest, type RequestSignatureParts } from '../transport/request-signature.js';
 export { signTransition, transitionStatement, type TransitionToSign } from '../registry/catalogue/signed-transitions.js';
 export { envelopeToJson, type EnvelopeJson, type SignedEnvelope } from '../certs/envelope/index.js';
 // The e-licence registry's client: types, issue, lookups, signed lifecycle steps, verification, status lists.

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import protobuf from 'protobufjs';
 import { packageRoot } from '../core/paths.js';
 import type { Signer } from '../certs/signer/index.js';
-import { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, type RequestSignatureParts } from '../exchange/protocol/request-signature.js';
+import { canonicalRequest, GRPC_METADATA, HTTP_HEADERS, type RequestSignatureParts } from '../transport/request-signature.js';
 import { sm3 } from '../certs/sm2/sm2.js';
 import { ExchangeClientError } from './errors.js';
 

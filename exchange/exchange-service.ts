@@ -17,8 +17,9 @@ import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { SignedRequestVerifier, VerifiedCaller } from './signed-request.js';
+import type { Verification } from '../transport/signed-call.js';
 import type { PlatformSigner } from './platform-signer.js';
-import type { PresentedSignature } from './protocol/request-signature.js';
+import type { PresentedSignature } from '../transport/request-signature.js';
 import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from './protocol/result.js';
 
 export const RESULT_SCHEMA = EXCHANGE_RESULT_SCHEMA;
@@ -46,6 +47,8 @@ export interface ExchangeCall {
   request: unknown;
   /** Reads the signature parts; throws ZT_ERR_REQUEST_UNSIGNED / _INVALID. */
   signature: () => PresentedSignature;
+  /** The gateway's check of the signature, which the service takes instead of checking again (transport/signed-call.ts). */
+  verification?: Verification | null;
 }
 
 /** The signed result (exchange/protocol/result.ts). */
@@ -229,6 +232,15 @@ export class ExchangeService {
   }
 
   async #answer(call: ExchangeCall, trail: Trail, started: number): Promise<ExchangeAnswer> {
+    // A request whose signature the gateway refused is refused for that first: an unsigned caller learns nothing of
+    // the request's shape. It is recorded with what it claimed.
+    const checked = call.verification;
+    if (checked && !checked.verified) {
+      trail.claimed = readClaimed(call.request);
+      trail.certificateSm3 = checked.trail.certificateSm3;
+      trail.requestDigest = checked.trail.requestDigest;
+      throw checked.error;
+    }
     let input: QueryInput;
     try {
       input = readQuery(call.request);

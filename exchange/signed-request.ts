@@ -5,40 +5,12 @@
 // caller awaits fresh() before releasing anything.
 import { ZtError } from '../core/errors/index.js';
 import { sm2Verify, sm3 } from '../certs/sm2/sm2.js';
-import type { TrustedCertificate, TrustStore } from '../certs/trust/index.js';
+import type { TrustStore } from '../certs/trust/index.js';
 import type { NonceStore } from './nonce-store.js';
-import { canonicalRequest, type PresentedSignature } from './protocol/request-signature.js';
+import { canonicalRequest } from '../transport/request-signature.js';
+import type { SignatureTrail, SignedCall, Verification, VerifiedRequest } from '../transport/signed-call.js';
 
-export interface SignedCall {
-  method: string;
-  path: string;
-  /** The body exactly as received. */
-  body: Buffer;
-  /** Reads the signature parts; throws ZT_ERR_REQUEST_UNSIGNED / _INVALID. */
-  signature: () => PresentedSignature;
-}
-
-/** What the access record learns while the signature is checked, kept even when a later check fails. */
-export interface SignatureTrail {
-  certificateSm3: Buffer | null;
-  requestDigest: Buffer | null;
-  certifiedRequester: string | null;
-}
-
-/** A caller whose signed request was verified already, and what the access records of its reads cite. */
-export interface VerifiedCaller {
-  protocol: 'http' | 'grpc';
-  /** SM3 of the canonical signed request. */
-  requestDigest: Buffer;
-  /** SM3 fingerprint of the signing certificate. */
-  certificateSm3: Buffer;
-}
-
-export interface VerifiedRequest {
-  certificate: TrustedCertificate;
-  /** Resolves when the nonce was claimed first; rejects with ZT_ERR_REQUEST_REPLAYED otherwise. */
-  fresh: () => Promise<void>;
-}
+export type { SignatureTrail, SignedCall, VerifiedCaller, VerifiedRequest } from '../transport/signed-call.js';
 
 export interface SignedRequestVerifierOptions {
   trust: TrustStore | null;
@@ -60,7 +32,43 @@ export class SignedRequestVerifier {
     return this.#o.windowMs;
   }
 
+  /**
+   * The checks of one signed call, for the department the request names (`requester`). A call the gateway checked
+   * already (call.verification) is not checked again: its outcome is taken, the trail filled from it, and only the
+   * requester compared, since the nonce was claimed by that check.
+   */
   async verify(call: SignedCall, requester: string, trail: SignatureTrail): Promise<VerifiedRequest> {
+    const verification = call.verification;
+    if (verification) {
+      trail.certificateSm3 = verification.trail.certificateSm3;
+      trail.requestDigest = verification.trail.requestDigest;
+      trail.certifiedRequester = verification.trail.certifiedRequester;
+      if (!verification.verified) throw verification.error;
+      this.#assertRequester(verification.verified.certificate.uscc, requester);
+      return verification.verified;
+    }
+    const verified = await this.#check(call, trail);
+    this.#assertRequester(verified.certificate.uscc, requester);
+    return verified;
+  }
+
+  /** The gateway's check of a call, whoever signed it; never throws, the outcome says what failed. */
+  async check(call: SignedCall): Promise<Verification> {
+    const trail: SignatureTrail = { certificateSm3: null, requestDigest: null, certifiedRequester: null };
+    try {
+      return { trail, verified: await this.#check(call, trail), error: null };
+    } catch (error) {
+      return { trail, verified: null, error };
+    }
+  }
+
+  #assertRequester(certified: string | undefined, requester: string): void {
+    if (certified !== requester) {
+      throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the request is signed with the certificate of ${certified ?? 'no department'}, but names ${requester} as requester`);
+    }
+  }
+
+  async #check(call: SignedCall, trail: SignatureTrail): Promise<VerifiedRequest> {
     const presented = call.signature();
     const now = this.#clock();
     const skew = Date.parse(presented.timestamp) - now;
@@ -89,14 +97,12 @@ export class SignedRequestVerifier {
       throw new ZtError('ZT_ERR_SIGNATURE_INVALID', 'the request signature does not verify over the canonical request (docs/exchange-protocol.md)');
     }
     trail.certifiedRequester = certificate.uscc ?? null;
-    if (certificate.uscc !== requester) {
-      throw new ZtError('ZT_ERR_SIGNER_MISMATCH', `the request is signed with the certificate of ${certificate.uscc ?? 'no department'}, but names ${requester} as requester`);
-    }
     const nonceKey = sm3(trail.certificateSm3, Buffer.from(presented.nonce, 'utf8')).toString('hex');
     const claimed = this.#o.nonces.claim(nonceKey, new Date(now + 2 * this.#o.windowMs));
     claimed.catch(() => undefined); // awaited by fresh(); a refusal before that must not leave it unhandled
     return {
       certificate,
+      presented,
       fresh: async () => {
         if (!(await claimed)) throw new ZtError('ZT_ERR_REQUEST_REPLAYED', `the nonce ${presented.nonce} has been used before by this certificate`);
       },

@@ -34,8 +34,10 @@ import { SignedRequestVerifier } from '../exchange/signed-request.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { createHttpServer } from './http/server.js';
 import { RateLimiter } from '../core/rate-limit.js';
-import { LICENCE_EVENTS_TOPIC, LicenceRegistry, LicenceVerifier, SqlLicenceStore } from '../registry/licences/index.js';
+import { LICENCE_EVENTS_TOPIC, LicenceReads, LicenceRegistry, LicenceVerifier, SqlLicenceStore } from '../registry/licences/index.js';
 import { IntakeService, loadShippedServiceItems } from '../intake/index.js';
+import { RoleRegistry } from '../registry/roles/index.js';
+import { AccessEnforcer } from './access.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
@@ -118,6 +120,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       logger.warn({ caDir: config.caDir }, 'created a demo platform CA for the demo departments; for evaluation only (zhengtong ca init makes a real one)');
     }
     const departments = new DepartmentService(db, new SqlDepartmentStore(db), () => relay.nudge());
+    // Roles live in the registry; configuration only starts it: the platform operator becomes the first
+    // administrator, and the older supervisor and portal lists are granted once each, with a warning.
+    const roles = new RoleRegistry({ db, departments, onOutboxWrite: () => relay.nudge(), logger: logger.child({ component: 'roles' }) });
+    const bootstrapped = await roles.bootstrap({ administrator: config.platformUscc, supervisors: config.auditSupervisors, portals: config.auditPortals });
+    if (bootstrapped.length > 0) logger.info({ roles: bootstrapped }, 'roles bootstrapped from configuration');
+    if (config.auditSupervisors.length > 0 || config.auditPortals.length > 0) {
+      logger.warn('ZT_AUDIT_SUPERVISORS and ZT_AUDIT_PORTALS are deprecated: they only bootstrap roles once; grant and withdraw roles with zhengtong role grant|withdraw (docs/access-control.md)');
+    }
+    await (await roles.listen(bus, config.instanceId!)).ready;
     const resourceStore = new SqlResourceStore(db);
     const catalogue = new CatalogueService(db, resourceStore, departments, { onOutboxWrite: () => relay.nudge() });
     // A refusal citing the negative list must cite an entry of the set in force (loaded below, after the catalogue).
@@ -180,8 +191,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // department that tries without being either is recorded with the queries (audit_queries), then refused.
     const auditGuard: AuditAccessGuard = new AuditAccessGuard({
       requests,
-      supervisors: [config.platformUscc, ...config.auditSupervisors],
-      portals: config.auditPortals,
+      roles,
       onForbidden: (attempt): Promise<void> =>
         auditSearch.recordForbidden(attempt).catch((error: unknown) => logger.error({ err: error, requester: attempt.requester }, 'a forbidden read of the access log could not be recorded')),
     });
@@ -281,6 +291,13 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       metrics,
       relay,
       departments,
+      roles,
+      access: new AccessEnforcer({
+        requests,
+        roles,
+        onForbidden: (attempt): Promise<void> =>
+          auditSearch.recordForbidden(attempt).catch((error: unknown) => logger.error({ err: error, requester: attempt.requester }, 'a forbidden call could not be recorded')),
+      }),
       catalogue,
       demands,
       ca,
@@ -295,6 +312,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       auditLog,
       licences,
       licenceVerifier,
+      licenceReads: new LicenceReads({ db, registry: licences, log: accessLog, newAccessId: () => newAccessRecordId(businessClock ? new Date(businessClock()) : undefined) }),
       intake,
       version: packageVersion(),
       startedAt: new Date(),

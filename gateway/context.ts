@@ -15,8 +15,10 @@ import type { ExchangeService } from '../exchange/exchange-service.js';
 import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
-import type { LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
+import type { LicenceReads, LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
 import type { IntakeService } from '../intake/index.js';
+import type { RoleRegistry } from '../registry/roles/index.js';
+import type { AccessEnforcer } from './access.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
 export interface AppContext {
@@ -27,6 +29,10 @@ export interface AppContext {
   readonly metrics: Metrics;
   readonly relay: OutboxRelay;
   readonly departments: DepartmentService;
+  /** Roles in force (administrator, supervisor, portal), from the registry, in memory. */
+  readonly roles: RoleRegistry;
+  /** The enforcement of every route's and method's access class (gateway/access.ts). */
+  readonly access: AccessEnforcer;
   /** The data catalogue's supply list (供给清单). */
   readonly catalogue: CatalogueService;
   /** Demand lists (需求清单) and the application–reply procedure. */
@@ -55,6 +61,8 @@ export interface AppContext {
   readonly licences: LicenceRegistry;
   /** Licence verification, anonymous or by a department. */
   readonly licenceVerifier: LicenceVerifier;
+  /** Licence lookups by departments, for a case, recorded (reads of personal data). */
+  readonly licenceReads: LicenceReads;
   /** Application intake (受理): service items, preview, prefill, the submission check. */
   readonly intake: IntakeService;
   readonly version: string;

@@ -1,5 +1,5 @@
 import type { FastifyError } from 'fastify';
-import { ZtError } from '../../core/errors/index.js';
+import { ZtError } from '../core/errors/index.js';
 
 /** JSON schema of the one error body, referenced by every route's 4xx and 5xx responses. */
 export const errorBodySchema = {

@@ -1,7 +1,16 @@
 // What every route taking a signed request needs from fastify: the body's bytes exactly as received (the signature
 // covers them, not the parsed JSON) and the signature parts from the Zt-* headers.
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { HTTP_HEADERS, presentedSignature, type PresentedSignature } from '../../exchange/protocol/request-signature.js';
+import type { AccessClass, Caller } from './access.js';
+import { HTTP_HEADERS, presentedSignature, type PresentedSignature } from './request-signature.js';
+import type { SignedCall, Verification } from './signed-call.js';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    /** Who may call the route (transport/access.ts); the gateway refuses to register a route without one. */
+    access?: AccessClass;
+  }
+}
 
 const raw = new WeakMap<FastifyRequest, Buffer>();
 
@@ -29,4 +38,41 @@ export function headerValue(request: FastifyRequest, name: string): string | und
 /** The signature parts of a signed HTTP request (ZT_ERR_REQUEST_UNSIGNED / _INVALID when missing or malformed). */
 export function presentedHttpSignature(request: FastifyRequest): PresentedSignature {
   return presentedSignature((name) => headerValue(request, HTTP_HEADERS[name]));
+}
+
+const EMPTY = Buffer.alloc(0);
+const authorised = new WeakMap<FastifyRequest, { caller: Caller | null; verification: Verification | null }>();
+
+/** Set by the gateway once it has admitted the request (gateway/access.ts). */
+export function setAuthorised(request: FastifyRequest, value: { caller: Caller | null; verification: Verification | null }): void {
+  authorised.set(request, value);
+}
+
+/** The department the gateway admitted the request for; null on a public route called without a signature. */
+export function callerOf(request: FastifyRequest): Caller | null {
+  return authorised.get(request)?.caller ?? null;
+}
+
+/** The caller of a route that needs one (any non-public route): the gateway has admitted it already. */
+export function requireCaller(request: FastifyRequest): Caller {
+  const caller = callerOf(request);
+  if (!caller) throw new Error(`route ${request.method} ${request.routeOptions.url} reads a caller it does not declare`);
+  return caller;
+}
+
+/** The request as a signed call, with the gateway's check of it, for services that take one. */
+export function signedHttpCall(request: FastifyRequest): SignedCall {
+  return {
+    method: request.method,
+    path: request.url,
+    body: raw.get(request) ?? EMPTY,
+    signature: () => presentedHttpSignature(request),
+    verification: authorised.get(request)?.verification ?? null,
+  };
+}
+
+/** Whether the request carries any of the Zt-* signature headers. */
+export function carriesSignature(request: FastifyRequest): boolean {
+  for (const name of Object.values(HTTP_HEADERS)) if (request.headers[name] !== undefined) return true;
+  return false;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isZtError } from '../../core/errors/index.js';
-import { sm3 } from '../../certs/sm2/sm2.js';
+import { isZtError } from '../core/errors/index.js';
+import { sm3 } from '../certs/sm2/sm2.js';
 import {
   canonicalRequest,
   GRPC_METADATA,

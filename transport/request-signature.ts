@@ -7,8 +7,8 @@
 // Over HTTP the parts travel as headers (Zt-Timestamp, Zt-Nonce, Zt-Certificate, Zt-Request-Signature), over gRPC as
 // metadata (zt-timestamp, zt-nonce, zt-certificate-bin, zt-request-signature-bin), where METHOD is POST, PATH the
 // full method name (/zhengtong.v1.ExchangeService/Query) and the body the serialised request message.
-import { ZtError } from '../../core/errors/index.js';
-import { sm3 } from '../../certs/sm2/sm2.js';
+import { ZtError } from '../core/errors/index.js';
+import { sm3 } from '../certs/sm2/sm2.js';
 
 export const REQUEST_SIGNATURE_SCHEME = 'ZT-SM2-SM3-REQUEST-V1';
 

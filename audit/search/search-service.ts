@@ -206,7 +206,7 @@ export class AccessLogSearch {
     const grpc = attempt.path.startsWith('/zhengtong.');
     await this.#db.query(
       `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3)
-       VALUES ($1, $2, 'none', 'forbidden', $3, 0, 'ZT_ERR_AUDIT_FORBIDDEN', $4, $5, $6)`,
+       VALUES ($1, $2, 'none', 'forbidden', $3, 0, $7, $4, $5, $6)`,
       [
         this.#now(),
         attempt.requester,
@@ -214,6 +214,7 @@ export class AccessLogSearch {
         grpc ? 'grpc' : 'http',
         Buffer.from(attempt.requestDigest, 'hex'),
         Buffer.from(attempt.certificateSm3, 'hex'),
+        attempt.code ?? 'ZT_ERR_AUDIT_FORBIDDEN',
       ],
     );
   }

@@ -5,15 +5,19 @@
 // (ZT_AUDIT_PORTALS). The signature, time window, certificate chain and nonce are the exchange's own checks.
 import { ZtError } from '../../core/errors/index.js';
 import type { SignatureTrail, SignedCall, SignedRequestVerifier } from '../../exchange/signed-request.js';
+import type { RegistryRole } from '../../transport/access.js';
+
+/** Where the roles in force come from (the role registry, registry/roles). */
+export interface RoleLookup {
+  has(department: string, role: RegistryRole): boolean;
+}
 
 export type AuditRole = 'supervisor' | 'portal';
 
 export interface AuditAccessGuardOptions {
   requests: SignedRequestVerifier;
-  /** USCCs allowed to supervise; the platform operator is added by the caller. */
-  supervisors: readonly string[];
-  /** USCCs of service portals allowed the subject view. */
-  portals: readonly string[];
+  /** Who holds the supervisor and portal roles now. */
+  roles: RoleLookup;
   /**
    * Told of every call whose signature verified but whose department may not read the log this way (before the
    * refusal is thrown): those attempts are recorded like answered queries, so the watchers are watched whole.
@@ -24,7 +28,9 @@ export interface AuditAccessGuardOptions {
 /** A signed call refused with ZT_ERR_AUDIT_FORBIDDEN. */
 export interface ForbiddenAuditCall {
   readonly requester: string;
-  readonly needed: AuditRole;
+  readonly needed: string;
+  /** The refusal's code (ZT_ERR_AUDIT_FORBIDDEN when not given). */
+  readonly code?: string;
   /** The HTTP path and query, or the gRPC method. */
   readonly path: string;
   readonly certificateSm3: string;
@@ -43,14 +49,12 @@ export interface AuditCaller {
 
 export class AuditAccessGuard {
   readonly #requests: SignedRequestVerifier;
-  readonly #supervisors: ReadonlySet<string>;
-  readonly #portals: ReadonlySet<string>;
+  readonly #roles: RoleLookup;
   readonly #onForbidden: AuditAccessGuardOptions['onForbidden'];
 
   constructor(options: AuditAccessGuardOptions) {
     this.#requests = options.requests;
-    this.#supervisors = new Set(options.supervisors);
-    this.#portals = new Set(options.portals);
+    this.#roles = options.roles;
     this.#onForbidden = options.onForbidden;
   }
 
@@ -62,7 +66,7 @@ export class AuditAccessGuard {
   async authorise(call: SignedCall, requester: string, needed: AuditRole): Promise<AuditCaller> {
     const trail: SignatureTrail = { certificateSm3: null, requestDigest: null, certifiedRequester: null };
     const { fresh } = await this.#requests.verify(call, requester, trail);
-    const role: AuditRole | null = this.#supervisors.has(requester) ? 'supervisor' : needed === 'portal' && this.#portals.has(requester) ? 'portal' : null;
+    const role: AuditRole | null = this.#roles.has(requester, 'supervisor') ? 'supervisor' : needed === 'portal' && this.#roles.has(requester, 'portal') ? 'portal' : null;
     if (role === null) {
       await fresh();
       await this.#onForbidden?.({
@@ -75,8 +79,8 @@ export class AuditAccessGuard {
       throw new ZtError(
         'ZT_ERR_AUDIT_FORBIDDEN',
         needed === 'supervisor'
-          ? `${requester} is not a supervisor of the access log (ZT_AUDIT_SUPERVISORS)`
-          : `${requester} is neither a service portal (ZT_AUDIT_PORTALS) nor a supervisor (ZT_AUDIT_SUPERVISORS)`,
+          ? `${requester} does not hold the supervisor role (zhengtong role list)`
+          : `${requester} holds neither the portal nor the supervisor role (zhengtong role list)`,
       );
     }
     await fresh();
@@ -94,7 +98,7 @@ export class AuditAccessGuard {
     await fresh();
     return {
       requester,
-      role: this.#supervisors.has(requester) ? 'supervisor' : 'department',
+      role: this.#roles.has(requester, 'supervisor') ? 'supervisor' : 'department',
       certificateSm3: trail.certificateSm3!.toString('hex'),
       requestDigest: trail.requestDigest!.toString('hex'),
     };

@@ -126,6 +126,15 @@ export const errorCatalogue = {
   ZT_ERR_ARCHIVE_INVALID: def(422, GrpcStatus.DATA_LOSS, 'The access-log archive file does not verify: it is truncated or malformed, a record was altered (the message names its line), or its checkpoint or manifest is not signed by the platform CA given.'),
   ZT_ERR_ARCHIVE_STATE: def(409, GrpcStatus.FAILED_PRECONDITION, 'The access log is not in a state that allows this archive step: the segment is not sealed here, its file is missing or changed, or its records no longer match their leaves.'),
   ZT_ERR_CONVERSION_INPUT: def(400, GrpcStatus.INVALID_ARGUMENT, 'The stock conversion input cannot be read (unknown format, unreadable file, or a header without the required columns).'),
+  // Access control (transport/access.ts, registry/roles/).
+  ZT_ERR_ACCESS_FORBIDDEN: def(403, GrpcStatus.PERMISSION_DENIED, 'The signing department does not hold the role this route or method needs (docs/access-control.md); details.role names it.'),
+  ZT_ERR_ACTING_FOR_ANOTHER: def(403, GrpcStatus.PERMISSION_DENIED, 'The request acts for another department than the one that signed it (e.g. publishes into another provider\'s supply list).'),
+  ZT_ERR_ROLE_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The role change is malformed: an unknown role, a department code that fails its check character, or a reason too long.'),
+  ZT_ERR_ROLE_ALREADY_HELD: def(409, GrpcStatus.ALREADY_EXISTS, 'The department holds this role already.'),
+  ZT_ERR_ROLE_NOT_HELD: def(409, GrpcStatus.FAILED_PRECONDITION, 'The department does not hold this role, so it cannot be withdrawn.'),
+  ZT_ERR_ROLE_LAST_ADMINISTRATOR: def(409, GrpcStatus.FAILED_PRECONDITION, 'The last platform administrator cannot be withdrawn; grant the role to another department first.'),
+  ZT_ERR_PURPOSE_REQUIRED: def(400, GrpcStatus.INVALID_ARGUMENT, 'A read of personal data states its purpose: the service item (事项编码) and the case number (办件编号).'),
+  ZT_ERR_LICENCE_READ_FORBIDDEN: def(403, GrpcStatus.PERMISSION_DENIED, 'The department may not read this licence: it neither issues its type, nor holds a grant for it, nor has the holder\'s application open for the case.'),
   // Application intake (intake/).
   ZT_ERR_SERVICE_ITEM_UNKNOWN: def(404, GrpcStatus.NOT_FOUND, 'No service item (事项) has this code.'),
   ZT_ERR_INTAKE_NOT_AUTHORISED: def(403, GrpcStatus.PERMISSION_DENIED, 'The department does not take applications for this service item.'),

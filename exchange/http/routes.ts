@@ -1,14 +1,15 @@
 // POST /v1/exchange/query: the exchange over HTTP (docs/exchange-protocol.md). The body is kept as received, since
 // the signature covers its bytes; the service checks its shape itself so that every refusal, even of a malformed
 // or oversized body, is recorded as an access.
+import { department } from '../../transport/access.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { envelopeToJson } from '../../certs/envelope/index.js';
 import { ZtError } from '../../core/errors/index.js';
-import { errorResponses, toCatalogueError } from '../../gateway/http/errors.js';
+import { errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import type { ExchangeService } from '../exchange-service.js';
-import { HTTP_HEADERS } from '../protocol/request-signature.js';
-import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../gateway/http/signed-body.js';
+import { HTTP_HEADERS } from '../../transport/request-signature.js';
+import { keepRawJsonBodies, rawBody, signedHttpCall } from '../../transport/http-signed-body.js';
 
 export const EXCHANGE_QUERY_PATH = '/v1/exchange/query';
 
@@ -54,6 +55,7 @@ export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
     app.post(
       EXCHANGE_QUERY_PATH,
       {
+        config: { access: department('a department with a grant for the resource, items and service item', { recordsRefusals: true }) },
         // Documented here; checked by the service, which records what it refuses.
         attachValidation: true,
         schema: {
@@ -86,14 +88,7 @@ export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
         seen.add(request);
         const body = rawBody(request);
         if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'an exchange query is sent as application/json');
-        const answer = await exchange.query({
-          protocol: 'http',
-          method: 'POST',
-          path: request.url,
-          body,
-          request: request.body,
-          signature: () => presentedHttpSignature(request),
-        });
+        const answer = await exchange.query({ ...signedHttpCall(request), protocol: 'http', body, request: request.body });
         return { result: answer.result, signature: envelopeToJson(answer.signature) };
       },
     );

@@ -4,9 +4,10 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type protobuf from 'protobufjs';
-import { toZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
+import { toZtError, ZtError } from '../../core/errors/index.js';
 import { exchangeHandlers } from '../../exchange/grpc/handlers.js';
-import type { Logger } from '../../core/logging/index.js';
+import { carriesGrpcSignature, peerAddress, signedGrpcCall, toTimestamp, withAccess, type CallContext, type UnaryHandler } from '../../transport/grpc.js';
+import { department, PUBLIC, role, type AccessClass } from '../../transport/access.js';
 import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
@@ -19,21 +20,6 @@ import { AuditLogApi } from '../../audit/log/api.js';
 import type { AppContext } from '../context.js';
 import { loadProtos } from './protos.js';
 
-/** What a unary handler sees: the decoded request (plain object, camelCase) and the call's request id. */
-export interface CallContext {
-  requestId: string;
-  logger: Logger;
-  /** The request message as received (for signatures over its bytes). */
-  raw: Buffer;
-  metadata: grpc.Metadata;
-  /** The client's address, without its port (for per-client limits). */
-  peer: string;
-}
-export type UnaryHandler = ((request: Record<string, unknown>, call: CallContext) => Promise<Record<string, unknown>>) & {
-  /** Told when a request cannot be decoded, before the handler would run (the exchange records it). */
-  onUndecodable?: (code: ErrorCode, latencyMs: number) => void;
-};
-
 const TO_OBJECT: protobuf.IConversionOptions = { longs: String, enums: String, defaults: true };
 const identity = (b: Buffer): Buffer => b;
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -42,6 +28,8 @@ export interface GrpcServer {
   readonly server: grpc.Server;
   readonly health: HealthImplementation;
   readonly services: string[];
+  /** Every method's access class, by full method name (service/method): what docs/access-control.md lists. */
+  readonly access: ReadonlyMap<string, AccessClass>;
   listen(host: string, port: number): Promise<number>;
   setServing(status: ServingStatus): void;
   /** Stops accepting calls, waits for those in progress up to timeoutMs, then cancels the rest. */
@@ -66,25 +54,26 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
   });
   const implementations: Record<string, Record<string, UnaryHandler>> = {
     'zhengtong.v1.PlatformService': {
-      GetInfo: async () => ({
+      GetInfo: withAccess(PUBLIC, async () => ({
         name: 'zhengtong',
         version: ctx.version,
         instance: ctx.config.instanceId!,
         database: ctx.db.kind,
         eventBus: ctx.bus.kind,
         startedAt: toTimestamp(ctx.startedAt),
-      }),
+      })),
     },
     'zhengtong.v1.DepartmentService': departmentHandlers(ctx.departments),
     'zhengtong.v1.CatalogueService': catalogueHandlers(ctx.catalogue, ctx.demands),
     'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
     'zhengtong.v1.ExchangeService': exchangeHandlers(ctx.exchange),
-    'zhengtong.v1.LicenceService': licenceHandlers(ctx.licences, ctx.licenceVerifier),
+    'zhengtong.v1.LicenceService': licenceHandlers(ctx.licences, ctx.licenceVerifier, ctx.licenceReads),
     'zhengtong.v1.IntakeService': intakeHandlers(ctx.intake),
     'zhengtong.v1.AuditAnalyticsService': auditAnalyticsHandlers(ctx.auditAnalytics),
     'zhengtong.v1.AuditLogService': auditLogHandlers(new AuditLogApi(ctx.auditLog, ctx.auditGuard)),
   };
 
+  const access = new Map<string, AccessClass>();
   for (const [serviceName, handlers] of Object.entries(implementations)) {
     const service = root.lookupService(serviceName);
     const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
@@ -92,6 +81,8 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     for (const method of service.methodsArray) {
       const handler = handlers[method.name];
       if (!handler) throw new Error(`gRPC method ${serviceName}/${method.name} has no handler`);
+      if (!handler.access) throw new Error(`gRPC method ${serviceName}/${method.name} declares no access class (withAccess, transport/access.ts)`);
+      access.set(`${serviceName}/${method.name}`, handler.access);
       const requestType = method.resolvedRequestType!;
       const responseType = method.resolvedResponseType!;
       const fullName = `${serviceName}/${method.name}`;
@@ -111,6 +102,17 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
   }
   // The audit search streams its exports, so it registers itself (audit/search/grpc/service.ts).
   const auditService = addAuditService(server, root, { search: ctx.auditSearch, logger: ctx.logger, bodyLimitBytes: ctx.config.bodyLimitBytes, closing: () => ctx.lifecycle.closing });
+  // Its methods check the signature and the role through the access log's guard (which records refused reads).
+  const supervisor = role('supervisor', { recordsRefusals: true });
+  for (const [method, a] of Object.entries({
+    Search: supervisor,
+    Export: supervisor,
+    Trace: supervisor,
+    SubjectAccesses: role(['portal', 'supervisor'], { recordsRefusals: true, scope: 'a service portal that authenticated the subject, or a supervisor' }),
+    FlagCovertCase: department('the department whose case it is, or a supervisor', { recordsRefusals: true }),
+    LiftCovertCase: department('the department whose case it is, or a supervisor', { recordsRefusals: true }),
+    ListCovertCases: department('the department whose cases they are, or a supervisor', { recordsRefusals: true }),
+  })) access.set(`${auditService}/${method}`, a);
 
   const health = new HealthImplementation({ '': 'SERVING', ...Object.fromEntries([...Object.keys(implementations), auditService].map((s) => [s, 'SERVING' as const])) });
   health.addToServer(server);
@@ -122,6 +124,7 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
     server,
     health,
     services: Object.keys(implementations),
+    access,
     listen: (host, port) =>
       new Promise((resolve, reject) => {
         server.bindAsync(`${host}:${port}`, grpc.ServerCredentials.createInsecure(), (error, bound) => {
@@ -150,11 +153,6 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
         });
       }),
   };
-}
-
-export function toTimestamp(date: Date): { seconds: number; nanos: number } {
-  const ms = date.getTime();
-  return { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 };
 }
 
 function unary(
@@ -191,7 +189,20 @@ function unary(
       handler.onUndecodable?.('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', Number(process.hrtime.bigint() - started) / 1e6);
       return fail(new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error }));
     }
-    handler(request, { requestId, logger, raw: call.request, metadata: call.metadata, peer: peerAddress(call.getPeer()) }).then(
+    const access = handler.access!;
+    const context = { requestId, logger, raw: call.request, metadata: call.metadata, peer: peerAddress(call.getPeer()), caller: null, verification: null } as CallContext;
+    // The one enforcement of the method's access class (gateway/access.ts), as for HTTP routes.
+    const admitted =
+      access.kind === 'public' && (access.signed !== 'optional' || !carriesGrpcSignature(call.metadata))
+        ? Promise.resolve(context)
+        : ctx.access.authorise(access, signedGrpcCall(`/${fullName}`, context), carriesGrpcSignature(call.metadata), request).then((a) => {
+            context.caller = a.caller;
+            context.verification = a.verification;
+            return context;
+          });
+    // A call refused at the door is still an access the exchange records.
+    admitted.catch((error: unknown) => handler.onUndecodable?.(toZtError(error).code, Number(process.hrtime.bigint() - started) / 1e6));
+    admitted.then((c) => handler(request, c)).then(
       (response) => {
         let encoded: Buffer;
         try {
@@ -207,10 +218,4 @@ function unary(
       fail,
     );
   };
-}
-
-/** "ipv4:127.0.0.1:51234" or "ipv6:[::1]:51234" → the address alone. */
-export function peerAddress(peer: string): string {
-  const m = /^(?:ipv[46]:)?\[?([^\]]*?)\]?:\d+$/.exec(peer);
-  return m?.[1] ?? peer;
 }

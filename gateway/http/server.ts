@@ -16,7 +16,11 @@ import { policyRoutes } from '../../policies/http/routes.js';
 import { catalogueRoutes } from '../../registry/catalogue/http/routes.js';
 import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
-import { errorBodySchema, errorResponses, toCatalogueError } from './errors.js';
+import { errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
+import { carriesSignature, keepRawJsonBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
+import { describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
+import { HTTP_HEADERS } from '../../transport/request-signature.js';
+import { roleRoutes } from '../../registry/roles/index.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -44,6 +48,26 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
 
   app.addSchema(errorBodySchema);
 
+  // Every route declares who may call it (config.access, transport/access.ts) or is not registered at all; the
+  // API docs' own pages are public. The class goes into the OpenAPI document (x-zt-access), which a test walks.
+  app.addHook('onRoute', (route) => {
+    let access = route.config?.access;
+    if (access === undefined && (route.url === '/docs' || route.url.startsWith('/docs/'))) access = PUBLIC;
+    if (!isAccessClass(access)) throw new Error(`route ${String(route.method)} ${route.url} declares no access class (config.access, transport/access.ts)`);
+    route.config = { ...route.config, access };
+    if (route.schema && !route.schema.hide) {
+      const { access: kind, who } = describeAccess(access);
+      route.schema = {
+        ...route.schema,
+        'x-zt-access': kind,
+        'x-zt-who': who,
+        ...(access.kind === 'department' || access.kind === 'role' || (access.kind === 'public' && access.signed === 'optional') ? { security: [{ ztRequestSignature: [] }] } : {}),
+      } as typeof route.schema;
+    }
+  });
+  // Signed requests are checked over the body's bytes as received, on every route.
+  keepRawJsonBodies(app);
+
   await app.register(fastifySwagger, {
     openapi: {
       openapi: '3.0.3',
@@ -52,7 +76,18 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
         version: ctx.version,
         description: 'HTTP API of zhengtong. Errors share one body (ErrorBody) with a stable code; see docs/errors.md.',
       },
+      components: {
+        securitySchemes: {
+          ztRequestSignature: {
+            type: 'apiKey',
+            in: 'header',
+            name: HTTP_HEADERS.signature,
+            description: `SM2 signature of the canonical request by a department's platform-CA certificate, with ${HTTP_HEADERS.timestamp}, ${HTTP_HEADERS.nonce} and ${HTTP_HEADERS.certificate} (docs/exchange-protocol.md).`,
+          },
+        },
+      },
       tags: [
+        { name: 'roles', description: 'Roles in the registry (administrator, supervisor, portal): who holds which since when, granted and withdrawn by the administrator with signed requests.' },
         { name: 'service', description: 'Health, readiness, metrics and build information.' },
         { name: 'departments', description: 'Departments (部门) of the city government.' },
         {
@@ -78,6 +113,14 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     }
   });
 
+  // The one enforcement of the access classes (gateway/access.ts): after the body is parsed, before it is validated
+  // (an anonymous caller learns nothing of a route's schema) and before any handler.
+  app.addHook('preValidation', async (request) => {
+    const access = request.routeOptions.config.access;
+    if (access === undefined || (access.kind === 'public' && access.signed !== 'optional')) return;
+    setAuthorised(request, await ctx.access.authorise(access, signedHttpCall(request), carriesSignature(request), request.body));
+  });
+
   app.addHook('onResponse', async (request, reply) => {
     metrics.httpDuration.observe(
       { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: String(reply.statusCode) },
@@ -100,6 +143,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   app.get(
     '/healthz',
     {
+      config: { access: PUBLIC },
       schema: {
         tags: ['service'],
         summary: 'Liveness: the process is up and serving HTTP.',
@@ -120,6 +164,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   app.get(
     '/readyz',
     {
+      config: { access: PUBLIC },
       schema: {
         tags: ['service'],
         summary: 'Readiness: the database and the event bus answer, and the instance is not shutting down.',
@@ -134,7 +179,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
 
   app.get(
     '/metrics',
-    { schema: { tags: ['service'], summary: 'Prometheus metrics (text exposition format).', produces: ['text/plain'], response: { 200: { type: 'string' } } } },
+    { config: { access: PUBLIC }, schema: { tags: ['service'], summary: 'Prometheus metrics (text exposition format).', produces: ['text/plain'], response: { 200: { type: 'string' } } } },
     async (_request, reply) => {
       await checkReadiness(ctx);
       reply.type(metrics.registry.contentType);
@@ -145,6 +190,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   app.get(
     '/v1/info',
     {
+      config: { access: PUBLIC },
       schema: {
         tags: ['service'],
         summary: 'Build and runtime information of this instance.',
@@ -176,11 +222,12 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   );
 
   await app.register(departmentRoutes(ctx.departments));
+  await app.register(roleRoutes(ctx.roles));
   await app.register(catalogueRoutes(ctx.catalogue, ctx.demands));
   await app.register(caRoutes(ctx.ca));
   await app.register(policyRoutes(ctx.policy));
   await app.register(exchangeRoutes(ctx.exchange));
-  await app.register(licenceRoutes(ctx.licences, ctx.licenceVerifier));
+  await app.register(licenceRoutes(ctx.licences, ctx.licenceVerifier, ctx.licenceReads));
   await app.register(intakeRoutes(ctx.intake));
   await app.register(auditSearchRoutes(ctx.auditSearch));
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));

@@ -1,13 +1,14 @@
 // Application intake over HTTP (docs/intake.md). Preview, prefill and submission are signed requests from the intake
 // department (Zt-* headers over the raw body, as in the exchange); the service items are public.
+import { department, PUBLIC } from '../../transport/access.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { envelopeToJson } from '../../certs/envelope/index.js';
 import { ZtError } from '../../core/errors/index.js';
-import { errorResponses } from '../../gateway/http/errors.js';
+import { errorResponses } from '../../transport/http-errors.js';
 import type { IntakeCall, IntakeService } from '../intake-service.js';
 import type { PrefillAnswer } from '../prefill.js';
-import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../gateway/http/signed-body.js';
+import { keepRawJsonBodies, rawBody, presentedHttpSignature, signedHttpCall } from '../../transport/http-signed-body.js';
 
 export const INTAKE_HTTP_PATHS = { prefill: '/v1/intake/prefill', preview: '/v1/intake/preview', submissions: '/v1/intake/submissions' } as const;
 
@@ -24,6 +25,7 @@ function signedCall(request: FastifyRequest): IntakeCall {
     body,
     request: request.body,
     signature: () => presentedHttpSignature(request),
+    verification: signedHttpCall(request).verification ?? null,
   };
 }
 
@@ -48,19 +50,21 @@ export function intakeRoutes(intake: IntakeService): FastifyPluginAsync {
     // The signature covers the body exactly as sent, so keep its bytes.
     keepRawJsonBodies(app);
 
-    app.get('/v1/service-items', { schema: { tags: ['intake'], summary: 'The service items (事项) intake departments take applications for.', response: { 200: objectResponse, ...errorResponses } } }, async () => ({
+    app.get('/v1/service-items', { config: { access: PUBLIC }, schema: { tags: ['intake'], summary: 'The service items (事项) intake departments take applications for.', response: { 200: objectResponse, ...errorResponses } } }, async () => ({
       items: intake.items(),
     }));
 
     app.get<{ Params: { code: string } }>(
       '/v1/service-items/:code',
-      { schema: { tags: ['intake'], summary: 'One service item: its materials and form fields, and where each comes from.', response: { 200: objectResponse, ...errorResponses } } },
+      {
+      config: { access: PUBLIC }, schema: { tags: ['intake'], summary: 'One service item: its materials and form fields, and where each comes from.', response: { 200: objectResponse, ...errorResponses } } },
       async (request) => intake.item(request.params.code),
     );
 
     app.post(
       INTAKE_HTTP_PATHS.preview,
       {
+        config: { access: department('an intake department of the service item') },
         schema: {
           tags: ['intake'],
           summary: 'What a prefill would fetch for a case, and from whom (resource and supplier, or licence type); reads nothing. Signed (Zt-* headers) by the intake department.',
@@ -74,6 +78,7 @@ export function intakeRoutes(intake: IntakeService): FastifyPluginAsync {
     app.post(
       INTAKE_HTTP_PATHS.prefill,
       {
+        config: { access: department('an intake department of the service item') },
         schema: {
           tags: ['intake'],
           summary: 'Prefill (预填) a case\'s form from shared data and e-licences, each value with its provenance, government-verified values locked; signed by the platform. Signed (Zt-* headers) by the intake department.',
@@ -87,6 +92,7 @@ export function intakeRoutes(intake: IntakeService): FastifyPluginAsync {
     app.post(
       INTAKE_HTTP_PATHS.submissions,
       {
+        config: { access: department('the intake department the prefill was made for') },
         schema: {
           tags: ['intake'],
           summary: 'Check a submission against its signed prefill: locked values unchanged (ZT_ERR_INTAKE_LOCKED_ALTERED names any that changed), required fields still missing listed. Signed (Zt-* headers).',

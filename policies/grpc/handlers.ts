@@ -2,9 +2,10 @@
 // checks and errors as the HTTP routes (http/routes.ts). Where the HTTP JSON schema checks something the engine does
 // not (lengths, list sizes, closed sets), the same check is made here with the code the HTTP API gives
 // (ZT_ERR_REQUEST_INVALID). Unset proto3 fields stand for JSON null / absent.
+import { PUBLIC } from '../../transport/access.js';
 import { ZtError } from '../../core/errors/index.js';
-import type { UnaryHandler } from '../../gateway/grpc/server.js';
-import { toTimestamp } from '../../gateway/grpc/server.js';
+import { declareAccess, type UnaryHandler } from '../../transport/grpc.js';
+import { toTimestamp } from '../../transport/grpc.js';
 import type { LegalBasis } from '../catalogue.js';
 import type { ConditionalGrant, Decision, DecisionRequest, RuleRef } from '../decision.js';
 import type { PolicyEngine } from '../engine.js';
@@ -162,7 +163,7 @@ export function policyHandlers(policy: { readonly current: { readonly engine: Po
     if (!policy.current) throw new ZtError('ZT_ERR_SHUTTING_DOWN', 'the negative list is not loaded yet');
     return policy.current.engine;
   };
-  return {
+  return declareAccess({
     GetPolicy: async () => {
       const s = engine().status();
       return { ...s, files: [...s.files], loadedAt: toTimestamp(s.loadedAt) };
@@ -174,5 +175,10 @@ export function policyHandlers(policy: { readonly current: { readonly engine: Po
     },
     Decide: async (request) => decisionOut(engine().decide(decisionRequestOf(request))),
     Impact: async (request) => impactOut(candidateImpact(engine(), impactInputOf(request))),
-  };
+  }, {
+    GetPolicy: PUBLIC,
+    ListRules: PUBLIC,
+    Decide: PUBLIC,
+    Impact: PUBLIC,
+  });
 }

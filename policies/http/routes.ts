@@ -1,7 +1,8 @@
+import { PUBLIC } from '../../transport/access.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
-import { errorResponses } from '../../gateway/http/errors.js';
+import { errorResponses } from '../../transport/http-errors.js';
 import type { DecisionRequest } from '../decision.js';
 import { PolicyEngine } from '../engine.js';
 import { impact, type ImpactReport } from '../impact.js';
@@ -153,6 +154,7 @@ export function policyRoutes(policy: { readonly current: { readonly engine: Poli
     app.get(
       '/v1/policies',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['policies'],
           summary: 'The negative list in force: revision, content digest, catalogue revision, files and rule count.',
@@ -178,6 +180,7 @@ export function policyRoutes(policy: { readonly current: { readonly engine: Poli
     app.get(
       '/v1/policies/rules',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['policies'],
           summary: 'The published negative list (负面清单): every entry with its effect and legal basis.',
@@ -205,6 +208,7 @@ export function policyRoutes(policy: { readonly current: { readonly engine: Poli
     app.post<{ Body: DecideBody }>(
       '/v1/policies/decide',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['policies'],
           summary: 'What the negative list decides for a request (dry run: no data released, nothing recorded).',
@@ -266,6 +270,7 @@ export function policyRoutes(policy: { readonly current: { readonly engine: Poli
     app.post<{ Body: ImpactBody }>(
       '/v1/policies/impact',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['policies'],
           summary:

@@ -49,8 +49,9 @@ export class CatalogueService {
   }
 
   /** Publishes a supply-list entry; its resource.published event commits with it (outbox). */
-  async publish(input: ResourcePublication, options: { at?: Date } = {}): Promise<DataResource> {
+  async publish(input: ResourcePublication, options: { at?: Date; actor?: string } = {}): Promise<DataResource> {
     const resource = normalisePublication(input);
+    assertActsFor(options.actor, [resource.provider]);
     await this.departments.get(resource.provider);
     const at = options.at ?? this.#clock();
     const stored = await this.db.transaction(async (tx) => {
@@ -96,8 +97,12 @@ export class CatalogueService {
    * Imports supply-list entries, all or nothing: every record is checked first (shape, provider, codes unique in
    * the file and new to the catalogue), and the errors of all rows are reported together (ZT_ERR_IMPORT_INVALID).
    */
-  async import(batch: ImportBatch<ResourcePublication>, options: { at?: Date } = {}): Promise<DataResource[]> {
+  async import(batch: ImportBatch<ResourcePublication>, options: { at?: Date; actor?: string } = {}): Promise<DataResource[]> {
     const { records } = batch;
+    assertActsFor(
+      options.actor,
+      records.map((r) => String((r.value as { provider?: unknown }).provider ?? '').trim().toUpperCase()),
+    );
     if (records.length > MAX_IMPORT_ROWS) throw new ZtError('ZT_ERR_IMPORT_INVALID', `an import may carry at most ${MAX_IMPORT_ROWS} records; this one has ${records.length}`);
     const errors: RowError[] = [...batch.errors];
     const valid: { row: number; resource: NewResource }[] = [];
@@ -162,4 +167,15 @@ export function toZt(error: unknown): ZtError {
 export function rowError(row: number, error: unknown): RowError {
   const zt = toZt(error);
   return { row, code: zt.code, message: zt.message };
+}
+
+/** A department publishes into its own supply list only: every provider named must be the signing department. */
+function assertActsFor(actor: string | undefined, providers: readonly string[]): void {
+  if (actor === undefined) return;
+  const others = [...new Set(providers.filter((p) => p !== actor))];
+  if (others.length > 0) {
+    throw new ZtError('ZT_ERR_ACTING_FOR_ANOTHER', `${actor} signed the request, but it names ${others.join(', ')} as provider; a department publishes its own supply list`, {
+      details: { actor, providers: others },
+    });
+  }
 }

@@ -22,3 +22,4 @@ export { holderCodeTypeOf, LICENCE_EVENTS_TOPIC, LicenceRegistry, readIssueInput
 export { LICENCE_VERIFICATION_SCHEMA, maskHolderCode, maskName, verifyLicence, type LicenceVerification, type LicenceView, type VerificationTarget } from './verification.js';
 export { LICENCE_ACCESS_POLICY, LicenceVerifier, readTarget, type VerificationAnswer } from './verification-service.js';
 export { SqlLicenceStore, STATUS_LIST_SIZE, type LicenceTransitionRecord, type StoredLicence } from './sql/sql-licence-store.js';
+export { LicenceReads, readLicencePurpose, type LicenceReadPurpose } from './licence-reads.js';

@@ -1,8 +1,10 @@
 // zhengtong.v1.AuditAnalyticsService: the analytics over gRPC, with the semantics and errors of the HTTP routes. A
 // call is signed in its metadata over the full method name and the request message's bytes.
+import { role } from '../../../transport/access.js';
+import type { Verification } from '../../../transport/signed-call.js';
 import type * as grpc from '@grpc/grpc-js';
-import type { UnaryHandler } from '../../../gateway/grpc/server.js';
-import { presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
+import { declareAccess, type UnaryHandler } from '../../../transport/grpc.js';
+import { presentedGrpcSignature } from '../../../transport/request-signature.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { AnomalyFlag } from '../anomalies.js';
 import type { AuditAnalytics } from '../service.js';
@@ -12,12 +14,13 @@ export const AUDIT_ANALYTICS_GRPC_SERVICE = 'zhengtong.v1.AuditAnalyticsService'
 type Msg = Record<string, unknown>;
 
 
-function signedCall(method: string, call: { raw: Buffer; metadata: grpc.Metadata }): SignedCall {
+function signedCall(method: string, call: { raw: Buffer; metadata: grpc.Metadata; verification: Verification | null }): SignedCall {
   return {
     method: 'POST',
     path: `/${AUDIT_ANALYTICS_GRPC_SERVICE}/${method}`,
     body: call.raw,
     signature: () => presentedGrpcSignature(call.metadata),
+    verification: call.verification,
   };
 }
 
@@ -49,7 +52,7 @@ export function flagMessage(f: AnomalyFlag): Msg {
 }
 
 export function auditAnalyticsHandlers(analytics: AuditAnalytics): Record<string, UnaryHandler> {
-  return {
+  return declareAccess({
     Report: async (request, call) => {
       const report = await analytics.report(parameters(request, ['requester', 'from', 'to', 'by']), signedCall('Report', call));
       return { json: JSON.stringify(report) };
@@ -58,5 +61,8 @@ export function auditAnalyticsHandlers(analytics: AuditAnalytics): Record<string
       const report = await analytics.anomalies(parameters(request, ['requester', 'from', 'to']), signedCall('Anomalies', call));
       return { from: report.from, to: report.to, flags: report.flags.map(flagMessage), truncated: report.truncated, settingsJson: JSON.stringify(report.settings) };
     },
-  };
+  }, {
+    Report: role('supervisor', { recordsRefusals: true }),
+    Anomalies: role('supervisor', { recordsRefusals: true }),
+  });
 }

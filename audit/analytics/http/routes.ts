@@ -1,19 +1,20 @@
 // The analytics over HTTP: GET /v1/audit/analytics and GET /v1/audit/anomalies, each a signed request (Zt-* headers
 // over GET, the path with its query string exactly as sent, and an empty body) from a supervisor named in
 // `requester`. docs/audit-analytics.md describes the answers.
+import { role } from '../../../transport/access.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { errorResponses } from '../../../gateway/http/errors.js';
+import { errorResponses } from '../../../transport/http-errors.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { RawParameters } from '../../search/query.js';
 import type { AuditAnalytics } from '../service.js';
-import { presentedHttpSignature } from '../../../gateway/http/signed-body.js';
+import { signedHttpCall } from '../../../transport/http-signed-body.js';
 
 const EMPTY = Buffer.alloc(0);
 
 
 function signedCall(request: FastifyRequest): SignedCall {
-  return { method: 'GET', path: request.url, body: EMPTY, signature: () => presentedHttpSignature(request) };
+  return { ...signedHttpCall(request), body: EMPTY };
 }
 
 const range = {
@@ -27,6 +28,7 @@ export function auditAnalyticsRoutes(analytics: AuditAnalytics): FastifyPluginAs
     app.get(
       '/v1/audit/analytics',
       {
+        config: { access: role('supervisor', { recordsRefusals: true }) },
         schema: {
           tags: ['audit'],
           summary:
@@ -42,6 +44,7 @@ export function auditAnalyticsRoutes(analytics: AuditAnalytics): FastifyPluginAs
     app.get(
       '/v1/audit/anomalies',
       {
+        config: { access: role('supervisor', { recordsRefusals: true }) },
         schema: {
           tags: ['audit'],
           summary: 'Anomaly flags with reasons: volume spikes, access outside working hours, missing or mismatched case numbers, operators reading many subjects. Signed by a supervisor.',

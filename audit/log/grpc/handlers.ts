@@ -1,8 +1,10 @@
 // zhengtong.v1.AuditLogService: the tamper-evident log over gRPC, with the semantics and errors of the HTTP routes.
 // uint64 fields arrive as strings ('0' when absent); they are handed to AuditLogApi as the query string would be.
+import { PUBLIC, role } from '../../../transport/access.js';
+import type { Verification } from '../../../transport/signed-call.js';
 import type * as grpc from '@grpc/grpc-js';
-import type { UnaryHandler } from '../../../gateway/grpc/server.js';
-import { presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
+import { declareAccess, type UnaryHandler } from '../../../transport/grpc.js';
+import { presentedGrpcSignature } from '../../../transport/request-signature.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { AuditLogApi, RawParameters } from '../api.js';
 import type { Checkpoint } from '../checkpoint.js';
@@ -12,12 +14,13 @@ export const AUDIT_LOG_GRPC_SERVICE = 'zhengtong.v1.AuditLogService';
 type Msg = Record<string, unknown>;
 
 
-function signedCall(method: string, call: { raw: Buffer; metadata: grpc.Metadata }): SignedCall {
+function signedCall(method: string, call: { raw: Buffer; metadata: grpc.Metadata; verification: Verification | null }): SignedCall {
   return {
     method: 'POST',
     path: `/${AUDIT_LOG_GRPC_SERVICE}/${method}`,
     body: call.raw,
     signature: () => presentedGrpcSignature(call.metadata),
+    verification: call.verification,
   };
 }
 
@@ -39,7 +42,7 @@ export function checkpointMessage(c: Checkpoint): Msg {
 }
 
 export function auditLogHandlers(api: AuditLogApi): Record<string, UnaryHandler> {
-  return {
+  return declareAccess({
     GetLatestCheckpoint: async () => checkpointMessage(await api.latest({})),
     GetCheckpoint: async (request) => {
       const raw = parameters(request, { treeSize: 'treeSize' });
@@ -70,5 +73,11 @@ export function auditLogHandlers(api: AuditLogApi): Record<string, UnaryHandler>
         checkpoint: checkpointMessage(p.checkpoint),
       };
     },
-  };
+  }, {
+    GetLatestCheckpoint: PUBLIC,
+    GetCheckpoint: PUBLIC,
+    ListCheckpoints: PUBLIC,
+    GetConsistencyProof: PUBLIC,
+    GetInclusionProof: role(['portal', 'supervisor'], { recordsRefusals: true }),
+  });
 }

@@ -1,17 +1,18 @@
 // The tamper-evident log over HTTP (docs/audit-log.md). Checkpoints and consistency proofs are public; an inclusion
 // proof is a signed request (the exchange's Zt-* headers over the method and the path with its query string) from a
 // service portal or a supervisor. Parameters are read by AuditLogApi, so a bad one gets the log's own code.
+import { PUBLIC, role } from '../../../transport/access.js';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
-import { errorResponses } from '../../../gateway/http/errors.js';
+import { errorResponses } from '../../../transport/http-errors.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import type { AuditLogApi, RawParameters } from '../api.js';
-import { presentedHttpSignature } from '../../../gateway/http/signed-body.js';
+import { signedHttpCall } from '../../../transport/http-signed-body.js';
 
 const EMPTY = Buffer.alloc(0);
 
 
 function signed(request: FastifyRequest): SignedCall {
-  return { method: request.method, path: request.url, body: EMPTY, signature: () => presentedHttpSignature(request) };
+  return { ...signedHttpCall(request), body: EMPTY };
 }
 
 /** A repeated parameter is refused as malformed by the API (it reads one string). */
@@ -39,17 +40,20 @@ export function auditLogRoutes(api: AuditLogApi): FastifyPluginAsync {
   return async (app) => {
     app.get(
       '/v1/audit/log/checkpoints/latest',
-      { attachValidation: true, schema: { tags: ['audit'], summary: 'The latest signed checkpoint (tree head) of the access log. Public.', response: { 200: checkpoint, ...errorResponses } } },
+      {
+      config: { access: PUBLIC }, attachValidation: true, schema: { tags: ['audit'], summary: 'The latest signed checkpoint (tree head) of the access log. Public.', response: { 200: checkpoint, ...errorResponses } } },
       async (request) => api.latest(query(request)),
     );
     app.get<{ Params: { treeSize: string } }>(
       '/v1/audit/log/checkpoints/:treeSize',
-      { attachValidation: true, schema: { tags: ['audit'], summary: 'The checkpoint of one tree size. Public.', response: { 200: checkpoint, ...errorResponses } } },
+      {
+      config: { access: PUBLIC }, attachValidation: true, schema: { tags: ['audit'], summary: 'The checkpoint of one tree size. Public.', response: { 200: checkpoint, ...errorResponses } } },
       async (request) => api.checkpoint({ ...query(request), treeSize: request.params.treeSize }),
     );
     app.get(
       '/v1/audit/log/checkpoints',
       {
+        config: { access: PUBLIC },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -63,6 +67,7 @@ export function auditLogRoutes(api: AuditLogApi): FastifyPluginAsync {
     app.get(
       '/v1/audit/log/consistency',
       {
+        config: { access: PUBLIC },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -79,6 +84,7 @@ export function auditLogRoutes(api: AuditLogApi): FastifyPluginAsync {
     app.get<{ Params: { id: string } }>(
       '/v1/audit/log/records/:id/proof',
       {
+        config: { access: role(['portal', 'supervisor'], { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],

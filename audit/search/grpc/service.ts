@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { toZtError, ZtError } from '../../../core/errors/index.js';
 import type { Logger } from '../../../core/logging/index.js';
-import { presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
+import { presentedGrpcSignature } from '../../../transport/request-signature.js';
 import { covertCaseJson } from '../covert-cases.js';
 import type { RawParameters } from '../query.js';
 import type { AccessLogSearch, AuditCall, SearchHitJson } from '../search-service.js';
@@ -163,6 +163,8 @@ export function addAuditService(server: grpc.Server, root: protobuf.Root, deps: 
       } catch (error) {
         throw new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error });
       }
+      // Every method is signed (docs/access-control.md): an unsigned call is refused before its fields are read.
+      presentedGrpcSignature(metadata);
       const call = { method: 'POST', path, body: request, signature: () => presentedGrpcSignature(metadata) };
       return { message, call: { call, protocol: 'grpc' } };
     };

@@ -2,16 +2,17 @@
 // headers over the method, the path with its query string, and the body), so the filters are covered by the
 // signature. Parameters are checked by the service (ZT_ERR_AUDIT_QUERY_INVALID naming the parameter); the schemas
 // here document them and are not enforced by fastify, so that a bad value gets the audit code, not a generic one.
+import { department, role } from '../../../transport/access.js';
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { ZtError } from '../../../core/errors/index.js';
-import { errorResponses } from '../../../gateway/http/errors.js';
+import { errorResponses } from '../../../transport/http-errors.js';
 import type { SignedCall } from '../../../exchange/signed-request.js';
 import { covertCaseJson } from '../covert-cases.js';
 import { EXPORT_CONTENT_TYPES } from '../export-format.js';
 import type { RawParameters } from '../query.js';
 import type { AccessLogSearch, AuditCall } from '../search-service.js';
-import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../../gateway/http/signed-body.js';
+import { keepRawJsonBodies, rawBody, presentedHttpSignature, signedHttpCall } from '../../../transport/http-signed-body.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -22,6 +23,7 @@ function signed(request: FastifyRequest): AuditCall {
     path: request.url,
     body: rawBody(request) ?? EMPTY,
     signature: () => presentedHttpSignature(request),
+    verification: signedHttpCall(request).verification ?? null,
   };
   return { call, protocol: 'http' };
 }
@@ -61,6 +63,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.get(
       '/v1/audit/access-records',
       {
+        config: { access: role('supervisor', { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -75,6 +78,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.get(
       '/v1/audit/access-records/export',
       {
+        config: { access: role('supervisor', { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -97,6 +101,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.get<{ Params: { id: string } }>(
       '/v1/audit/access-records/:id',
       {
+        config: { access: role('supervisor', { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -111,6 +116,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.get<{ Params: { code: string } }>(
       '/v1/audit/subjects/:code/accesses',
       {
+        config: { access: role(['portal', 'supervisor'], { recordsRefusals: true, scope: 'a service portal that authenticated the subject, or a supervisor' }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -128,6 +134,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.post(
       '/v1/audit/covert-cases',
       {
+        config: { access: department('the department whose case it is, or a supervisor', { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -151,6 +158,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.get(
       '/v1/audit/covert-cases',
       {
+        config: { access: department('the department whose cases they are, or a supervisor', { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],
@@ -165,6 +173,7 @@ export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
     app.post<{ Params: { id: string } }>(
       '/v1/audit/covert-cases/:id/lift',
       {
+        config: { access: department('the department whose case it is, or a supervisor', { recordsRefusals: true }) },
         attachValidation: true,
         schema: {
           tags: ['audit'],

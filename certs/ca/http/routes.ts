@@ -1,7 +1,8 @@
+import { PUBLIC } from '../../../transport/access.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { ZtError } from '../../../core/errors/index.js';
-import { errorResponses } from '../../../gateway/http/errors.js';
+import { errorResponses } from '../../../transport/http-errors.js';
 import { exportPem } from '../../x509/index.js';
 import type { PlatformCa, PublishedCrl } from '../platform-ca.js';
 
@@ -44,24 +45,25 @@ export function caRoutes(ca: PlatformCa | null): FastifyPluginAsync {
   const binary = { 200: { type: 'string', description: 'DER or PEM' }, ...errorResponses };
   return async (app) => {
     app.addSchema(issuedCertificateSchema);
-    app.get('/v1/ca/root.pem', { schema: { tags: ['ca'], summary: 'The platform root CA certificate (the trust anchor), PEM.', response: binary } }, async (_r, reply) =>
+    app.get('/v1/ca/root.pem', { config: { access: PUBLIC }, schema: { tags: ['ca'], summary: 'The platform root CA certificate (the trust anchor), PEM.', response: binary } }, async (_r, reply) =>
       reply.type('application/x-pem-file').send(exportPem(need().root)),
     );
-    app.get('/v1/ca/issuing.pem', { schema: { tags: ['ca'], summary: 'The issuing CA certificate, PEM.', response: binary } }, async (_r, reply) =>
+    app.get('/v1/ca/issuing.pem', { config: { access: PUBLIC }, schema: { tags: ['ca'], summary: 'The issuing CA certificate, PEM.', response: binary } }, async (_r, reply) =>
       reply.type('application/x-pem-file').send(exportPem(need().issuing)),
     );
-    app.get('/v1/ca/crl', { schema: { tags: ['ca'], summary: 'The issuing CA\'s current CRL, DER (application/pkix-crl).', response: binary } }, async (_r, reply) =>
+    app.get('/v1/ca/crl', { config: { access: PUBLIC }, schema: { tags: ['ca'], summary: 'The issuing CA\'s current CRL, DER (application/pkix-crl).', response: binary } }, async (_r, reply) =>
       sendCrl(reply, await need().crl(), false),
     );
-    app.get('/v1/ca/crl.pem', { schema: { tags: ['ca'], summary: 'The issuing CA\'s current CRL, PEM (X509 CRL).', response: binary } }, async (_r, reply) =>
+    app.get('/v1/ca/crl.pem', { config: { access: PUBLIC }, schema: { tags: ['ca'], summary: 'The issuing CA\'s current CRL, PEM (X509 CRL).', response: binary } }, async (_r, reply) =>
       sendCrl(reply, await need().crl(), true),
     );
-    app.get('/v1/ca/root.crl', { schema: { tags: ['ca'], summary: 'The root CA\'s CRL (revoked issuing CAs), DER.', response: binary } }, async (_r, reply) =>
+    app.get('/v1/ca/root.crl', { config: { access: PUBLIC }, schema: { tags: ['ca'], summary: 'The root CA\'s CRL (revoked issuing CAs), DER.', response: binary } }, async (_r, reply) =>
       sendCrl(reply, await need().rootCrl(), false),
     );
     app.get<{ Params: { serial: string } }>(
       '/v1/ca/certificates/:serial',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['ca'],
           summary: 'Status of a certificate the platform CA issued: good, revoked (with reason) or expired.',

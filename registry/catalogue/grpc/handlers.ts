@@ -2,11 +2,12 @@
 // service calls as the HTTP routes (http/routes.ts), so the validation, errors and events are the same. Where the
 // HTTP JSON schema checks something the services do not (lengths, list sizes), the same check is made here, with
 // the code the HTTP API gives (ZT_ERR_REQUEST_INVALID). Unset proto3 fields stand for JSON null / absent.
+import { department, PUBLIC, statement } from '../../../transport/access.js';
 import { ZtError } from '../../../core/errors/index.js';
 import { decodeEnvelopeJson, envelopeFromMessage, envelopeToMessage, type SignedEnvelope } from '../../../certs/envelope/index.js';
 import { sm3 } from '../../../certs/sm2/sm2.js';
-import type { UnaryHandler } from '../../../gateway/grpc/server.js';
-import { toTimestamp } from '../../../gateway/grpc/server.js';
+import { declareAccess, type UnaryHandler } from '../../../transport/grpc.js';
+import { toTimestamp } from '../../../transport/grpc.js';
 import { MAX_IMPORT_ROWS, type CatalogueService } from '../catalogue-service.js';
 import type { DemandListQuery, DemandService } from '../demand-service.js';
 import type { Demand, DemandRegistration, DemandTerms, DemandTransition, Refusal, TermsInput } from '../demand.js';
@@ -288,9 +289,9 @@ function exported(kind: 'json' | 'csv', filename: string, csv: () => string, jso
 
 /** zhengtong.v1.CatalogueService: the same service calls, errors and events as the HTTP routes. */
 export function catalogueHandlers(catalogue: CatalogueService, demands: DemandService): Record<string, UnaryHandler> {
-  return {
+  return declareAccess({
     // Supply list.
-    PublishResource: async (request) => resourceMessage(await catalogue.publish(publication(request))),
+    PublishResource: async (request, call) => resourceMessage(await catalogue.publish(publication(request), { actor: call.caller!.uscc })),
     GetResource: async (request) => resourceMessage(await catalogue.get(atMost(str(request.code), CODE_MAX, 'code'))),
     ListResources: async (request) => {
       const page = await catalogue.list({
@@ -314,9 +315,9 @@ export function catalogueHandlers(catalogue: CatalogueService, demands: DemandSe
         () => ({ resources }),
       );
     },
-    ImportResources: async (request) => {
+    ImportResources: async (request, call) => {
       const body = importContent(request, 'resources');
-      const imported = await catalogue.import('csv' in body ? resourcesFromCsv(body.csv) : resourcesFromJson(body.json));
+      const imported = await catalogue.import('csv' in body ? resourcesFromCsv(body.csv) : resourcesFromJson(body.json), { actor: call.caller!.uscc });
       return { imported: imported.length, resources: imported.map((r) => r.code) };
     },
 
@@ -380,5 +381,22 @@ export function catalogueHandlers(catalogue: CatalogueService, demands: DemandSe
       const report = await demands.fulfilment(orNull(atMost(str(request.department), USCC_MAX, 'department')));
       return { asOf: report.asOf, departments: report.departments.map(fulfilmentOut) };
     },
-  };
+  }, {
+    PublishResource: department('the provider of the resource: the message names the signing department as provider'),
+    GetResource: PUBLIC,
+    ListResources: PUBLIC,
+    ListResourceItems: PUBLIC,
+    ExportResources: PUBLIC,
+    ImportResources: department('the provider of every imported resource'),
+    RegisterDemand: statement('party', 'the requesting department, by its signed statement'),
+    GetDemand: PUBLIC,
+    ListDemands: PUBLIC,
+    ApproveDemand: statement('provider', 'the provider of the demanded resource, by its signed statement'),
+    RefuseDemand: statement('provider', 'the provider of the demanded resource, by its signed statement'),
+    WithdrawDemand: statement('party', 'the requesting department, by its signed statement'),
+    GetDemandHistory: PUBLIC,
+    ExportDemands: PUBLIC,
+    ImportDemands: statement('party', 'the requesting department of every imported demand, by one signed statement'),
+    FulfilmentReport: PUBLIC,
+  });
 }

@@ -1,9 +1,11 @@
+import { department, PUBLIC, statement } from '../../../transport/access.js';
+import { requireCaller } from '../../../transport/http-signed-body.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ZtError } from '../../../core/errors/index.js';
 import { decodeEnvelopeJson, type SignedEnvelope } from '../../../certs/envelope/index.js';
 import { sm3 } from '../../../certs/sm2/sm2.js';
-import { errorResponses } from '../../../gateway/http/errors.js';
+import { errorResponses } from '../../../transport/http-errors.js';
 import { MAX_IMPORT_ROWS, MAX_PAGE, type CatalogueService } from '../catalogue-service.js';
 import type { DemandService } from '../demand-service.js';
 import { DEMAND_STATES, type DemandRegistration, type RefusalInput, type TermsInput } from '../demand.js';
@@ -305,6 +307,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.post<{ Body: ResourcePublication }>(
       '/v1/catalogue/resources',
       {
+        config: { access: department('the provider of the resource: the body names the signing department as provider') },
         schema: {
           tags: [TAG],
           summary: 'Publish a data resource in the supply list. Publishes resource.published on registry.catalogue.',
@@ -312,12 +315,13 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           response: { 201: { $ref: 'CatalogueResource#' }, ...errorResponses },
         },
       },
-      async (request, reply) => reply.code(201).send(await catalogue.publish(request.body)),
+      async (request, reply) => reply.code(201).send(await catalogue.publish(request.body, { actor: requireCaller(request).uscc })),
     );
 
     app.get<{ Querystring: Page & { provider?: string } }>(
       '/v1/catalogue/resources',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'List data resources by code, a page at a time, optionally of one provider.',
@@ -346,6 +350,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.get<{ Querystring: { format: 'json' | 'csv'; provider?: string } }>(
       '/v1/catalogue/resources/export',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'Export the supply list (all of it, or one provider\'s) as JSON or as CSV with one row per data item.',
@@ -363,6 +368,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.post<{ Body: unknown }>(
       '/v1/catalogue/resources/import',
       {
+        config: { access: department('the provider of every imported resource') },
         schema: {
           tags: [TAG],
           summary: `Import supply-list entries, all or nothing (at most ${MAX_IMPORT_ROWS}). JSON as the export writes it, or CSV with one row per data item. Invalid rows → ZT_ERR_IMPORT_INVALID with each row's errors in details.`,
@@ -373,7 +379,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       async (request, reply) => {
         const body = importBody(request);
         const batch = 'csv' in body ? resourcesFromCsv(body.csv) : resourcesFromJson(body.json);
-        const imported = await catalogue.import(batch);
+        const imported = await catalogue.import(batch, { actor: requireCaller(request).uscc });
         return reply.code(201).send({ imported: imported.length, resources: imported.map((r) => r.code) });
       },
     );
@@ -381,6 +387,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.get<{ Params: { code: string } }>(
       '/v1/catalogue/resources/:code',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'One data resource by its code, with its data items.',
@@ -394,6 +401,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.get<{ Params: { code: string } }>(
       '/v1/catalogue/resources/:code/items',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'The data items of a resource, in published order.',
@@ -413,6 +421,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.post<{ Body: Signed<DemandRegistration> }>(
       '/v1/catalogue/demands',
       {
+        config: { access: statement('party', 'the requesting department, by its signed statement') },
         schema: {
           tags: [TAG],
           summary:
@@ -452,6 +461,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.get<{ Querystring: DemandFilter & Page }>(
       '/v1/catalogue/demands',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'List demands in registration order, by requester, provider, resource, state or overdue.',
@@ -473,6 +483,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.get<{ Querystring: DemandFilter & { format: 'json' | 'csv' } }>(
       '/v1/catalogue/demands/export',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'Export the demand list (filtered like the list) as JSON or CSV, one row per demand with its state and reply.',
@@ -499,6 +510,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       scope.post<{ Body: unknown }>(
         '/v1/catalogue/demands/import',
         {
+          config: { access: statement('party', 'the requesting department of every imported demand, by one signed statement') },
           schema: {
             tags: [TAG],
             summary: `Register a demand list, all or nothing (at most ${MAX_IMPORT_ROWS}). Each row is registered as a new demand; an export's id, state and reply columns are ignored.`,
@@ -517,13 +529,15 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
 
     app.get<{ Params: { id: string } }>(
       '/v1/catalogue/demands/:id',
-      { schema: { tags: [TAG], summary: 'One demand by id.', params: idParams, response: { 200: { $ref: 'CatalogueDemand#' }, ...errorResponses } } },
+      {
+      config: { access: PUBLIC }, schema: { tags: [TAG], summary: 'One demand by id.', params: idParams, response: { 200: { $ref: 'CatalogueDemand#' }, ...errorResponses } } },
       (request) => demands.get(request.params.id),
     );
 
     app.get<{ Params: { id: string } }>(
       '/v1/catalogue/demands/:id/history',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'Every transition of the demand, in order (append-only).',
@@ -540,6 +554,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.post<{ Params: { id: string }; Body: Signed<{ actor: string; terms?: TermsInput | null }> }>(
       '/v1/catalogue/demands/:id/approve',
       {
+        config: { access: statement('provider', 'the provider of the demanded resource, by its signed statement') },
         schema: {
           tags: [TAG],
           summary: 'Approve a pending demand (the resource\'s provider only), optionally with terms: fewer items, a daily quota, an earlier end.',
@@ -554,6 +569,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.post<{ Params: { id: string }; Body: Signed<{ actor: string } & RefusalInput> }>(
       '/v1/catalogue/demands/:id/refuse',
       {
+        config: { access: statement('provider', 'the provider of the demanded resource, by its signed statement') },
         schema: {
           tags: [TAG],
           summary: 'Refuse a pending demand (the resource\'s provider only), citing a negative-list entry or a legal basis (else ZT_ERR_REFUSAL_BASIS_MISSING).',
@@ -578,6 +594,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.post<{ Params: { id: string }; Body: Signed<{ actor: string; reason?: string | null }> }>(
       '/v1/catalogue/demands/:id/withdraw',
       {
+        config: { access: statement('party', 'the requesting department, by its signed statement') },
         schema: {
           tags: [TAG],
           summary: 'Withdraw a pending, granted or approved demand (the requester only).',
@@ -595,6 +612,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
     app.get<{ Querystring: { department?: string } }>(
       '/v1/catalogue/reports/fulfilment',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: [TAG],
           summary: 'Fulfilment per department: demands served, pending, overdue, refused … as requester and as supplier.',

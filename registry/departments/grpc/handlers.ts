@@ -1,5 +1,6 @@
-import type { UnaryHandler } from '../../../gateway/grpc/server.js';
-import { toTimestamp } from '../../../gateway/grpc/server.js';
+import { declareAccess, type UnaryHandler } from '../../../transport/grpc.js';
+import { PUBLIC, role } from '../../../transport/access.js';
+import { toTimestamp } from '../../../transport/grpc.js';
 import type { Department } from '../department.js';
 import type { DepartmentService } from '../service.js';
 
@@ -9,7 +10,7 @@ function toMessage(d: Department): Record<string, unknown> {
 
 /** zhengtong.v1.DepartmentService: the same service calls, errors and events as the HTTP routes. */
 export function departmentHandlers(service: DepartmentService): Record<string, UnaryHandler> {
-  return {
+  return declareAccess({
     ListDepartments: async (request) => {
       const page = await service.list(Number(request.limit) || 100, (request.after as string) || null);
       return { items: page.items.map(toMessage), next: page.next ?? '' };
@@ -24,5 +25,9 @@ export function departmentHandlers(service: DepartmentService): Record<string, U
           ...(request.areaCode ? { areaCode: String(request.areaCode) } : {}),
         }),
       ),
-  };
+  }, {
+    ListDepartments: PUBLIC,
+    GetDepartment: PUBLIC,
+    RegisterDepartment: role('administrator'),
+  });
 }

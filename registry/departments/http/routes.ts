@@ -1,6 +1,7 @@
+import { PUBLIC, role } from '../../../transport/access.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync } from 'fastify';
-import { errorResponses } from '../../../gateway/http/errors.js';
+import { errorResponses } from '../../../transport/http-errors.js';
 import type { DepartmentService } from '../service.js';
 import { MAX_PAGE } from '../service.js';
 
@@ -40,6 +41,7 @@ export function departmentRoutes(service: DepartmentService): FastifyPluginAsync
     app.get<{ Querystring: ListQuery }>(
       '/v1/departments',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['departments'],
           summary: 'List registered departments, by code, a page at a time.',
@@ -67,6 +69,7 @@ export function departmentRoutes(service: DepartmentService): FastifyPluginAsync
     app.get<{ Params: Params }>(
       '/v1/departments/:uscc',
       {
+        config: { access: PUBLIC },
         schema: {
           tags: ['departments'],
           summary: 'One department by its unified social credit code.',
@@ -80,6 +83,7 @@ export function departmentRoutes(service: DepartmentService): FastifyPluginAsync
     app.post<{ Body: RegisterBody }>(
       '/v1/departments',
       {
+        config: { access: role('administrator') },
         schema: {
           tags: ['departments'],
           summary: 'Register a department. Publishes department.registered on the event bus.',

@@ -1,8 +1,10 @@
 // zhengtong.v1.LicenceService: the registry over gRPC, with the semantics and errors of the HTTP routes.
 import { decodeEnvelopeJson, envelopeFromMessage, envelopeToMessage } from '../../../certs/envelope/index.js';
 import { ZtError } from '../../../core/errors/index.js';
-import { toTimestamp, type UnaryHandler } from '../../../gateway/grpc/server.js';
-import { GRPC_METADATA, presentedGrpcSignature } from '../../../exchange/protocol/request-signature.js';
+import { declareAccess, toTimestamp, type CallContext, type UnaryHandler } from '../../../transport/grpc.js';
+import { department, PUBLIC, PUBLIC_OR_SIGNED, statement } from '../../../transport/access.js';
+import { readLicencePurpose, type LicenceReadPurpose, type LicenceReads } from '../licence-reads.js';
+import { GRPC_METADATA, presentedGrpcSignature } from '../../../transport/request-signature.js';
 import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
 import { encodeCompactLicence } from '../offline/compact.js';
@@ -67,7 +69,17 @@ function stepIn(m: Msg): StepInput {
   return step;
 }
 
-export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVerifier): Record<string, UnaryHandler> {
+const purposeOf = (request: Msg): LicenceReadPurpose => {
+  const p = (request.purpose ?? {}) as Msg;
+  return readLicencePurpose(p.serviceItem, p.caseNumber, request.operator);
+};
+const READ = department('an issuer of the licence type, or the intake department of the holder\'s case; signed, for a case (purpose), recorded');
+const ISSUER = statement('issuer', 'an issuer of the licence type, by its signed statement');
+
+export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVerifier, reads: LicenceReads): Record<string, UnaryHandler> {
+  /** One licence version read for a case: the read is allowed and recorded before anything is returned. */
+  const readOne = async (request: Msg, call: CallContext): Promise<StoredLicence> =>
+    (await reads.read(call.caller!, 'grpc', purposeOf(request), null, async () => [await registry.get(String(request.identifier ?? ''))]))[0]!;
   const step =
     (kind: 'revoke' | 'suspend' | 'resume' | 'change' | 'renew'): UnaryHandler =>
     async (request) => {
@@ -100,11 +112,12 @@ export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVeri
           body: call.raw,
           request: body,
           signature: () => presentedGrpcSignature(call.metadata),
+          verification: call.verification,
         })
       : await verifier.anonymous(readTarget(body), call.peer);
     return { result: answer.canonical, signature: envelopeToMessage(answer.signature) };
   };
-  return {
+  return declareAccess({
     ListTypes: async () => ({ types: registry.types().map(typeOut) }),
     DefineType: async (request) => {
       const type = request.type && typeof request.type === 'object' ? typeIn(request.type as Msg) : null;
@@ -116,12 +129,19 @@ export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVeri
       if (!licence) throw new ZtError('ZT_ERR_REQUEST_INVALID', 'licence is required');
       return licenceMessage(await registry.issue(readIssueInput(licence), signatureOf(request)));
     },
-    Get: async (request) => licenceMessage(await registry.get(String(request.identifier ?? ''))),
-    FindByHolder: async (request) => ({
-      licences: (await registry.byHolder(String(request.holderCode ?? ''), String(request.holderCodeType || holderCodeTypeOf(String(request.holderCode ?? ''))), request.typeCode ? String(request.typeCode) : null)).map(licenceMessage),
+    Get: async (request, call) => licenceMessage(await readOne(request, call)),
+    FindByHolder: async (request, call) => {
+      const code = String(request.holderCode ?? '').toUpperCase();
+      const codeType = String(request.holderCodeType || holderCodeTypeOf(code));
+      const asked = { kind: codeType === '111' ? ('person' as const) : ('organisation' as const), code };
+      const found = await reads.read(call.caller!, 'grpc', purposeOf(request), asked, () => registry.byHolder(code, codeType, request.typeCode ? String(request.typeCode) : null));
+      return { licences: found.map(licenceMessage) };
+    },
+    FindByNumber: async (request, call) => ({
+      licences: (await reads.read(call.caller!, 'grpc', purposeOf(request), null, () => registry.byNumber(String(request.typeCode ?? ''), String(request.licenceNumber ?? '')))).map(licenceMessage),
     }),
-    FindByNumber: async (request) => ({ licences: (await registry.byNumber(String(request.typeCode ?? ''), String(request.licenceNumber ?? ''))).map(licenceMessage) }),
-    History: async (request) => {
+    History: async (request, call) => {
+      await readOne(request, call);
       const identifier = String(request.identifier ?? '');
       return { identifier, transitions: (await registry.history(identifier)).map(transitionOut) };
     },
@@ -137,9 +157,25 @@ export function licenceHandlers(registry: LicenceRegistry, verifier: LicenceVeri
       const { revision, credential } = await registry.statusList(String(request.issuer ?? '').toUpperCase(), list);
       return { credential: Buffer.from(JSON.stringify(credential), 'utf8'), revision };
     },
-    GetCompact: async (request) => {
-      const l = await registry.get(String(request.identifier ?? ''));
+    GetCompact: async (request, call) => {
+      const l = await readOne(request, call);
       return { compact: encodeCompactLicence({ document: l.document, envelope: decodeEnvelopeJson(JSON.stringify(l.envelope)) }) };
     },
-  };
+  }, {
+    ListTypes: PUBLIC,
+    DefineType: statement('administrator', 'the platform administrator (a certificate of ZT_PLATFORM_USCC), by its signed statement'),
+    Issue: ISSUER,
+    Get: READ,
+    FindByHolder: READ,
+    FindByNumber: READ,
+    History: READ,
+    Verify: PUBLIC_OR_SIGNED,
+    Revoke: ISSUER,
+    Suspend: ISSUER,
+    Resume: ISSUER,
+    Change: ISSUER,
+    Renew: ISSUER,
+    GetStatusList: PUBLIC,
+    GetCompact: READ,
+  });
 }

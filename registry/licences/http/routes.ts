@@ -2,17 +2,19 @@
 // the acting department's signature in a `signature` field; a department's verification is a signed request
 // (Zt-* headers, as in the exchange) and is recorded; an anonymous one is rate-limited per client address.
 import type {} from '@fastify/swagger';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { decodeEnvelopeJson, envelopeToJson, type SignedEnvelope } from '../../../certs/envelope/index.js';
 import { ZtError } from '../../../core/errors/index.js';
-import { errorResponses } from '../../../gateway/http/errors.js';
-import { HTTP_HEADERS } from '../../../exchange/protocol/request-signature.js';
+import { errorResponses } from '../../../transport/http-errors.js';
+import { HTTP_HEADERS } from '../../../transport/request-signature.js';
 import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput } from '../licence-registry.js';
 import type { LicenceType } from '../licence-type.js';
-import type { StoredLicence } from '../sql/sql-licence-store.js';
 import { encodeCompactLicence } from '../offline/compact.js';
 import { readTarget, type LicenceVerifier, type VerificationAnswer } from '../verification-service.js';
-import { keepRawJsonBodies, rawBody, presentedHttpSignature } from '../../../gateway/http/signed-body.js';
+import { keepRawJsonBodies, rawBody, requireCaller, signedHttpCall } from '../../../transport/http-signed-body.js';
+import { department, PUBLIC, PUBLIC_OR_SIGNED, statement } from '../../../transport/access.js';
+import { readLicencePurpose, type LicenceReads, type Subject } from '../licence-reads.js';
+import type { StoredLicence } from '../sql/sql-licence-store.js';
 
 
 
@@ -71,24 +73,35 @@ const stepBody = {
   },
 } as const;
 
-export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifier): FastifyPluginAsync {
+const purposeQuery = {
+  serviceItem: { type: 'string', maxLength: 64, description: '事项编码: the service item the read is for (required).' },
+  caseNumber: { type: 'string', maxLength: 64, description: '办件编号: the case the read is for (required).' },
+  operator: { type: 'string', maxLength: 200, description: '经办人, in the department\'s own system (optional).' },
+} as const;
+type PurposeQuery = { serviceItem?: string; caseNumber?: string; operator?: string };
+const purposeOf = (q: PurposeQuery) => readLicencePurpose(q.serviceItem, q.caseNumber, q.operator);
+const holderOf = (code: string, codeType: string): Subject => ({ kind: codeType === '111' ? 'person' : 'organisation', code });
+const READ = department('an issuer of the licence type, or the intake department of the holder\'s case; signed, for a case (serviceItem, caseNumber), recorded');
+
+export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifier, reads: LicenceReads): FastifyPluginAsync {
   return async (app) => {
     // The signature covers the body exactly as sent, so keep its bytes.
     keepRawJsonBodies(app);
 
-    app.get('/v1/licence-types', { schema: { tags: ['licences'], summary: 'The licence types (证照类型) the registry knows.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } }, async () => ({
+    app.get('/v1/licence-types', { config: { access: PUBLIC }, schema: { tags: ['licences'], summary: 'The licence types (证照类型) the registry knows.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } }, async () => ({
       types: registry.types(),
     }));
 
     app.get<{ Params: { code: string } }>(
       '/v1/licence-types/:code',
-      { schema: { tags: ['licences'], summary: 'One licence type.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
+      { config: { access: PUBLIC }, schema: { tags: ['licences'], summary: 'One licence type.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
       async (request) => registry.type(request.params.code),
     );
 
     app.post<{ Body: { type: LicenceType; signature: unknown } }>(
       '/v1/licence-types',
       {
+        config: { access: statement('administrator', 'the platform administrator (a certificate of ZT_PLATFORM_USCC), by its signed statement') },
         schema: {
           tags: ['licences'],
           summary: 'Define a licence type (code: defining authority USCC + 3 digits; name, holder kind, field schema, issuers), signed by the platform operator (a certificate of ZT_PLATFORM_USCC).',
@@ -102,6 +115,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
     app.post<{ Body: { licence: unknown; signature: unknown } }>(
       '/v1/licences',
       {
+        config: { access: statement('issuer', 'an issuer of the licence type, by its signed statement') },
         schema: {
           tags: ['licences'],
           summary: 'Issue a licence, signed by the issuing department; the registry assigns the GB/T 36904 identifier and signs the document.',
@@ -115,53 +129,83 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
       },
     );
 
-    app.get<{ Querystring: { holderCode?: string; holderCodeType?: string; typeCode?: string; licenceNumber?: string } }>(
+    app.get<{ Querystring: { holderCode?: string; holderCodeType?: string; typeCode?: string; licenceNumber?: string } & PurposeQuery }>(
       '/v1/licences',
       {
+        config: { access: READ },
         schema: {
           tags: ['licences'],
           summary: 'Find licences by holder (holderCode + holderCodeType 111|001, optionally typeCode) or by typeCode + licenceNumber.',
           querystring: {
             type: 'object',
-            properties: { holderCode: { type: 'string', maxLength: 18 }, holderCodeType: { type: 'string', enum: ['111', '001'] }, typeCode: { type: 'string', maxLength: 21 }, licenceNumber: { type: 'string', maxLength: 64 } },
+            properties: {
+              holderCode: { type: 'string', maxLength: 18 },
+              holderCodeType: { type: 'string', enum: ['111', '001'] },
+              typeCode: { type: 'string', maxLength: 21 },
+              licenceNumber: { type: 'string', maxLength: 64 },
+              ...purposeQuery,
+            },
           },
           response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
         },
       },
       async (request) => {
         const q = request.query;
+        const purpose = purposeOf(q);
         if (q.holderCode) {
-          const found = await registry.byHolder(q.holderCode, q.holderCodeType ?? holderCodeTypeOf(q.holderCode), q.typeCode ?? null);
+          const codeType = q.holderCodeType ?? holderCodeTypeOf(q.holderCode);
+          const found = await reads.read(requireCaller(request), 'http', purpose, holderOf(q.holderCode.toUpperCase(), codeType), () => registry.byHolder(q.holderCode!, codeType, q.typeCode ?? null));
           return { licences: found.map(licenceJson) };
         }
-        if (q.typeCode && q.licenceNumber) return { licences: (await registry.byNumber(q.typeCode, q.licenceNumber)).map(licenceJson) };
+        if (q.typeCode && q.licenceNumber) return { licences: (await reads.read(requireCaller(request), 'http', purpose, null, () => registry.byNumber(q.typeCode!, q.licenceNumber!))).map(licenceJson) };
         throw new ZtError('ZT_ERR_REQUEST_INVALID', 'look up by holderCode (and holderCodeType), or by typeCode and licenceNumber');
       },
     );
 
-    app.get<{ Params: { identifier: string } }>(
+    /** One licence version read for a case: the read is allowed and recorded before anything is returned. */
+    const readOne = async (request: FastifyRequest<{ Params: { identifier: string }; Querystring: PurposeQuery }>): Promise<StoredLicence> =>
+      (await reads.read(requireCaller(request), 'http', purposeOf(request.query), null, async () => [await registry.get(request.params.identifier)]))[0]!;
+    const purposeQuerystring = { type: 'object', properties: purposeQuery } as const;
+
+    app.get<{ Params: { identifier: string }; Querystring: PurposeQuery }>(
       '/v1/licences/:identifier',
-      { schema: { tags: ['licences'], summary: 'A licence version by its identifier (served from the cache).', response: { 200: licenceResponse, ...errorResponses } } },
-      async (request) => licenceJson(await registry.get(request.params.identifier)),
+      {
+        config: { access: READ },
+        schema: { tags: ['licences'], summary: 'A licence version by its identifier (served from the cache), read for a case.', querystring: purposeQuerystring, response: { 200: licenceResponse, ...errorResponses } },
+      },
+      async (request) => licenceJson(await readOne(request)),
     );
 
-    app.get<{ Params: { identifier: string } }>(
+    app.get<{ Params: { identifier: string }; Querystring: PurposeQuery }>(
       '/v1/licences/:identifier/history',
-      { schema: { tags: ['licences'], summary: 'Every step of a licence version, with the signed statements.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
-      async (request) => ({ identifier: request.params.identifier, transitions: await registry.history(request.params.identifier) }),
+      {
+        config: { access: READ },
+        schema: {
+          tags: ['licences'],
+          summary: 'Every step of a licence version, with the signed statements, read for a case.',
+          querystring: purposeQuerystring,
+          response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses },
+        },
+      },
+      async (request) => {
+        await readOne(request);
+        return { identifier: request.params.identifier, transitions: await registry.history(request.params.identifier) };
+      },
     );
 
-    app.get<{ Params: { identifier: string } }>(
+    app.get<{ Params: { identifier: string }; Querystring: PurposeQuery }>(
       '/v1/licences/:identifier/compact',
       {
+        config: { access: READ },
         schema: {
+          querystring: purposeQuerystring,
           tags: ['licences'],
           summary: 'The signed licence in its compact form, for a QR code (verify offline with zhengtong licence verify-offline).',
           response: { 200: { type: 'object', required: ['compact'], properties: { compact: { type: 'string' }, length: { type: 'integer' } } }, ...errorResponses },
         },
       },
       async (request) => {
-        const l = await registry.get(request.params.identifier);
+        const l = await readOne(request);
         const compact = encodeCompactLicence({ document: l.document, envelope: decodeEnvelopeJson(JSON.stringify(l.envelope)) });
         return { compact, length: compact.length };
       },
@@ -171,6 +215,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
       app.post<{ Params: { identifier: string }; Body: StepInput & { signature: unknown } }>(
         `/v1/licences/:identifier/${kind}`,
         {
+          config: { access: statement('issuer', 'an issuer of the licence type, by its signed statement') },
           schema: {
             tags: ['licences'],
             summary: {
@@ -200,6 +245,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
     app.post(
       '/v1/licences/verify',
       {
+        config: { access: PUBLIC_OR_SIGNED },
         attachValidation: true,
         schema: {
           tags: ['licences'],
@@ -213,14 +259,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
         if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'a verification is sent as application/json');
         const signed = request.headers[HTTP_HEADERS.signature] !== undefined;
         const answer = signed
-          ? await verifier.department({
-              protocol: 'http',
-              method: 'POST',
-              path: request.url,
-              body,
-              request: request.body,
-              signature: () => presentedHttpSignature(request),
-            })
+          ? await verifier.department({ ...signedHttpCall(request), protocol: 'http', body, request: request.body })
           : await verifier.anonymous(readTarget((request.body ?? {}) as Record<string, unknown>), request.ip);
         return reply.type('application/json').send(answerJson(answer));
       },
@@ -228,7 +267,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
 
     app.get<{ Params: { identifier: string } }>(
       '/v1/licences/:identifier/verification',
-      { schema: { tags: ['licences'], summary: 'Anonymous verification by identifier (rate-limited per client address).', response: { 200: verificationResponse, ...errorResponses } } },
+      { config: { access: PUBLIC }, schema: { tags: ['licences'], summary: 'Anonymous verification by identifier (rate-limited per client address).', response: { 200: verificationResponse, ...errorResponses } } },
       async (request, reply) => {
         const answer = await verifier.anonymous({ identifier: request.params.identifier }, request.ip);
         return reply.type('application/json').send(answerJson(answer));
@@ -237,7 +276,7 @@ export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifi
 
     app.get<{ Params: { issuer: string; list: string } }>(
       '/v1/licence-status-lists/:issuer/:list',
-      { schema: { tags: ['licences'], summary: 'An issuer\'s signed W3C Bitstring Status List (2 bits per licence: active, suspended, revoked, superseded).', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
+      { config: { access: PUBLIC }, schema: { tags: ['licences'], summary: 'An issuer\'s signed W3C Bitstring Status List (2 bits per licence: active, suspended, revoked, superseded).', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } },
       async (request, reply) => {
         const listNo = Number(request.params.list);
         if (!Number.isInteger(listNo) || listNo < 1) throw new ZtError('ZT_ERR_REQUEST_INVALID', 'the list number is a whole number from 1');

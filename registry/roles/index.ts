@@ -1,0 +1,2 @@
+export { RoleRegistry, ROLE_CHANGED_EVENT, type RoleBootstrap, type RoleChange, type RoleChangeInput, type RoleHolder, type SignedRequestEvidence, type SignedRoleRequest } from './role-registry.js';
+export { roleRoutes } from './http/routes.js';

@@ -1,0 +1,51 @@
+// The signed call as every transport hands it to the services: the bytes the signature covers, a way to read the
+// signature parts, and, once the gateway has checked it, the outcome of that check (so that the one check made at
+// the transport is what every service relies on, and a nonce is claimed once).
+import type { TrustedCertificate } from '../certs/trust/index.js';
+import type { PresentedSignature } from './request-signature.js';
+
+export interface SignedCall {
+  method: string;
+  path: string;
+  /** The body exactly as received. */
+  body: Buffer;
+  /** Reads the signature parts; throws ZT_ERR_REQUEST_UNSIGNED / _INVALID. */
+  signature: () => PresentedSignature;
+  /**
+   * The gateway's check of this call (transport/access.ts). When present, a service's verify() takes its outcome
+   * instead of checking again: the nonce was claimed by that check, so checking again would refuse it as a replay.
+   */
+  verification?: Verification | null;
+}
+
+/** What the access record learns while the signature is checked, kept even when a later check fails. */
+export interface SignatureTrail {
+  certificateSm3: Buffer | null;
+  requestDigest: Buffer | null;
+  certifiedRequester: string | null;
+}
+
+/** A caller whose signed request was verified already, and what the access records of its reads cite. */
+export interface VerifiedCaller {
+  protocol: 'http' | 'grpc';
+  /** SM3 of the canonical signed request. */
+  requestDigest: Buffer;
+  /** SM3 fingerprint of the signing certificate. */
+  certificateSm3: Buffer;
+}
+
+export interface VerifiedRequest {
+  certificate: TrustedCertificate;
+  /** Resolves when the nonce was claimed first; rejects with ZT_ERR_REQUEST_REPLAYED otherwise. */
+  fresh: () => Promise<void>;
+  /** The signature parts as presented, kept by features that store the signed request as evidence. */
+  presented: PresentedSignature;
+}
+
+/** The settled outcome of the gateway's signature check of one call. */
+export interface Verification {
+  readonly trail: Readonly<SignatureTrail>;
+  readonly verified: VerifiedRequest | null;
+  /** Why the check failed, when it did (verified is then null). */
+  readonly error: unknown;
+}
