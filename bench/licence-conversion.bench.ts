@@ -83,7 +83,7 @@ async function convertOn(backend: string, db: Database, caDir: string, file: str
   const departments = new DepartmentService(db, new SqlDepartmentStore(db));
   await departments.register({ uscc: ISSUER, name: '沈阳市民政局（基准测试）' });
   const ca = new PlatformCa({ db, material: loadPlatformCa(caDir), certificateDays: 365, publicUrl: PUBLIC_URL });
-  const platform = await openPlatformSigner(ca, caDir, PLATFORM, '政务数据共享平台（基准测试）');
+  const platform = await openPlatformSigner(ca, join(caDir, '..', 'platform-keys'), PLATFORM, '政务数据共享平台（基准测试）');
   try {
     const store = new SqlLicenceStore(db);
     const registry = new LicenceRegistry({

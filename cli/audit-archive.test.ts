@@ -50,7 +50,7 @@ describe('zhengtong audit archive', () => {
     try {
       await migrate(db);
       const platformCa = new PlatformCa({ db, material: loadPlatformCa(ca.dir), certificateDays: 730, publicUrl: config.publicUrl });
-      const platform = await openPlatformSigner(platformCa, ca.dir, config.platformUscc, '沈阳市大数据管理局（数据共享交换）');
+      const platform = await openPlatformSigner(platformCa, config.platformKeyDir, config.platformUscc, '沈阳市大数据管理局（数据共享交换）');
       const writer = new AccessLogWriter(db, { instance: 'gw-cli' });
       for (let i = 0; i < 9; i++) {
         await writer.write({ decision: 'deny', errorCode: 'ZT_ERR_REQUEST_INVALID', protocol: 'http', latencyMs: 1.5, at: new Date(Date.now() - 200 * DAY + i * 1000), operator: `op-${i}`, caseNumber: randomBytes(4).toString('hex') });

@@ -154,8 +154,8 @@ async function openArchive(config: Config, io: ArchiveCommandIo, needSigner: boo
       trust: { trustAnchors: [exportPem(material.root.certificate)], intermediates: [exportPem(material.issuing.certificate)], platformUscc: config.platformUscc },
       sign: async (payload) => {
         if (!needSigner) throw new ZtError('ZT_ERR_INTERNAL', 'this command signs nothing');
-        // The same key as the gateways' (it lives beside the CA), as gateway/app.ts opens it.
-        platform ??= openPlatformSigner(ca, config.caDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`);
+        // The same key as the gateways' (ZT_PLATFORM_KEY_DIR), as gateway/app.ts opens it.
+        platform ??= openPlatformSigner(ca, config.platformKeyDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`);
         return envelopeToJson(await signEnvelope((await platform).signer, payload));
       },
       onProgress: (message) => io.stderr.write(`${message}\n`),

@@ -1,7 +1,7 @@
 // `zhengtong audit verify | checkpoint | checkpoints | proof`: the tamper-evident access log, read from the database of
 // the configured ZT_DATABASE_URL / ZT_DATA_DIR directly, as an operator's tool (docs/audit-log.md). Checkpoints are
 // checked against the platform CA's certificates in ZT_CA_DIR (or --ca-dir); no private key is needed except by
-// `checkpoint`, which signs with the platform key beside the CA, as the gateways do.
+// `checkpoint`, which signs with the platform key (ZT_PLATFORM_KEY_DIR), as the gateways do.
 import { join } from 'node:path';
 import { existsSync, readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -113,8 +113,8 @@ async function checkpointCommand(config: Config, argv: string[], io: AuditLogIo)
     let platform: Promise<PlatformSigner> | undefined;
     const log = new AuditLogService({
       db,
-      // The same key as the gateways' (it lives beside the CA), opened as gateway/app.ts opens it.
-      signer: async () => (await (platform ??= openPlatformSigner(ca, config.caDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`))).signer,
+      // The same key as the gateways' (ZT_PLATFORM_KEY_DIR), opened as gateway/app.ts opens it.
+      signer: async () => (await (platform ??= openPlatformSigner(ca, config.platformKeyDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`))).signer,
       platformUscc: config.platformUscc,
       sequenceMs: 0,
       checkpointSeconds: 0,

@@ -156,8 +156,8 @@ export async function runLicenceConvertCommand(argv: string[], io: ConvertComman
     db = await openDatabase(config, createLogger({ level: 'warn', instanceId: config.instanceId! }));
     await migrate(db);
     const ca = new PlatformCa({ db, material: loadPlatformCa(config.caDir, config.caPassphrase), certificateDays: config.caCertificateDays, publicUrl: config.publicUrl });
-    // The same key as the gateways' (it lives beside the CA), so converted and issued licences verify alike.
-    platform = await openPlatformSigner(ca, config.caDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`);
+    // The same key as the gateways' (ZT_PLATFORM_KEY_DIR), so converted and issued licences verify alike.
+    platform = await openPlatformSigner(ca, config.platformKeyDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`);
     const signer = platform.signer;
     const departments = new DepartmentService(db, new SqlDepartmentStore(db));
     const store = new SqlLicenceStore(db);

@@ -312,7 +312,7 @@ describe.each(PROTOCOLS)('the licence registry over %s', (protocol) => {
       ],
     };
     // Only the platform operator (a certificate of the platform's USCC) may define a type: it grants issuing rights.
-    const operator = clientFor(null, { signer: DepartmentKey.fromFiles(join(app.config.caDir, 'exchange-signer.key.pem'), join(app.config.caDir, 'exchange-signer.cert.pem')) });
+    const operator = clientFor(null, { signer: DepartmentKey.fromFiles(join(app.config.platformKeyDir, 'exchange-signer.key.pem'), join(app.config.platformKeyDir, 'exchange-signer.cert.pem')) });
     await expectRefused(protocol, clientFor(CIVIL).defineType(type, { protocol }), 'ZT_ERR_SIGNER_MISMATCH');
     const unsigned =
       protocol === 'http'

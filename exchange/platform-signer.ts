@@ -1,10 +1,13 @@
 // The key with which the platform signs exchange responses: an SM2 key with a certificate from the platform CA that
-// names the platform's USCC, kept beside the CA (every instance sharing ZT_CA_DIR signs with the same key). Created
-// on first start when missing; signing runs in worker threads behind a batch signer, so one SM2 signature covers
-// every response of a batch (docs/envelope.md).
-import { existsSync, readFileSync, writeFileSync, chmodSync } from 'node:fs';
-import { join } from 'node:path';
+// names the platform's USCC, in a directory of its own (ZT_PLATFORM_KEY_DIR), never in the CA directory: the CA's
+// keys and the platform's are different roles, and the CA directory holds only what the CA needs. Every instance
+// sharing a database should share that directory, so they sign with the same key. Created on first use when missing;
+// a key that an earlier version kept in the CA directory is moved here then. Signing runs in worker threads behind a
+// batch signer, so one SM2 signature covers every response of a batch (docs/envelope.md).
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { ZtError } from '../core/errors/index.js';
+import type { Logger } from '../core/logging/index.js';
 import { isValidUscc } from '../core/identifiers/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import { BatchSigner, LocalSm2Signer } from '../certs/signer/index.js';
@@ -21,11 +24,67 @@ export interface PlatformSigner {
   close(): Promise<void>;
 }
 
-/** Loads the platform's exchange signing key from the CA directory, enrolling a new one if there is none (or it is stale). */
-export async function openPlatformSigner(ca: PlatformCa, caDir: string, uscc: string, name: string, options: { batchIntervalMs?: number } = {}): Promise<PlatformSigner> {
+export interface PlatformSignerOptions {
+  batchIntervalMs?: number;
+  /** Where the one-time move of a key out of the CA directory is reported; one line on stderr without it. */
+  logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+function moveFile(from: string, to: string): void {
+  try {
+    renameSync(from, to);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
+    copyFileSync(from, to); // another file system: copy (the mode comes along), then remove the original
+    unlinkSync(from);
+  }
+}
+
+/**
+ * Moves the signing key and certificate out of the CA directory, where versions before ZT_PLATFORM_KEY_DIR kept them,
+ * unless keyDir already has a key. Returns true when it moved them.
+ */
+function moveFromCaDirectory(caDir: string, keyDir: string, logger: PlatformSignerOptions['logger']): boolean {
+  const from = (f: string) => join(caDir, f);
+  const to = (f: string) => join(keyDir, f);
+  if (!existsSync(from(EXCHANGE_SIGNER_FILES.key))) return false;
+  if (existsSync(to(EXCHANGE_SIGNER_FILES.key))) {
+    const message = `an older platform signing key is still in the CA directory (${from(EXCHANGE_SIGNER_FILES.key)}); the one in ${keyDir} is used: delete the older one`;
+    if (logger) logger.warn({ caDir, keyDir }, message);
+    else process.stderr.write(`zhengtong: ${message}\n`);
+    return false;
+  }
+  try {
+    // The certificate first: a key without its certificate is enrolled again, a certificate without its key is not used.
+    if (existsSync(from(EXCHANGE_SIGNER_FILES.certificate))) moveFile(from(EXCHANGE_SIGNER_FILES.certificate), to(EXCHANGE_SIGNER_FILES.certificate));
+    moveFile(from(EXCHANGE_SIGNER_FILES.key), to(EXCHANGE_SIGNER_FILES.key));
+  } catch (error) {
+    // Another process (a worker of the same host) moved it first.
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && existsSync(to(EXCHANGE_SIGNER_FILES.key))) return false;
+    throw error;
+  }
+  const message = `moved the platform signing key from the CA directory ${caDir} to ${keyDir} (ZT_PLATFORM_KEY_DIR)`;
+  if (logger) logger.info({ caDir, keyDir }, message);
+  else process.stderr.write(`zhengtong: ${message}\n`);
+  return true;
+}
+
+/**
+ * Loads the platform's signing key from `keyDir` (ZT_PLATFORM_KEY_DIR), enrolling a new one if there is none (or it
+ * is stale). A key left in the CA directory by an earlier version is moved to `keyDir` first, with a log line.
+ */
+export async function openPlatformSigner(ca: PlatformCa, keyDir: string, uscc: string, name: string, options: PlatformSignerOptions = {}): Promise<PlatformSigner> {
   if (!isValidUscc(uscc)) throw new ZtError('ZT_ERR_CONFIG_INVALID', `ZT_PLATFORM_USCC ${JSON.stringify(uscc)} is not a valid unified social credit code`);
-  const keyPath = join(caDir, EXCHANGE_SIGNER_FILES.key);
-  const certPath = join(caDir, EXCHANGE_SIGNER_FILES.certificate);
+  const dir = resolve(keyDir);
+  const caDir = resolve(ca.directory);
+  const inside = relative(caDir, dir);
+  if (inside === '' || (!inside.startsWith('..') && !inside.startsWith('/'))) {
+    throw new ZtError('ZT_ERR_CONFIG_INVALID', `ZT_PLATFORM_KEY_DIR (${dir}) is in the CA directory ${caDir}: the platform's signing key must be kept apart from the CA's; give another directory`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  moveFromCaDirectory(caDir, dir, options.logger);
+  const keyPath = join(dir, EXCHANGE_SIGNER_FILES.key);
+  const certPath = join(dir, EXCHANGE_SIGNER_FILES.certificate);
   let usable = false;
   if (existsSync(keyPath) && existsSync(certPath)) {
     const certificate = parseCertificate(readFileSync(certPath, 'utf8'));

@@ -179,8 +179,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     let platformSigner: Promise<PlatformSigner> | null = null;
     const signer = (): Promise<PlatformSigner> => {
       if (!ca) return Promise.reject(new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'the exchange signs its answers with a platform certificate; run zhengtong ca init'));
-      platformSigner ??= openPlatformSigner(ca, config.caDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`, {
+      platformSigner ??= openPlatformSigner(ca, config.platformKeyDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`, {
         batchIntervalMs: config.batchSignIntervalMs,
+        logger,
       });
       platformSigner.catch(() => (platformSigner = null));
       return platformSigner;

@@ -97,7 +97,7 @@ function archiveContract(harness: Harness): void {
     db = await harness.open();
     caDir = await makeTestCaDir();
     const ca = new PlatformCa({ db, material: caDir.material, certificateDays: 730, publicUrl: TEST_PUBLIC_URL });
-    platform = await openPlatformSigner(ca, caDir.dir, PLATFORM_USCC, '沈阳市大数据管理局（数据共享交换）');
+    platform = await openPlatformSigner(ca, caDir.platformKeyDir, PLATFORM_USCC, '沈阳市大数据管理局（数据共享交换）');
     dir = mkdtempSync(join(tmpdir(), 'zt-archive-'));
     trust = { trustAnchors: [exportPem(caDir.material.root.certificate)], intermediates: [exportPem(caDir.material.issuing.certificate)], platformUscc: PLATFORM_USCC };
     // 10 records 200 days old, then 3 from yesterday: segments [0,4) and [4,8) are old, [8,12) is not all old.

@@ -116,6 +116,10 @@ export class PlatformCa {
     this.#onOutboxWrite = options.onOutboxWrite ?? (() => undefined);
   }
 
+  /** The CA directory (ZT_CA_DIR) the material was loaded from. */
+  get directory(): string {
+    return this.#material.dir;
+  }
   get root(): x509.X509Certificate {
     return this.#material.root.certificate;
   }

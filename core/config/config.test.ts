@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('has a default for everything, in one place', () => {
     const c = loadConfig({ env: {} });
     for (const [name, spec] of Object.entries(settings)) {
-      if (!['instanceId', 'caDir', 'caRootKeyDir', 'policyDir'].includes(name)) expect(c[name as keyof typeof c]).toEqual(spec.default);
+      if (!['instanceId', 'caDir', 'caRootKeyDir', 'platformKeyDir', 'policyDir'].includes(name)) expect(c[name as keyof typeof c]).toEqual(spec.default);
     }
     expect(c.httpPort).toBe(8080);
     expect(c.grpcPort).toBe(50051);
@@ -33,6 +33,9 @@ describe('configuration', () => {
     expect(c.caRootKeyDir).toBe('data/ca-root');
     expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).caRootKeyDir).toBe('/srv/zt/ca-root');
     expect(loadConfig({ env: { ZT_CA_ROOT_KEY_DIR: '/media/offline/zt-root' } }).caRootKeyDir).toBe('/media/offline/zt-root');
+    // So is the platform's own signing key.
+    expect(c.platformKeyDir).toBe('data/platform-keys');
+    expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).platformKeyDir).toBe('/srv/zt/platform-keys');
     expect(Object.isFrozen(c)).toBe(true);
   });
 

@@ -161,6 +161,7 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (out.instanceId === undefined) out.instanceId = `${hostname()}-${process.pid}`;
   if (!out.caDir) out.caDir = join(String(out.dataDir), 'ca');
   if (!out.caRootKeyDir) out.caRootKeyDir = join(String(out.dataDir), 'ca-root');
+  if (!out.platformKeyDir) out.platformKeyDir = join(String(out.dataDir), 'platform-keys');
   if (!out.policyDir) out.policyDir = join(packageRoot(), 'policies', 'default');
 
   if (problems.length > 0) {

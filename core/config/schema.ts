@@ -70,6 +70,13 @@ export const settings = {
     default: '',
     doc: 'Where zhengtong ca init writes the root CA\'s private key (mode 0600, directory 0700), apart from ZT_CA_DIR; serve never reads it, so take it offline (ca crl --root --root-key takes its path). Default: ca-root/ under ZT_DATA_DIR.',
   }),
+  platformKeyDir: spec<string>({
+    env: 'ZT_PLATFORM_KEY_DIR',
+    kind: 'path',
+    // Resolved to <dataDir>/platform-keys at load when left empty.
+    default: '',
+    doc: 'Directory of the platform\'s own signing key (mode 0600) and certificate, which sign exchange answers, licences and log checkpoints; enrolled with the platform CA on first use. Never inside ZT_CA_DIR: a key found there (where earlier versions kept it) is moved here, with a log line. Instances sharing a database should share it. Default: platform-keys/ under ZT_DATA_DIR.',
+  }),
   caPassphrase: spec<string | undefined>({
     env: 'ZT_CA_PASSPHRASE',
     kind: 'string',

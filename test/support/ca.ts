@@ -17,6 +17,8 @@ export interface TestCaDir {
   dir: string;
   /** The root CA key's directory, apart from `dir` (pass it as caRootKeyDir). */
   rootKeyDir: string;
+  /** A directory for the platform's signing key, apart from `dir` (pass it as platformKeyDir; openPlatformSigner makes it). */
+  platformKeyDir: string;
   material: InitialisedPlatformCa;
   /** Removes the directory and its parent. */
   remove(): void;
@@ -37,7 +39,7 @@ export async function makeTestCaDir(options: { passphrase?: string; publicUrl?: 
     ...(options.passphrase !== undefined ? { passphrase: options.passphrase } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
   });
-  return { dir, rootKeyDir, material, remove: () => rmSync(parent, { recursive: true, force: true }) };
+  return { dir, rootKeyDir, platformKeyDir: join(parent, 'platform-keys'), material, remove: () => rmSync(parent, { recursive: true, force: true }) };
 }
 
 /** An in-memory PGlite database with every migration applied. */

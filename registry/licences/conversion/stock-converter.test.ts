@@ -170,7 +170,7 @@ describe('StockConverter', () => {
   beforeAll(async () => {
     app = await startTestApp();
     const ctx = app.app.ctx;
-    platform = await openPlatformSigner(ctx.ca!, app.config.caDir, app.config.platformUscc, '沈阳市政务数据共享平台');
+    platform = await openPlatformSigner(ctx.ca!, app.config.platformKeyDir, app.config.platformUscc, '沈阳市政务数据共享平台');
     dir = mkdtempSync(join(tmpdir(), 'zt-convert-'));
     await ctx.licences.defineType(personType(PERSON_TYPE));
     await ctx.licences.defineType(personType(CRASH_TYPE));

@@ -1,0 +1,84 @@
+// The platform's signing key lives in a directory of its own (ZT_PLATFORM_KEY_DIR), never in the CA directory; a key
+// that an earlier version kept there is moved out on first use, with a log line.
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadPlatformCa, PlatformCa } from '../certs/ca/index.js';
+import { sm3 } from '../certs/sm2/sm2.js';
+import { parseCertificate } from '../certs/x509/index.js';
+import type { PgliteDatabase } from '../core/storage/index.js';
+import { makeTestCaDir, openMigratedDatabase, rejectionCode, TEST_PUBLIC_URL, type TestCaDir } from '../test/support/ca.js';
+import { EXCHANGE_SIGNER_FILES, openPlatformSigner } from './platform-signer.js';
+
+const PLATFORM_USCC = '11210100001000088R';
+const NAME = '沈阳市大数据管理局（数据共享交换）';
+
+function logger() {
+  const lines: { level: 'info' | 'warn'; message: string }[] = [];
+  return {
+    lines,
+    info: (_fields: object, message: string) => void lines.push({ level: 'info', message }),
+    warn: (_fields: object, message: string) => void lines.push({ level: 'warn', message }),
+  } as unknown as { lines: typeof lines; info: () => void; warn: () => void };
+}
+
+describe('the platform signing key, apart from the CA directory', () => {
+  let caDir: TestCaDir;
+  let db: PgliteDatabase;
+  let ca: PlatformCa;
+
+  beforeAll(async () => {
+    caDir = await makeTestCaDir();
+    db = await openMigratedDatabase();
+    ca = new PlatformCa({ db, material: loadPlatformCa(caDir.dir), certificateDays: 365, publicUrl: TEST_PUBLIC_URL });
+  });
+  afterAll(async () => {
+    await db?.close();
+    caDir?.remove();
+  });
+
+  it('a key that an earlier version kept in the CA directory is moved to its own directory on first use, with a log line', async () => {
+    // As before: enrolled by the CA and written beside it.
+    const { certificate, privateKeyPem } = await ca.enrolWithGeneratedKey({ uscc: PLATFORM_USCC, name: NAME });
+    writeFileSync(join(caDir.dir, EXCHANGE_SIGNER_FILES.key), privateKeyPem, { mode: 0o600 });
+    writeFileSync(join(caDir.dir, EXCHANGE_SIGNER_FILES.certificate), certificate.pem);
+    const keyDir = join(caDir.dir, '..', 'moved-platform-keys');
+    const log = logger();
+    const platform = await openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME, { logger: log });
+    try {
+      expect(platform.signer.certificate?.fingerprint).toBe(sm3(new Uint8Array(parseCertificate(certificate.pem).rawData)).toString('hex'));
+    } finally {
+      await platform.close();
+    }
+    for (const f of Object.values(EXCHANGE_SIGNER_FILES)) expect(existsSync(join(caDir.dir, f)), f).toBe(false);
+    expect(readFileSync(join(keyDir, EXCHANGE_SIGNER_FILES.key), 'utf8')).toBe(privateKeyPem);
+    expect(statSync(join(keyDir, EXCHANGE_SIGNER_FILES.key)).mode & 0o777).toBe(0o600);
+    expect(statSync(keyDir).mode & 0o077).toBe(0);
+    expect(log.lines).toEqual([{ level: 'info', message: expect.stringMatching(/^moved the platform signing key from the CA directory .* to .*moved-platform-keys/) }]);
+
+    // The next start finds it where it is and says nothing.
+    const again = logger();
+    const reopened = await openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME, { logger: again });
+    await reopened.close();
+    expect(readFileSync(join(keyDir, EXCHANGE_SIGNER_FILES.key), 'utf8')).toBe(privateKeyPem);
+    expect(again.lines).toEqual([]);
+
+    // A stale copy left in the CA directory is not used, and the operator is told to delete it.
+    writeFileSync(join(caDir.dir, EXCHANGE_SIGNER_FILES.key), 'stale', { mode: 0o600 });
+    const stale = logger();
+    await (await openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME, { logger: stale })).close();
+    expect(stale.lines).toEqual([{ level: 'warn', message: expect.stringContaining('an older platform signing key is still in the CA directory') }]);
+    rmSync(join(caDir.dir, EXCHANGE_SIGNER_FILES.key));
+  });
+
+  it('a new platform gets a key of its own there, never in the CA directory, which is refused as the key directory', async () => {
+    const keyDir = caDir.platformKeyDir;
+    const platform = await openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME);
+    await platform.close();
+    expect(existsSync(join(keyDir, EXCHANGE_SIGNER_FILES.key))).toBe(true);
+    expect(parseCertificate(readFileSync(join(keyDir, EXCHANGE_SIGNER_FILES.certificate), 'utf8')).issuer).toBe(ca.issuing.subject);
+    for (const inside of [caDir.dir, join(caDir.dir, 'platform'), `${caDir.dir}/`]) {
+      expect(await rejectionCode(openPlatformSigner(ca, inside, PLATFORM_USCC, NAME)), inside).toBe('ZT_ERR_CONFIG_INVALID');
+    }
+  });
+});
