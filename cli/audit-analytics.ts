@@ -14,27 +14,6 @@ import { ACCESS_RECORD_TOPIC } from '../audit/access-record.js';
 import type { ConfigLoader } from './audit.js';
 import { departmentKeyOf, UsageError } from './common.js';
 
-export const AUDIT_ANALYTICS_HELP = `Usage: zhengtong audit analyse|anomalies|consume [options]
-
-Analytics of the access log (效能分析) and anomaly flags (docs/audit-analytics.md).
-  analyse [--from T] [--to T] [--by department|resource]
-                 per department (or resource): requests, permitted/denied/error, refusal rate, latency p50/p95/p99,
-                 fulfilment; and per supplier department the demand replies: reply times, late, open, overdue
-                 (default: the last 7 days)
-  anomalies [--from T] [--to T]
-                 the anomaly flags, each with its reason (default: the last 24 hours)
-  consume        run the analytics consumer (consumer group zhengtong.audit-analytics) on this configuration's
-                 database and event bus until SIGINT or SIGTERM; for gateways run with ZT_AUDIT_ANALYTICS=off
-
-Options of analyse and anomalies (a signed request from a supervisor, ZT_AUDIT_SUPERVISORS):
-  --server URL, --url URL   the gateway's HTTP address (default http://127.0.0.1:ZT_HTTP_PORT)
-  --grpc HOST:PORT          talk gRPC to this address instead of HTTP
-  --key KEY.pem --cert CERT.pem [--passphrase-file F]
-                            the supervisor department's SM2 key and certificate
-  --from T, --to T          ISO 8601 with offset (2026-11-26T08:00:00+08:00) or a date (China time); [from, to)
-  --json                    print the full answer as JSON
-Exit status: 0 done, 1 refused by the gateway (one line on standard error with the code in brackets), 2 a usage error.`;
-
 const OPTIONS = {
   server: { type: 'string' },
   url: { type: 'string' },
@@ -46,7 +25,8 @@ const OPTIONS = {
   to: { type: 'string' },
   by: { type: 'string' },
   json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
+  // Read by cli/main.ts (the configuration of consume, and of the default server).
+  config: { type: 'string' },
 } as const;
 
 function usage(message: string): never {
@@ -208,20 +188,17 @@ async function remote(config: ConfigLoader, command: 'analyse' | 'anomalies', v:
   }
 }
 
+/** `zhengtong audit analyse | anomalies | consume`; usage is answered by cli/main.ts first. Resolves with the exit status. */
 export async function runAuditAnalyticsCommand(config: ConfigLoader, command: string, argv: string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
-    if (values.help || positionals[0] === 'help') {
-      process.stdout.write(`${AUDIT_ANALYTICS_HELP}\n`);
-      return 0;
-    }
     if (positionals.length > 0) usage(`unexpected argument ${JSON.stringify(positionals[0])}`);
     if (command === 'consume') return await consume(config);
     if (command === 'analyse' || command === 'anomalies') return await remote(config, command, values);
     usage(`unknown command ${command}`);
   } catch (error) {
     if (error instanceof UsageError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`zhengtong audit ${command}: ${(error as Error).message}\n\n${AUDIT_ANALYTICS_HELP}\n`);
+      process.stderr.write(`zhengtong audit ${command}: ${(error as Error).message} (zhengtong audit ${command} --help)\n`);
       return 2;
     }
     if (error instanceof ExchangeError || isZtError(error) || error instanceof ExchangeClientError) {

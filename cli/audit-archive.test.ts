@@ -124,8 +124,5 @@ describe('zhengtong audit archive', () => {
     expect((await zt('frobnicate')).status).toBe(2);
     expect((await zt('seal', '--max-segments', 'many')).status).toBe(2);
     expect((await zt('restore')).status).toBe(2);
-    const help = await zt('help');
-    expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/electronic archive \(电子档案\)/);
   });
 });

@@ -18,26 +18,6 @@ import { AuditArchive, verifyArchiveFile, type ArchiveTrust, type ArchiveVerific
 import type { ConfigLoader } from './audit.js';
 import { UsageError } from './common.js';
 
-export const AUDIT_ARCHIVE_HELP = `Usage: zhengtong audit archive <command> [options]
-
-The electronic archive (电子档案) of the access log: old segments of the tamper-evident log sealed into signed files
-that anyone holding the platform CA's certificates can verify offline.
-  seal [--remove] [--include-restored] [--dry-run] [--max-segments N] [--json]
-      seals every segment of 2^ZT_AUDIT_ARCHIVE_SEGMENT_BITS records whose records are all older than
-      ZT_AUDIT_RETENTION_DAYS and that a signed checkpoint covers, into ZT_AUDIT_ARCHIVE_DIR; progress on standard
-      error. --remove (or ZT_AUDIT_ARCHIVE_REMOVE=true) then deletes the sealed records from the live log;
-      --include-restored removes restored segments again too. --dry-run only says what would be sealed.
-  verify FILE... [--ca ROOT.pem --intermediate ISSUING.pem | --ca-dir DIR] [--platform-uscc USCC] [--json]
-      checks archive files offline: every record against its leaf, the segment root, its audit path to the signed
-      checkpoint, and the platform's signatures (default CA: ZT_CA_DIR; default USCC: ZT_PLATFORM_USCC). Names the
-      first altered record line. Exit status 0 when every file verifies, 1 otherwise.
-  restore FILE [--json]
-      verifies FILE against the CA in ZT_CA_DIR, then puts its records back into the live log (same seq, id and
-      content, each matching its leaf); restoring again changes nothing.
-  list [--json]
-      the sealed segments: leaf range, times, checkpoint, file, and whether their records are in the live log.
-Exit status: 0 done, 1 refused or failed (one line on standard error, the error code in brackets), 2 usage error.`;
-
 export interface ArchiveCommandIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -263,30 +243,30 @@ async function listCommand(load: ConfigLoader, argv: string[], io: ArchiveComman
   }
 }
 
-const COMMANDS: Record<string, (config: ConfigLoader, argv: string[], io: ArchiveCommandIo) => Promise<number>> = {
+/** The runner of each command; cli/commands.test.ts checks that these are the commands the usage catalogue lists. */
+export const ARCHIVE_RUNNERS: Record<string, (config: ConfigLoader, argv: string[], io: ArchiveCommandIo) => Promise<number>> = {
   seal: sealCommand,
   verify: verifyCommand,
   restore: restoreCommand,
   list: listCommand,
 };
 
-/** `zhengtong audit archive <sub-command> …`: command is "archive", argv[0] the sub-command. Resolves with the exit status. */
+/**
+ * `zhengtong audit archive <sub-command> …`: command is "archive", argv[0] the sub-command; usage is answered by
+ * cli/main.ts first. Resolves with the exit status.
+ */
 export async function runAuditArchiveCommand(config: ConfigLoader, command: string, argv: string[], io: ArchiveCommandIo = process): Promise<number> {
-  const sub = argv[0];
-  if (sub === undefined || sub === 'help' || sub === '--help' || sub === '-h') {
-    io.stdout.write(`${AUDIT_ARCHIVE_HELP}\n`);
-    return sub === undefined ? 2 : 0;
-  }
-  const run = COMMANDS[sub];
+  const sub = argv[0] ?? '';
+  const run = Object.hasOwn(ARCHIVE_RUNNERS, sub) ? ARCHIVE_RUNNERS[sub] : undefined;
   if (!run) {
-    io.stderr.write(`zhengtong audit ${command}: unknown command "${sub}"\n\n${AUDIT_ARCHIVE_HELP}\n`);
+    io.stderr.write(`zhengtong audit ${command}: unknown command "${sub}" (zhengtong audit archive help)\n`);
     return 2;
   }
   try {
     return await run(config, argv.slice(1), io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.stderr.write(`zhengtong audit archive ${sub}: ${error.message} (zhengtong audit archive help)\n`);
+      io.stderr.write(`zhengtong audit archive ${sub}: ${error.message} (zhengtong audit archive ${sub} --help)\n`);
       return 2;
     }
     const code = isZtError(error) ? error.code : 'ZT_ERR_INTERNAL';

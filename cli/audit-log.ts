@@ -15,31 +15,13 @@ import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-si
 import { AuditLogService, verifyCheckpoint, verifyLog, type CheckpointAnchors, type LogVerification } from '../audit/log/index.js';
 import type { ConfigLoader } from './audit.js';
 
-export const AUDIT_LOG_HELP = `Usage: zhengtong audit <verify|checkpoint|checkpoints|proof> [options]
-
-The tamper-evident access log (防篡改访问日志), read from the configured database directly (stop a gateway using
-the embedded database first; PostgreSQL may be shared):
-  verify [--from-seq N] [--to-seq M] [--json] [--ca-dir DIR]
-        checks every checkpoint's signature against the platform CA, consistency between consecutive checkpoints,
-        every stored node and checkpoint root from the leaves, and every record (or those with seq in [N, M]) against
-        its leaf; names each record edited, deleted, inserted or reordered. Progress on standard error.
-  checkpoint [--json]        appends pending records to the log and signs a checkpoint now (platform key)
-  checkpoints [--limit N] [--json]
-                             the latest checkpoints, newest first
-  proof --record ID [--tree-size N] [--json] [--ca-dir DIR]
-                             the inclusion proof of one record against a checkpoint, checked here
-Options:
-  --ca-dir DIR   the platform CA (root-ca.cert.pem, issuing-ca.cert.pem); default ZT_CA_DIR
-  --config FILE  settings file
-Exit status: 0 clean, 1 problems found (verify) or refused, 2 a usage error.`;
-
 export interface AuditLogIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
 
 function usage(message: string): never {
-  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong audit verify --help)`);
+  throw new ZtError('ZT_ERR_REQUEST_INVALID', message);
 }
 
 function integer(value: string | undefined, name: string): number | undefined {
@@ -180,12 +162,11 @@ async function proofCommand(config: Config, argv: string[], io: AuditLogIo): Pro
   return ok ? 0 : 1;
 }
 
-/** Entry point for `zhengtong audit verify | checkpoint | checkpoints | proof`; resolves with the exit status. */
+/**
+ * Entry point for `zhengtong audit verify | checkpoint | checkpoints | proof`; usage is answered by cli/main.ts first.
+ * Resolves with the exit status.
+ */
 export async function runAuditLogCommand(config: ConfigLoader, command: string, argv: string[], io: AuditLogIo = process): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    io.stdout.write(`${AUDIT_LOG_HELP}\n`);
-    return 0;
-  }
   try {
     switch (command) {
       case 'verify':
@@ -202,7 +183,8 @@ export async function runAuditLogCommand(config: ConfigLoader, command: string, 
   } catch (error) {
     const usageError = (isZtError(error) && error.code === 'ZT_ERR_REQUEST_INVALID') || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS');
     const code = isZtError(error) ? error.code : usageError ? 'ZT_ERR_REQUEST_INVALID' : 'ZT_ERR_INTERNAL';
-    io.stderr.write(`zhengtong audit ${command}: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')} [${code}]\n`);
+    const help = usageError ? ` (zhengtong audit ${command} --help)` : '';
+    io.stderr.write(`zhengtong audit ${command}: ${(error as Error).message.replace(/\s*\n\s*/g, ' ')}${help} [${code}]\n`);
     return usageError ? 2 : 1;
   }
 }

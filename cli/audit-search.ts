@@ -10,35 +10,6 @@ import { ExchangeClientError, ExchangeError } from '../client/errors.js';
 import type { ConfigLoader } from './audit.js';
 import { departmentKeyOf, UsageError } from './common.js';
 
-export const AUDIT_SEARCH_HELP = `Usage: zhengtong audit <search|export|trace|subject|covert> [options]
-
-Searching the access log (行权回溯) of a running gateway; every call is signed with --key/--cert.
-  search [filters] [--limit N] [--cursor C] [--all]
-                               matching records, newest first (--all follows the cursor to the end)
-  export [filters] [--format csv|jsonl] [--out FILE]
-                               every matching record, streamed to FILE or standard output
-  trace ID                     one record and what explains it: department, rules and their legal basis, the grant
-  subject CODE [--from T] [--to T] [--limit N] [--cursor C]
-                               who read this person's (resident ID) or enterprise's (USCC) data, and why
-  covert flag --case-number CASE --release-on YYYY-MM-DD --reason TEXT [--department USCC]
-  covert lift ID [--reason TEXT]
-  covert list [--department USCC] [--all]
-                               covert cases: hidden from the subject's view until the release date (China time)
-Filters:
-  --department USCC  --operator NAME  --subject CODE  --resource CODE  --decision permit|deny|error
-  --case-number CASE  --service-item ITEM  --record ID  --from T  --to T
-  T is an ISO 8601 time with offset or a date (China time); [from, to) is required unless --subject, --case-number
-  or --record is given, and at most ZT_AUDIT_MAX_RANGE_DAYS long.
-Options:
-  --server URL        the gateway's HTTP address (default http://127.0.0.1:ZT_HTTP_PORT)
-  --grpc HOST:PORT    talk gRPC to this address instead
-  --key KEY.pem --cert CERT.pem [--passphrase-file F]
-                      the signing department's SM2 key and certificate (the demo's: <ZT_DATA_DIR>/demo-keys;
-                      the demo supervisor is 11210100001000096L, the demo portal 11210100001000109A)
-  --json              print the answer as JSON
-  --config FILE       settings file (for the default server)
-Exit status: 0 done, 1 refused (one line on standard error with the code in brackets), 2 a usage error.`;
-
 const OPTIONS = {
   server: { type: 'string' },
   grpc: { type: 'string' },
@@ -64,13 +35,12 @@ const OPTIONS = {
   out: { type: 'string' },
   'release-on': { type: 'string' },
   reason: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 const usage = (message: string): never => {
-  throw new UsageError(`${message} (zhengtong audit search --help)`);
+  throw new UsageError(message);
 };
 
 export interface AuditSearchIo {
@@ -129,6 +99,8 @@ function recordTable(records: readonly AuditRecord[]): string {
 export async function runAuditSearchCommand(config: ConfigLoader, command: string, argv: string[], io: AuditSearchIo = process): Promise<number> {
   let client: AuditClient | undefined;
   const json = argv.includes('--json');
+  // What a usage error points at: the command's own usage (a covert action's, once known).
+  let helpPath = command;
   try {
     let parsed;
     try {
@@ -137,10 +109,7 @@ export async function runAuditSearchCommand(config: ConfigLoader, command: strin
       return usage((error as Error).message);
     }
     const { values: v, positionals } = parsed;
-    if (v.help || positionals[0] === 'help') {
-      io.stdout.write(`${AUDIT_SEARCH_HELP}\n`);
-      return 0;
-    }
+    if (command === 'covert' && ['flag', 'lift', 'list'].includes(positionals[0] ?? '')) helpPath = `covert ${positionals[0]}`;
     if (v.key === undefined || v.cert === undefined) usage('every audit call is signed: give --key KEY.pem --cert CERT.pem');
     const signer = departmentKeyOf(v)!;
     let httpUrl = v.server;
@@ -239,7 +208,7 @@ export async function runAuditSearchCommand(config: ConfigLoader, command: strin
         return usage(`unknown audit command "${command}"`);
     }
   } catch (error) {
-    const { code, message, exitCode } = failure(error);
+    const { code, message, exitCode } = failure(error, helpPath);
     if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } }, null, 2)}\n`);
     io.stderr.write(`zhengtong: ${message.replace(/\s*\n\s*/g, ' ')}${code ? ` [${code}]` : ''}\n`);
     return exitCode;
@@ -248,8 +217,8 @@ export async function runAuditSearchCommand(config: ConfigLoader, command: strin
   }
 }
 
-function failure(error: unknown): { code: string | undefined; message: string; exitCode: number } {
-  if (error instanceof UsageError) return { code: undefined, message: error.message, exitCode: 2 };
+function failure(error: unknown, command: string): { code: string | undefined; message: string; exitCode: number } {
+  if (error instanceof UsageError) return { code: undefined, message: `${error.message} (zhengtong audit ${command} --help)`, exitCode: 2 };
   if (error instanceof ExchangeError) return { code: error.code, message: error.message, exitCode: 1 };
   if (error instanceof ExchangeClientError) return { code: error.code, message: error.message, exitCode: error.code === 'ZT_CLIENT_CONFIG_INVALID' ? 2 : 1 };
   if (isZtError(error)) return { code: error.code, message: error.message, exitCode: 1 };

@@ -6,17 +6,10 @@
 // Each file exports a runner taking (config-loader, argv after the group's command) and returning an exit status.
 import { loadConfig, type Config } from '../core/config/index.js';
 
-export const AUDIT_HELP = `Usage: zhengtong audit <command> [options]
-
-Supervision of the access log (访问记录): who read whose data, for which case, under which rule.
-  verify | checkpoint | checkpoints | proof      the tamper-evident log (zhengtong audit verify --help)
-  search | export | trace | subject | covert     searching the log (zhengtong audit search --help)
-  analyse | anomalies | consume                  analytics and anomaly flags (zhengtong audit analyse --help)
-  archive seal | verify | restore | list         the electronic archive (电子档案) (zhengtong audit archive --help)`;
-
 export type ConfigLoader = () => Config;
 
-const GROUPS: Record<string, () => Promise<(config: ConfigLoader, command: string, argv: string[]) => Promise<number>>> = {
+/** The runner of each command; cli/commands.test.ts checks that these are the commands the usage catalogue lists. */
+export const AUDIT_RUNNERS: Record<string, () => Promise<(config: ConfigLoader, command: string, argv: string[]) => Promise<number>>> = {
   verify: async () => (await import('./audit-log.js')).runAuditLogCommand,
   checkpoint: async () => (await import('./audit-log.js')).runAuditLogCommand,
   checkpoints: async () => (await import('./audit-log.js')).runAuditLogCommand,
@@ -32,16 +25,12 @@ const GROUPS: Record<string, () => Promise<(config: ConfigLoader, command: strin
   archive: async () => (await import('./audit-archive.js')).runAuditArchiveCommand,
 };
 
-/** argv: what follows `audit`. Resolves with the exit status. */
+/** argv: what follows `audit`; usage is answered by cli/main.ts first. Resolves with the exit status. */
 export async function runAuditCommand(argv: string[], configFile?: string): Promise<number> {
-  const command = argv[0];
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    process.stdout.write(`${AUDIT_HELP}\n`);
-    return 0;
-  }
-  const group = GROUPS[command];
+  const command = argv[0] ?? '';
+  const group = Object.hasOwn(AUDIT_RUNNERS, command) ? AUDIT_RUNNERS[command] : undefined;
   if (!group) {
-    process.stderr.write(`zhengtong audit: unknown command "${command}"\n\n${AUDIT_HELP}\n`);
+    process.stderr.write(`zhengtong audit: unknown command "${command}" (zhengtong audit help)\n`);
     return 2;
   }
   let config: Config | undefined;

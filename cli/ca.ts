@@ -1,32 +1,15 @@
 // `zhengtong ca …`: the platform CA from the command line.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { CA_FILES, initPlatformCa, loadRootCaKey, REVOCATION_REASONS, ROOT_CRL_DAYS, writeRootCrl, type IssuedCertificate } from '../certs/ca/index.js';
+import { CA_FILES, initPlatformCa, loadRootCaKey, ROOT_CRL_DAYS, writeRootCrl, type IssuedCertificate } from '../certs/ca/index.js';
 import type { Config } from '../core/config/index.js';
 import { ZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { buildApp, type App } from '../gateway/app.js';
 import type { RevocationReason } from '../certs/x509/index.js';
 
-export const CA_HELP = `Usage: zhengtong ca <command> [options]
-
-  init    [--organisation NAME] [--province P] [--locality L] [--passphrase-file F] [--root-key-out DIR]
-          create the root and issuing CA: the root CA's key in DIR (default ZT_CA_ROOT_KEY_DIR, <data>/ca-root,
-          mode 0700), to be taken offline; in ZT_CA_DIR what serve needs (root certificate and CRL, issuing
-          CA key and certificate). Keys PKCS#8 PEM, mode 0600; encrypted with the passphrase if given, which the
-          service then needs in ZT_CA_PASSPHRASE
-  enrol   --uscc CODE --name NAME (--csr FILE | --generate --key-out FILE) [--out FILE]
-          issue a department certificate for the key of a CSR (the department keeps its private key), or, for
-          demos, generate the key here; registers the department if it is new
-  revoke  --serial HEX --reason REASON      reasons: ${REVOCATION_REASONS.join(', ')}
-  status  --serial HEX                      good, revoked (when, why) or expired
-  crl     [--root [--root-key FILE [--days N]]] [--out FILE] [--der]
-          write the issuing CA's current CRL (or, with --root, the root CA's as published in ZT_CA_DIR; PEM
-          by default); verify --crl takes both for a full offline check. --root-key FILE signs a new root
-          CRL with the offline root key (valid N days, default ${ROOT_CRL_DAYS}) and publishes it in ZT_CA_DIR`;
-
-function usage(message: string): never {
-  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong ca help)`);
+function usage(command: string | undefined, message: string): never {
+  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong ca${command === undefined ? ' help' : ` ${command} --help`})`);
 }
 
 function readText(path: string, what: string): string {
@@ -59,6 +42,7 @@ async function withApp<T>(config: Config, fn: (app: App) => Promise<T>): Promise
   }
 }
 
+/** `zhengtong ca <command> …` (argv includes "ca"); usage, and unknown or missing commands, are answered by cli/main.ts first. */
 export async function runCa(config: Config, argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
     args: argv,
@@ -84,14 +68,12 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       days: { type: 'string' },
     },
   });
-  const command = positionals[1] ?? 'help';
+  const command = positionals[1];
   const out = (text: string): void => void process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
   const passphrase = (): string | undefined =>
     values['passphrase-file'] ? readText(values['passphrase-file'], 'passphrase file').replace(/\r?\n$/, '') : config.caPassphrase;
 
   switch (command) {
-    case 'help':
-      return out(CA_HELP);
     case 'init': {
       const keyPassphrase = passphrase();
       const material = await initPlatformCa({
@@ -118,9 +100,9 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       );
     }
     case 'enrol': {
-      if (!values.uscc || !values.name) usage('enrol needs --uscc and --name');
-      if (!values.csr === !values.generate) usage('enrol needs either --csr FILE or --generate');
-      if (values.generate && !values['key-out']) usage('--generate needs --key-out FILE for the department\'s private key');
+      if (!values.uscc || !values.name) usage(command, 'enrol needs --uscc and --name');
+      if (!values.csr === !values.generate) usage(command, 'enrol needs either --csr FILE or --generate');
+      if (values.generate && !values['key-out']) usage(command, '--generate needs --key-out FILE for the department\'s private key');
       const uscc = values.uscc;
       const name = values.name;
       return withApp(config, async (app) => {
@@ -142,19 +124,19 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       });
     }
     case 'revoke': {
-      if (!values.serial || !values.reason) usage('revoke needs --serial and --reason');
+      if (!values.serial || !values.reason) usage(command, 'revoke needs --serial and --reason');
       const reason = values.reason as RevocationReason;
       return withApp(config, async (app) => out(describe(await app.ctx.ca!.revoke(values.serial!, reason))));
     }
     case 'status': {
-      if (!values.serial) usage('status needs --serial');
+      if (!values.serial) usage(command, 'status needs --serial');
       return withApp(config, async (app) => out(describe(await app.ctx.ca!.status(values.serial!))));
     }
     case 'crl': {
-      if (values['root-key'] && !values.root) usage('--root-key signs the root CRL: give --root too');
-      if (values.days && !values['root-key']) usage('--days applies to a root CRL signed with --root-key');
+      if (values['root-key'] && !values.root) usage(command, '--root-key signs the root CRL: give --root too');
+      if (values.days && !values['root-key']) usage(command, '--days applies to a root CRL signed with --root-key');
       const days = values.days === undefined ? ROOT_CRL_DAYS : Number(values.days);
-      if (!Number.isInteger(days) || days < 1 || days > 3660) usage('--days must be a whole number of days from 1 to 3660');
+      if (!Number.isInteger(days) || days < 1 || days > 3660) usage(command, '--days must be a whole number of days from 1 to 3660');
       return withApp(config, async (app) => {
         let crl;
         if (values['root-key']) {
@@ -173,6 +155,6 @@ export async function runCa(config: Config, argv: string[]): Promise<void> {
       });
     }
     default:
-      usage(`unknown ca command "${command}"`);
+      usage(undefined, command === undefined ? 'which ca command?' : `unknown ca command "${command}"`);
   }
 }

@@ -11,24 +11,13 @@ import { migrate, openDatabase } from '../core/storage/index.js';
 import { loadExtract, parseCsvExtract, parseJsonlExtract } from '../exchange/extracts/index.js';
 import { SqlResourceStore } from '../registry/catalogue/index.js';
 
-export const EXTRACT_HELP = `Usage:
-  zhengtong extract load --resource CODE --subject-item ITEM[,ITEM] [--subject-kind person|organisation] FILE
-      loads FILE (.csv with a header of item codes, or .jsonl with one object per line) as the current data of
-      the resource, from its provider in the catalogue. Rows are upserted by subject; the whole file is refused,
-      with each bad row's line, if any row is invalid. --subject-item names the item holding the subject's
-      identifier (two for a marriage record: maleIdNumber,femaleIdNumber); --subject-kind defaults to person.
-      With the embedded database, stop serve first; on PostgreSQL it runs beside the gateways.`;
-
 function usage(message: string): never {
-  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong extract help)`);
+  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong extract load --help)`);
 }
 
+/** `zhengtong extract load …`: argv includes "extract". Usage and unknown commands are answered by cli/main.ts first. */
 export async function runExtract(config: Config, argv: string[]): Promise<void> {
   const sub = argv[1];
-  if (sub === 'help' || sub === undefined) {
-    process.stdout.write(`${EXTRACT_HELP}\n`);
-    return;
-  }
   if (sub !== 'load') usage(`unknown extract command "${sub}"`);
   let parsed;
   try {

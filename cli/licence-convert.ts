@@ -9,27 +9,8 @@ import { migrate, openDatabase, type Database } from '../core/storage/index.js';
 import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
-import { DEFAULT_BATCH_SIZE, formatDuration, formatProgress, MAX_BATCH_SIZE, StockConverter, type ConversionProgress, type ConversionReport } from '../registry/licences/conversion/index.js';
+import { formatDuration, formatProgress, MAX_BATCH_SIZE, StockConverter, type ConversionProgress, type ConversionReport } from '../registry/licences/conversion/index.js';
 import { LicenceRegistry, SqlLicenceStore } from '../registry/licences/index.js';
-
-export const LICENCE_CONVERT_HELP = `Usage:
-  zhengtong licence convert --type TYPECODE --file FILE.csv|FILE.jsonl [--issuer USCC] [--rejects FILE]
-                            [--batch N] [--config FILE]
-      converts the existing licences (存量证照) of one licence type into e-licences signed with the platform key:
-      --type      the licence type's code (the defining authority's USCC + 3 digits); the type must be defined
-      --file      CSV with a header row, or JSON Lines (one object per line): licenceNumber, holderName,
-                  holderCode, issueDate, and optionally validFrom, validTo, issuerCode, areaCode, identifier, and
-                  the type's fields by their codes (in JSON Lines also nested under "fields")
-      --issuer    the issuing department of rows without an issuerCode (one of the type's issuers; not needed
-                  when the type has only one)
-      --rejects   where rejected rows are written, one JSON object per line (default FILE.rejects.jsonl)
-      --batch     rows per batch, 1 to ${MAX_BATCH_SIZE} (default ${DEFAULT_BATCH_SIZE})
-      A licence number the type already has is skipped, so running a file twice adds nothing; an interrupted
-      run (Ctrl-C stops after the batch in hand) resumes when the same command is run again. Needs the
-      platform CA (ZT_CA_DIR). With the embedded database, stop serve first; on PostgreSQL it runs beside the
-      gateways, which hear of the new licences through the outbox.
-      Exit status: 0 when the file is converted (rejected rows included: see the rejects file), 1 on an error
-      (one line on standard error, with the error code in brackets), 130 when interrupted.`;
 
 export interface ConvertCommandIo {
   stdout: { write(text: string): unknown };
@@ -49,7 +30,7 @@ interface ConvertArgs {
   config?: string;
 }
 
-function readArgs(argv: string[]): ConvertArgs | 'help' {
+function readArgs(argv: string[]): ConvertArgs {
   let parsed;
   try {
     parsed = parseArgs({
@@ -62,14 +43,12 @@ function readArgs(argv: string[]): ConvertArgs | 'help' {
         rejects: { type: 'string' },
         batch: { type: 'string' },
         config: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (error) {
     usage((error as Error).message);
   }
   const v = parsed.values;
-  if (v.help) return 'help';
   if (!v.type || !v.file) usage('licence convert needs --type TYPECODE and --file FILE');
   const args: ConvertArgs = { type: v.type.trim().toUpperCase(), file: v.file };
   if (v.issuer) args.issuer = v.issuer.trim().toUpperCase();
@@ -123,8 +102,9 @@ function summary(r: ConversionReport, typeName: string, file: string): string {
 }
 
 /**
- * Entry point for `zhengtong licence convert …`; argv may start with "licence" and "convert". Returns the exit
- * status: 0 converted (or converted before), 1 on an error, 130 when interrupted by SIGINT or SIGTERM.
+ * Entry point for `zhengtong licence convert …`; argv may start with "licence" and "convert"; usage is answered by
+ * cli/main.ts first. Returns the exit status: 0 converted (or converted before), 1 on an error, 130 when interrupted
+ * by SIGINT or SIGTERM.
  */
 export async function runLicenceConvertCommand(argv: string[], io: ConvertCommandIo = process, env: NodeJS.ProcessEnv = process.env): Promise<number> {
   let args = argv;
@@ -145,10 +125,6 @@ export async function runLicenceConvertCommand(argv: string[], io: ConvertComman
   const printer = progressPrinter(io.stderr);
   try {
     const parsed = readArgs(args);
-    if (parsed === 'help') {
-      io.stdout.write(`${LICENCE_CONVERT_HELP}\n`);
-      return 0;
-    }
     const config = loadConfig({ env, ...(parsed.config ? { file: parsed.config } : {}) });
     if (!platformCaExists(config.caDir)) {
       throw new ZtError('ZT_ERR_CA_NOT_INITIALISED', `no platform CA in ${config.caDir} to sign the licences with; run zhengtong ca init, or set ZT_CA_DIR`);

@@ -7,31 +7,13 @@ import { isZtError, ZtError } from '../core/errors/index.js';
 import { verifyLicenceOffline, type OfflineLicenceVerification } from '../registry/licences/offline/index.js';
 import { formatLicenceIdentifier } from '../registry/licences/identifier.js';
 
-export const LICENCE_OFFLINE_HELP = `Usage:
-  zhengtong licence verify-offline (--payload TEXT | --payload-file FILE | --document DOC.json --envelope ENV.json)
-                                   --ca ROOT.pem [--intermediate ISSUING.pem] [--status-list LIST.json]
-                                   [--signer-cert CERT.pem] [--at TIME] [--require-fresh-list] [--json]
-      checks, without contacting the registry, that an e-licence (电子证照) is genuine and valid:
-      --payload / --payload-file  the text of its QR code (ZTL1:…)
-      --document / --envelope     the licence document and the registry's signed envelope (JSON)
-      --ca, --intermediate        the platform root CA and issuing CA certificates (zhengtong ca init writes them)
-      --status-list               the issuer's signed status list, downloaded from the URL in the licence's
-                                  status.list; without it revocation is unknown. Its certificate is also the
-                                  signer's, unless the platform's certificate changed: then give --signer-cert
-      --at TIME                   check as of this RFC 3339 time instead of now
-      --require-fresh-list        refuse a status list past its validUntil (by default: used, with a warning)
-      --json                      print the result as JSON
-      Exit status: 0 genuine and valid; 1 genuine but not valid (revoked, suspended, superseded, expired, not yet
-      valid, or status unknown for want of a status list); 2 not shown genuine, or a usage error (one line on
-      standard error, with the error code in brackets).`;
-
 export interface CommandIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
 }
 
 function usage(message: string): never {
-  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong licence help)`);
+  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong licence verify-offline --help)`);
 }
 
 function read(path: string, what: string): Buffer {
@@ -47,16 +29,13 @@ function strings(value: string | boolean | (string | boolean)[] | undefined): st
 }
 
 /**
- * Entry point for `zhengtong licence …`; argv may start with "licence" or with the sub-command. Returns the exit
- * status: 0 genuine and valid, 1 genuine but not valid, 2 not genuine or a usage error.
+ * Entry point for `zhengtong licence verify-offline …`; argv may start with "licence" or with "verify-offline"; usage
+ * is answered by cli/main.ts first. Returns the exit status: 0 genuine and valid, 1 genuine but not valid, 2 not
+ * genuine or a usage error.
  */
 export async function runLicenceOfflineCommand(argv: string[], io: CommandIo = process): Promise<number> {
   const args = argv[0] === 'licence' ? argv.slice(1) : argv;
   const command = args[0];
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    io.stdout.write(`${LICENCE_OFFLINE_HELP}\n`);
-    return command === undefined ? 2 : 0;
-  }
   let json = false;
   try {
     if (command !== 'verify-offline') usage(`unknown licence command "${command}"`);

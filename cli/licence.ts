@@ -16,55 +16,6 @@ import { ExchangeClientError, ExchangeError } from '../client/errors.js';
 import { LicenceClient, type LicenceClientOptions, type LicenceIssueInput, type LicenceTransition, type LicenceVerificationTarget, type LicenceVersion, type VerifiedLicence } from '../client/licence-client.js';
 import { departmentKeyOf, readInput, UsageError } from './common.js';
 
-export const LICENCE_HELP = `Usage: zhengtong licence <command> [options]
-
-The e-licence registry (电子证照库) of a running gateway.
-  types                          the licence types (证照类型) and their fields
-  get ID                         a licence version by its identifier (1.2.156.3005.2.…)
-  find --holder CODE [--holder-type 111|001] [--type TYPE]
-                                 a holder's licences (111 resident ID number, 001 USCC; told from the code if omitted)
-  find --type TYPE --number N    the versions of a licence number, newest first
-  history ID                     every step of a licence version, with who signed it
-  compact ID                     the licence as the text of its QR code (ZTL1:…)
-  verify ID | --compact TEXT | --document DOC.json --envelope ENV.json
-         [--service-item ITEM --case-number CASE [--operator WHO]]
-                                 is the licence genuine and valid now? Anonymous (holder masked) unless a service item
-                                 and case are given: then a department's check, signed with --key and recorded.
-                                 Exit status 0 valid, 1 not valid (suspended, revoked, superseded, expired …)
-  status-list ISSUER [LIST] [--index N]
-                                 the issuer's signed status list (default list 1), checked; --index reads one entry
-With a department's key (--key, --cert), each step signed as that department:
-  issue --file LICENCE.json      issue a licence: {typeCode, holder: {name, code}, fields, licenceNumber?, issueDate?,
-                                 validFrom?, validTo?, areaCode?, sealName?}; the issuer is the key's department
-  revoke ID --reason R           revoke (注销)
-  suspend ID --reason R          suspend
-  resume ID [--reason R]         resume a suspended licence
-  change ID --reason R [--field CODE=VALUE ...] [--holder-name NAME] [--valid-to YYYY-MM-DD]
-                                 a new version with the changes supersedes ID
-  renew ID --reason R --valid-to YYYY-MM-DD
-                                 a new version with a new end date supersedes ID
-Without a server:
-  verify-offline …               check a presented licence with the CA and a status list (zhengtong licence verify-offline help)
-With the database (as serve is configured):
-  convert --type CODE --file F   convert a stock of existing licences, CSV or JSONL (zhengtong licence convert --help)
-
-Options:
-  --server URL           the gateway's HTTP address (default http://127.0.0.1:ZT_HTTP_PORT, port 8080)
-  --grpc HOST:PORT       talk gRPC to this address instead of HTTP
-  --key KEY.pem --cert CERT.pem [--passphrase-file F]
-                         the department's SM2 key and certificate (zhengtong ca enrol; the demo's are in
-                         <ZT_DATA_DIR>/demo-keys)
-  --ca ROOT.pem [--intermediate ISSUING.pem]
-                         the platform CA that signs licences, answers and status lists (default: ${CA_FILES.rootCertificate} and
-                         ${CA_FILES.issuingCertificate} in ZT_CA_DIR, <ZT_DATA_DIR>/ca); without --intermediate the issuing
-                         CA's certificate is fetched from the server and checked against ROOT.pem
-  --platform-uscc CODE   the USCC the platform's certificate must name (default ZT_PLATFORM_USCC if set)
-  --verify-document      also check the platform's signature on each licence document shown
-  --json                 print the full answer as JSON
-  --config FILE          settings file (for the defaults above)
-Exit status: 0 done, 1 refused by the registry (one line on standard error with the code in brackets) or the answer
-did not verify, 2 a usage error.`;
-
 export interface LicenceCommandIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -103,7 +54,7 @@ const OPTIONS = {
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
 function usage(message: string): never {
-  throw new UsageError(`${message} (zhengtong licence help)`);
+  throw new UsageError(message);
 }
 
 function readJson(path: string, what: string): unknown {
@@ -115,20 +66,18 @@ function readJson(path: string, what: string): unknown {
   }
 }
 
-const COMMANDS = new Set(['types', 'get', 'find', 'history', 'compact', 'verify', 'status-list', 'issue', 'revoke', 'suspend', 'resume', 'change', 'renew']);
+/** The commands run against a gateway (besides convert and verify-offline); cli/commands.test.ts checks them against the usage catalogue. */
+export const LICENCE_GATEWAY_COMMANDS: ReadonlySet<string> = new Set(['types', 'get', 'find', 'history', 'compact', 'verify', 'status-list', 'issue', 'revoke', 'suspend', 'resume', 'change', 'renew']);
 const SIGNED = new Set(['issue', 'revoke', 'suspend', 'resume', 'change', 'renew']);
 
 /**
- * Entry point for `zhengtong licence …`; argv may start with "licence" or with the sub-command. Returns the exit
- * status: 0 done (for verify: the licence is valid), 1 refused, not verified or (verify) not valid, 2 a usage error.
+ * Entry point for `zhengtong licence …`; argv may start with "licence" or with the sub-command; usage is answered by
+ * cli/main.ts first. Returns the exit status: 0 done (for verify: the licence is valid), 1 refused, not verified or
+ * (verify) not valid, 2 a usage error.
  */
 export async function runLicenceCommand(argv: string[], io: LicenceCommandIo = process): Promise<number> {
   const args = argv[0] === 'licence' ? argv.slice(1) : argv;
-  const command = args[0];
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
-    io.stdout.write(`${LICENCE_HELP}\n`);
-    return command === undefined ? 2 : 0;
-  }
+  const command = args[0] ?? '';
   if (command === 'convert') {
     const { runLicenceConvertCommand } = await import('./licence-convert.js');
     return runLicenceConvertCommand(args, io);
@@ -140,7 +89,7 @@ export async function runLicenceCommand(argv: string[], io: LicenceCommandIo = p
   const json = args.includes('--json');
   let client: LicenceClient | undefined;
   try {
-    if (!COMMANDS.has(command)) usage(`unknown licence command "${command}"`);
+    if (!LICENCE_GATEWAY_COMMANDS.has(command)) usage(`unknown licence command "${command}"`);
     let parsed;
     try {
       parsed = parseArgs({ args: args.slice(1), allowPositionals: true, options: OPTIONS });
@@ -153,7 +102,7 @@ export async function runLicenceCommand(argv: string[], io: LicenceCommandIo = p
     io.stdout.write(json ? `${JSON.stringify(output.json, null, 2)}\n` : output.text);
     return exitCode;
   } catch (error) {
-    const { code, message, exitCode } = failure(error);
+    const { code, message, exitCode } = failure(error, command);
     if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code, message } }, null, 2)}\n`);
     io.stderr.write(`zhengtong: ${message.replace(/\s*\n\s*/g, ' ')}${code ? ` [${code}]` : ''}\n`);
     return exitCode;
@@ -162,8 +111,11 @@ export async function runLicenceCommand(argv: string[], io: LicenceCommandIo = p
   }
 }
 
-function failure(error: unknown): { code: string | undefined; message: string; exitCode: number } {
-  if (error instanceof UsageError) return { code: undefined, message: error.message, exitCode: 2 };
+function failure(error: unknown, command: string): { code: string | undefined; message: string; exitCode: number } {
+  if (error instanceof UsageError) {
+    const help = LICENCE_GATEWAY_COMMANDS.has(command) ? `zhengtong licence ${command} --help` : 'zhengtong licence help';
+    return { code: undefined, message: `${error.message} (${help})`, exitCode: 2 };
+  }
   if (error instanceof ExchangeError) return { code: error.code, message: error.message, exitCode: 1 };
   if (error instanceof ExchangeClientError) return { code: error.code, message: error.message, exitCode: error.code === 'ZT_CLIENT_CONFIG_INVALID' ? 2 : 1 };
   if (isZtError(error)) return { code: error.code, message: error.message, exitCode: error.code === 'ZT_ERR_CONFIG_INVALID' ? 2 : 1 };

@@ -6,35 +6,8 @@ import { createLogger } from '../core/logging/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
 import { demoKeysDirectory } from '../registry/demo/keys.js';
-
-const HELP = `zhengtong ${packageVersion()}: government data-sharing exchange and e-licence middleware
-
-Usage: zhengtong <command> [--config FILE]
-
-Commands:
-  serve     start the HTTP and gRPC servers (migrates the database; seeds demo data on first start)
-  migrate   apply database migrations and exit
-  seed      load the demo data (departments) and exit; --force loads it again
-  config    print the effective configuration (passwords hidden) and exit
-  ca        the platform certificate authority: init, enrol, revoke, status, crl (zhengtong ca help)
-  extract   load a supplier's extract (CSV or JSONL) into the exchange's tables (zhengtong extract help)
-  sign      sign a file with an SM2 key: --key KEY.pem --in FILE [--cert CERT.pem] [--out FILE]
-            [--format der|json|protobuf] [--passphrase-file F]; der is OpenSSL-compatible (distid), json and
-            protobuf are signed envelopes (default json)
-  verify    check a signature: --in FILE --sig SIG [--ca ROOT.pem] [--intermediate ISSUING.pem ...]
-            [--crl CRL.pem ...] [--cert SIGNER.pem | --pubkey PUB.pem]; DER or envelope, detected (zhengtong sign help)
-  licence   the e-licence registry: issue, get, find, verify, revoke, suspend, resume, change, renew,
-            status-list, compact (a running gateway); verify-offline; convert (stock import)
-            (zhengtong licence help)
-  audit     the access log: verify it, search it, analyse it, archive it (zhengtong audit help)
-  help      print this text
-
-Options:
-  --config FILE   JSON or YAML file of settings (also ZT_CONFIG_FILE); environment variables override it
-  --force         (seed) seed even if the database was seeded before
-  --version       print the version
-
-Settings come from environment variables; see the README's configuration table or \`zhengtong config\`.`;
+import { COMMANDS } from './commands.js';
+import { answerUsage, formatUsage } from './usage.js';
 
 /** One line on stderr and a non-zero exit: no stack traces for problems a person can fix. */
 function fail(error: unknown): never {
@@ -232,6 +205,12 @@ async function servePrimary(config: Config): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // Help, and unknown or missing commands, are answered from the usage catalogue before anything is loaded or opened.
+  const usageStatus = answerUsage(COMMANDS, argv, process);
+  if (usageStatus !== undefined) {
+    process.exitCode = usageStatus;
+    return;
+  }
   let parsed;
   try {
     parsed = parseArgs({
@@ -239,10 +218,10 @@ export async function main(argv: string[]): Promise<void> {
       allowPositionals: true,
       // Sub-commands (ca …) parse their own options.
       strict: !['ca', 'sign', 'verify', 'extract', 'licence', 'audit'].includes(argv[0] ?? ''),
-      options: { config: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' } },
+      options: { config: { type: 'string' }, force: { type: 'boolean' }, version: { type: 'boolean' } },
     });
   } catch (error) {
-    process.stderr.write(`zhengtong: ${(error as Error).message}\n\n${HELP}\n`);
+    process.stderr.write(`zhengtong: ${(error as Error).message}\n\n${formatUsage([], COMMANDS)}`);
     process.exit(2);
   }
   const { values, positionals } = parsed;
@@ -250,9 +229,15 @@ export async function main(argv: string[]): Promise<void> {
     process.stdout.write(`${packageVersion()}\n`);
     return;
   }
-  const command = positionals[0] ?? 'help';
-  if (values.help || command === 'help') {
-    process.stdout.write(`${HELP}\n`);
+  const command = positionals[0];
+  if (command === undefined) {
+    process.stdout.write(formatUsage([], COMMANDS));
+    return;
+  }
+  if (!Object.hasOwn(COMMANDS.commands, command)) {
+    // Only reached when options come first (zhengtong --force frobnicate): answerUsage stops at an option.
+    process.stderr.write(`zhengtong: unknown command "${command}"\n\n${formatUsage([], COMMANDS)}`);
+    process.exitCode = 2;
     return;
   }
   try {
@@ -281,8 +266,8 @@ export async function main(argv: string[]): Promise<void> {
       case 'extract':
         return await (await import('./extract.js')).runExtract(config, argv);
       default:
-        process.stderr.write(`zhengtong: unknown command "${command}"\n\n${HELP}\n`);
-        process.exit(2);
+        // The usage catalogue names a command this dispatcher does not run.
+        throw new Error(`zhengtong ${command} is in the usage catalogue (cli/commands.ts) but has no runner`);
     }
   } catch (error) {
     fail(error);

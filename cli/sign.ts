@@ -19,32 +19,13 @@ import {
 import { signTransition } from '../registry/catalogue/signed-transitions.js';
 import { InProcessSm2Signer } from '../certs/signer/index.js';
 import { assertSm2Signature } from '../certs/sm2/diagnose.js';
-import { loadSm2PublicKey, publicPoint, sm3, SM2_DEFAULT_USER_ID } from '../certs/sm2/sm2.js';
+import { loadSm2PublicKey, publicPoint, sm3 } from '../certs/sm2/sm2.js';
 import { assertCertificateUsage, parseCertificate, parseCrl, readUscc, sameName, validateChain, verifyCrl, type x509 } from '../certs/x509/index.js';
+import { UsageError } from './common.js';
 
-export const SIGN_HELP = `Usage:
-  zhengtong sign --key KEY.pem [--passphrase-file F] [--cert CERT.pem] --in FILE [--out FILE] [--format der|json|protobuf]
-      signs FILE with the SM2 private key (PKCS#8 or SEC1 PEM, or PKCS#8 DER), user ID ${SM2_DEFAULT_USER_ID}.
-      der       the bare DER signature (r, s), as \`openssl pkeyutl -verify -rawin -digest sm3
-                -pkeyopt distid:${SM2_DEFAULT_USER_ID} -pubin -inkey PUB.pem -in FILE -sigfile SIG\` checks it
-      json      (default) a signed envelope (docs/envelope.md), with the signer's certificate when --cert is given
-      protobuf  the same envelope as zhengtong.v1.SignedEnvelope
-      The signature goes to --out, or to standard output.
-  zhengtong sign --step register|approve|refuse|withdraw [--demand ID] --key KEY.pem --cert CERT.pem --in BODY.json
-      signs a demand step as its acting department (docs/signed-transitions.md): prints BODY with "signature"
-      added, ready to POST to /v1/catalogue/demands (register) or …/demands/ID/approve|refuse|withdraw.
-  zhengtong sign --step import --key KEY.pem --cert CERT.pem --in LIST.csv|LIST.json
-      signs a demand-list import as the department whose demands it lists: prints the Zt-Signature header value.
-  zhengtong verify --in FILE --sig SIG [--ca ROOT.pem ...] [--intermediate ISSUING.pem ...] [--crl CRL.pem ...]
-                   [--cert SIGNER.pem | --pubkey PUB.pem]
-      checks SIG over FILE; SIG may be DER, a JSON envelope or a protobuf envelope (detected). The signer's key
-      comes from --cert, from the certificate in the envelope, or from --pubkey. With --ca (a trust anchor) the
-      certificate must chain to it through the --intermediate certificates, be valid now and allow
-      digitalSignature; with --crl it must not be revoked, and one CRL must be a current one of its issuer
-      (\`zhengtong ca crl\`). Prints one line; exit 0 when the signature is valid, 1 when not.`;
-
+/** A mistake in the command line; runSignCommand names the command's --help with it. */
 function usage(message: string): never {
-  throw new ZtError('ZT_ERR_REQUEST_INVALID', `${message} (zhengtong sign help)`);
+  throw new UsageError(message);
 }
 
 function readBytes(path: string, what: string): Buffer {
@@ -66,16 +47,20 @@ function parse(argv: string[], options: ParseArgsConfig['options']): { values: R
 const FORMATS = ['der', 'json', 'protobuf'] as const;
 type Format = (typeof FORMATS)[number];
 
-/** Entry point for `zhengtong sign …` and `zhengtong verify …` (argv includes the command). */
+/**
+ * Entry point for `zhengtong sign …` and `zhengtong verify …` (argv includes the command); usage is answered by
+ * cli/main.ts first. A usage error is ZT_ERR_REQUEST_INVALID, pointing at the command's --help.
+ */
 export async function runSignCommand(argv: string[]): Promise<void> {
   const command = argv[0];
-  if (argv[1] === 'help') {
-    process.stdout.write(`${SIGN_HELP}\n`);
-    return;
+  try {
+    if (command === 'sign') return await runSign(argv.slice(1));
+    if (command === 'verify') return await runVerify(argv.slice(1));
+    usage(`unknown command "${command}"`);
+  } catch (error) {
+    if (error instanceof UsageError) throw new ZtError('ZT_ERR_REQUEST_INVALID', `${error.message} (zhengtong ${command === 'verify' ? 'verify' : 'sign'} --help)`);
+    throw error;
   }
-  if (command === 'sign') return runSign(argv.slice(1));
-  if (command === 'verify') return runVerify(argv.slice(1));
-  usage(`unknown command "${command}"`);
 }
 
 async function runSign(argv: string[]): Promise<void> {

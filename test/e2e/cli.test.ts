@@ -1,10 +1,12 @@
 // The real command line, spawned as a user runs it (`node bin/zhengtong.js`): start-up problems a person can fix
 // end in one actionable line on stderr and a non-zero exit, quickly; the happy path serves and shuts down cleanly.
 import { createServer, type Server } from 'node:net';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { COMMANDS } from '../../cli/commands.js';
+import { formatUsage, usageNode } from '../../cli/usage.js';
 import { describeWithService, postgresUrl, uniqueName } from '../support/services.js';
 import { ensureBuilt, freePort, killAll, repoRoot, runCli, spawnCli, tempDir, waitForHttp, type CliRun } from './process.js';
 
@@ -135,6 +137,49 @@ describe('zhengtong CLI: start-up problems end in one actionable line', () => {
     expect(run.code, run.stderr).toBe(2);
     expect(run.stderr).toContain('--no-such-option');
     expect(run.stderr).not.toMatch(/^\s+at /m);
+  }, 60_000);
+});
+
+describe('zhengtong CLI: help', () => {
+  const usageOf = (...path: string[]): string => formatUsage(path, usageNode(COMMANDS, path));
+
+  it('every form of asking answers with the command\'s own usage, reading no settings and opening no database', async () => {
+    // Settings that would stop any command that read them (a malformed port) or opened its database (nothing listens
+    // there, and the data directory does not exist): asking for usage does neither.
+    const settings = { ZT_HTTP_PORT: 'abc', DATABASE_URL: 'postgres://postgres@127.0.0.1:1/test', ZT_DATA_DIR: join(dataDir(), 'never-created') };
+    const cases: [string[], string[]][] = [
+      [['audit', 'verify', '--help'], ['audit', 'verify']],
+      [['licence', 'verify-offline', 'help'], ['licence', 'verify-offline']],
+      [['serve', '--help'], ['serve']],
+      [['ca', 'init', '-h'], ['ca', 'init']],
+      [['audit', 'archive', 'seal', '--help'], ['audit', 'archive', 'seal']],
+      [['audit', 'covert', 'flag', '--case-number', 'X', '-h'], ['audit', 'covert', 'flag']],
+      [['licence', 'convert', '--help'], ['licence', 'convert']],
+      [['sign', 'help'], ['sign']],
+      [['help', 'extract', 'load'], ['extract', 'load']],
+      [['ca', 'help'], ['ca']],
+      [['audit', '--help'], ['audit']],
+      [['help'], []],
+    ];
+    const runs = await Promise.all(cases.map(([args]) => runCli(args, settings, 30_000)));
+    cases.forEach(([args, path], i) => {
+      const run = runs[i]!;
+      expect(run.code, `${args.join(' ')}\n${run.stderr}`).toBe(0);
+      expect(run.stdout, args.join(' ')).toBe(usageOf(...path));
+      expect(run.stderr, args.join(' ')).toBe('');
+      if (path.length > 0) expect(run.stdout, args.join(' ')).not.toContain('Usage: zhengtong <command>');
+    });
+    expect(existsSync(settings.ZT_DATA_DIR)).toBe(false);
+  }, 90_000);
+
+  it('an unknown or missing command in a group exits 2 with the group\'s usage', async () => {
+    const [unknown, missing] = await Promise.all([runCli(['audit', 'archive', 'frobnicate'], {}, 30_000), runCli(['licence'], {}, 30_000)]);
+    expect(unknown.code, unknown.stderr).toBe(2);
+    expect(unknown.stdout).toBe('');
+    expect(unknown.stderr).toBe(`zhengtong audit archive: unknown command "frobnicate"\n\n${usageOf('audit', 'archive')}`);
+    expect(missing.code, missing.stderr).toBe(2);
+    expect(missing.stderr).toMatch(/^zhengtong licence: which command\? One of types, get, /);
+    expect(missing.stderr.endsWith(usageOf('licence'))).toBe(true);
   }, 60_000);
 });
 

@@ -80,9 +80,5 @@ describe('zhengtong licence convert', () => {
     const noCa = capture();
     expect(await runLicenceConvertCommand(['licence', 'convert', '--type', TYPE, '--file', 'x.csv'], noCa.io, { ...env, ZT_CA_DIR: join(dataDir, 'no-ca') })).toBe(1);
     expect(noCa.err.join('')).toMatch(/\[ZT_ERR_CA_NOT_INITIALISED\]/);
-
-    const help = capture();
-    expect(await runLicenceConvertCommand(['licence', 'convert', '--help'], help.io, env)).toBe(0);
-    expect(help.out.join('')).toContain('zhengtong licence convert --type TYPECODE --file');
   });
 });
