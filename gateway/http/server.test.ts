@@ -4,6 +4,7 @@ import { usccCheckCharacter } from '../../core/identifiers/index.js';
 import type { DeliveredEvent } from '../../core/events/index.js';
 import { DEMO_DEPARTMENTS } from '../../registry/demo/index.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { demoSigner, platformOperatorKey, signedHeaders } from '../../test/support/signing.js';
 
 let t: TestApp;
 const received: DeliveredEvent[] = [];
@@ -28,8 +29,11 @@ async function call(method: string, path: string, init: { body?: string; headers
   return { status: response.status, headers: response.headers, text, json: json as Record<string, unknown> };
 }
 
-const postJson = (path: string, body: unknown) =>
-  call('POST', path, { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } });
+/** A POST signed by the platform administrator (the platform operator's key), as registering a department needs. */
+const postJson = async (path: string, body: unknown) => {
+  const text = typeof body === 'string' ? body : JSON.stringify(body);
+  return call('POST', path, { body: text, headers: await signedHeaders(platformOperatorKey(t.config), 'POST', path, text) });
+};
 
 function expectError(r: { status: number; json: Record<string, unknown> }, status: number, code: keyof typeof errorCatalogue): void {
   expect(r.status).toBe(status);
@@ -143,6 +147,12 @@ describe('departments over HTTP', () => {
 
   it('registers a department, refuses a duplicate, and publishes one event', async () => {
     const uscc = newUscc(4);
+    // Only the platform administrator registers departments: anyone else is refused and nothing is stored.
+    const text = JSON.stringify({ uscc, name: '冒充局' });
+    expectError(await call('POST', '/v1/departments', { body: text, headers: { 'content-type': 'application/json' } }), 401, 'ZT_ERR_REQUEST_UNSIGNED');
+    const department = demoSigner(t.config.dataDir, DEMO_DEPARTMENTS[0]!.uscc);
+    expectError(await call('POST', '/v1/departments', { body: text, headers: await signedHeaders(department, 'POST', '/v1/departments', text) }), 403, 'ZT_ERR_ACCESS_FORBIDDEN');
+    expectError(await call('GET', `/v1/departments/${uscc}`), 404, 'ZT_ERR_DEPARTMENT_NOT_FOUND');
     const created = await postJson('/v1/departments', { uscc, name: '沈阳市测试局', shortName: '测试局' });
     expect(created.status).toBe(201);
     expect(created.json).toMatchObject({ uscc, name: '沈阳市测试局', shortName: '测试局', areaCode: '210100' });

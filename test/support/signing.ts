@@ -9,6 +9,8 @@ import type { Database } from '../../core/storage/index.js';
 import { SignedTransitionAuthenticator, signTransition, type TransitionToSign } from '../../registry/catalogue/index.js';
 import { demoKeyFiles, DemoSigners } from '../../registry/demo/index.js';
 import { makeTestCaDir, TEST_PUBLIC_URL } from './ca.js';
+import { DepartmentKey } from '../../client/department-key.js';
+import { newNonce, signGrpcRequest, signHttpRequest } from '../../client/request-signing.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -60,4 +62,23 @@ export async function makeSigningWorld(db: Database, options: { windowMs?: numbe
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The platform operator's key (the first platform administrator): the exchange signer the app made at its first start. */
+export function platformOperatorKey(config: { caDir: string }): Signer {
+  const dir = (config as { platformKeyDir?: string }).platformKeyDir ?? config.caDir;
+  return DepartmentKey.fromFiles(join(dir, 'exchange-signer.key.pem'), join(dir, 'exchange-signer.cert.pem'));
+}
+
+/** The Zt-* headers of an HTTP request signed by `signer` (docs/exchange-protocol.md), with the JSON content type when there is a body. */
+export async function signedHeaders(signer: Signer, method: string, pathAndQuery: string, body?: string | Buffer): Promise<Record<string, string>> {
+  const bytes = body === undefined ? Buffer.alloc(0) : Buffer.isBuffer(body) ? body : Buffer.from(body, 'utf8');
+  const { headers } = await signHttpRequest({ method, path: pathAndQuery, body: bytes, signer, timestamp: new Date().toISOString(), nonce: newNonce() });
+  return body === undefined ? headers : { ...headers, 'content-type': 'application/json' };
+}
+
+/** The metadata of a gRPC call signed by `signer` over the request message's bytes. */
+export async function signedMetadata(signer: Signer, fullMethod: string, message: Buffer): Promise<import('@grpc/grpc-js').Metadata> {
+  const { metadata } = await signGrpcRequest({ method: 'POST', path: fullMethod, body: message, signer, timestamp: new Date().toISOString(), nonce: newNonce() });
+  return metadata;
 }
