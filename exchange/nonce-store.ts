@@ -1,7 +1,9 @@
 // Replay protection for signed requests across instances: each (signer, nonce) is claimed in PostgreSQL once.
 // Claims are batched like a group commit (no timer: the first claim goes at once, claims arriving while it is in
 // flight form the next batch), so the store costs one round trip per batch, not per request; a local LRU answers
-// repeats seen by this instance without asking.
+// repeats seen by this instance without asking. A claim is durable before it is answered: the caller releases
+// nothing before fresh() resolves (signed-request.ts), so a replay after a crash, inside the signature window, finds
+// the nonce claimed.
 import { LRUCache } from 'lru-cache';
 import { ZtError } from '../core/errors/index.js';
 import { BatchQueue } from '../core/batch-queue.js';
@@ -33,16 +35,14 @@ export class NonceStore {
 
   async #insert(batch: Claim[]): Promise<boolean[]> {
     try {
-      // Not waiting for the disk: a nonce lost in a crash in the next fraction of a second could be replayed
-      // once, within the window; the access record of the request is written durably either way.
-      const { rows } = await this.#db.transaction(async (tx) => {
-        await tx.query('SET LOCAL synchronous_commit TO OFF');
-        return tx.query<{ key: string }>(
-          `INSERT INTO exchange_nonces (key, expires_at) SELECT * FROM unnest($1::text[], $2::timestamptz[])
-           ON CONFLICT (key) DO NOTHING RETURNING key`,
-          [batch.map((c) => c.key), batch.map((c) => c.expiresAt)],
-        );
-      });
+      // One statement in a transaction of its own, committed with the server's synchronous_commit (on unless an
+      // operator turned it off): the commit waits for the WAL to reach the disk, once for the whole batch. It used to
+      // be off here, and a nonce claimed just before a crash could then be replayed once within the window.
+      const { rows } = await this.#db.query<{ key: string }>(
+        `INSERT INTO exchange_nonces (key, expires_at) SELECT * FROM unnest($1::text[], $2::timestamptz[])
+         ON CONFLICT (key) DO NOTHING RETURNING key`,
+        [batch.map((c) => c.key), batch.map((c) => c.expiresAt)],
+      );
       const fresh = new Set(rows.map((r) => r.key.trim()));
       return batch.map((c) => fresh.has(c.key));
     } catch (error) {
