@@ -46,6 +46,11 @@ function server(protocol: 'http' | 'grpc', as?: string): string[] {
   return [...where, ...ca, ...key];
 }
 
+/** A licence read: signed by 市场监管局 (which issues 营业执照) for a case. */
+function reading(protocol: 'http' | 'grpc'): string[] {
+  return [...server(protocol, MARKET), '--service-item', 'QYKB-210100-0009', '--case-number', 'SC-2026-000321'];
+}
+
 function licenceFile(holder = randomUscc()): string {
   const file = join(dir, `${holder}.json`);
   writeFileSync(
@@ -88,7 +93,7 @@ describe.each(['http', 'grpc'] as const)('zhengtong licence over %s', (protocol)
     const id = issued.identifier as string;
     expect(id.startsWith(`1.2.156.3005.2.${BUSINESS_LICENCE}.${MARKET}.`)).toBe(true);
 
-    const get = await zt('get', id, ...server(protocol), '--json', '--verify-document');
+    const get = await zt('get', id, ...reading(protocol), '--json', '--verify-document');
     expect(get.code).toBe(0);
     expect(json(get)).toMatchObject({ identifier: id, status: 'active', document: issued.document, envelope: issued.envelope, signer: { uscc: '11210100001000088R' } });
 
@@ -133,11 +138,11 @@ describe.each(['http', 'grpc'] as const)('zhengtong licence over %s', (protocol)
     expect(change.stdout).toContain(`  supersedes      ${id}`);
     expect(change.stdout).toContain('registeredCapital=120.00');
 
-    const history = await zt('history', id, ...server(protocol));
+    const history = await zt('history', id, ...reading(protocol));
     expect(history.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/)[2])).toEqual(['issue', 'change']);
     expect(history.stdout).toContain(`by ${MARKET}  注册资本变更  (signed)`);
 
-    const find = await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, '--type', BUSINESS_LICENCE, ...server(protocol));
+    const find = await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, '--type', BUSINESS_LICENCE, ...reading(protocol));
     expect(find.code).toBe(0);
     expect(find.stdout).toMatch(/superseded .* 营业执照 91210103MA0U7G5K1B  沈阳盛京味道餐饮有限公司\n/);
     expect(find.stdout).toMatch(/2 licence versions\n$/);
@@ -145,7 +150,7 @@ describe.each(['http', 'grpc'] as const)('zhengtong licence over %s', (protocol)
     const types = await zt('types', ...server(protocol));
     expect(types.stdout).toContain(`${BUSINESS_LICENCE}  营业执照  held by an organisation, issued by ${MARKET}`);
 
-    const compact = await zt('compact', id, ...server(protocol));
+    const compact = await zt('compact', id, ...reading(protocol));
     expect(compact.stdout).toMatch(/^ZTL1:/);
     const byCompact = await zt('verify', '--compact', compact.stdout.trim(), ...server(protocol));
     expect(byCompact.code).toBe(1);
@@ -163,10 +168,10 @@ describe.each(['http', 'grpc'] as const)('zhengtong licence over %s', (protocol)
     expect(json(civil)).toMatchObject({ ok: false, error: { code: 'ZT_ERR_LICENCE_ISSUER_NOT_AUTHORISED' } });
     expect(civil.stderr).toMatch(/\[ZT_ERR_LICENCE_ISSUER_NOT_AUTHORISED\]\n$/);
 
-    const [restaurant] = json<{ licences: { identifier: string }[] }>(await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, '--type', BUSINESS_LICENCE, ...server(protocol), '--json')).licences;
+    const [restaurant] = json<{ licences: { identifier: string }[] }>(await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, '--type', BUSINESS_LICENCE, ...reading(protocol), '--json')).licences;
     const id = restaurant!.identifier;
     const wrong = id.slice(0, -1) + (id.endsWith('0') ? '1' : '0');
-    const get = await zt('get', wrong, ...server(protocol));
+    const get = await zt('get', wrong, ...reading(protocol));
     expect(get.code).toBe(1);
     expect(get.stderr).toMatch(/\[ZT_ERR_LICENCE_IDENTIFIER_CHECK\]\n$/);
   });
@@ -174,7 +179,7 @@ describe.each(['http', 'grpc'] as const)('zhengtong licence over %s', (protocol)
 
 describe('zhengtong licence', () => {
   it('fetches the issuing CA certificate from the server when only --ca is given', async () => {
-    const [restaurant] = json<{ licences: { identifier: string }[] }>(await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, ...server('http'), '--json')).licences;
+    const [restaurant] = json<{ licences: { identifier: string }[] }>(await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, ...reading('http'), '--json')).licences;
     const run = await zt('verify', restaurant!.identifier, '--server', app.httpUrl, '--ca', join(app.config.caDir, CA_FILES.rootCertificate));
     expect(run.stderr).toBe('');
     expect(run.stdout).toMatch(/^(VALID|NOT VALID)/);
@@ -210,7 +215,7 @@ describe('zhengtong licence', () => {
     const list = await zt('status-list', MARKET, '--server', app.httpUrl, '--ca', root, '--intermediate', issuing);
     expect(list.code).toBe(1);
     expect(list.stderr).toMatch(/^zhengtong: the status list 1 of 11210100001000029N is not verified: .*does not check out.*\[ZT_CLIENT_RESPONSE_UNVERIFIED\]\n$/);
-    const [restaurant] = json<{ licences: { identifier: string }[] }>(await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, ...server('grpc'), '--json')).licences;
+    const [restaurant] = json<{ licences: { identifier: string }[] }>(await zt('find', '--holder', DEMO_SUBJECTS.restaurant.uscc, ...reading('grpc'), '--json')).licences;
     const run = await zt('verify', restaurant!.identifier, '--grpc', app.grpcAddress, '--ca', root, '--intermediate', issuing);
     expect(run.code).toBe(1);
     expect(run.stdout).toBe('');
@@ -224,7 +229,9 @@ describe('zhengtong licence', () => {
       [['revoke', 'ID', ...server('http', MARKET)], /revoke needs --reason R/],
       [['verify', ...server('http')], /verify one licence/],
       [['verify', 'ID', '--service-item', 'X', '--case-number', 'Y', ...server('http')], /a department's verification needs the department's key/],
-      [['find', ...server('http')], /find needs --holder CODE, or --type TYPE --number N/],
+      [['find', ...reading('http')], /find needs --holder CODE, or --type TYPE --number N/],
+      [['get', 'ID', ...server('http')], /get needs the department's key/],
+      [['get', 'ID', ...server('http', MARKET)], /get needs --service-item ITEM/],
       [['change', 'ID', '--reason', 'r', ...server('http', MARKET)], /change needs what changes/],
       [['renew', 'ID', '--reason', 'r', '--valid-to', '2030/01/01', ...server('http', MARKET)], /--valid-to "2030\/01\/01" is not a date/],
       [['get', 'ID', '--bogus', ...server('http')], /Unknown option '--bogus'/],

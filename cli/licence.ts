@@ -13,7 +13,7 @@ import { STATUS_LIST_MESSAGES, type LicenceDocument } from '../registry/licences
 import type { LicenceType } from '../registry/licences/licence-type.js';
 import { statusAt, type VerifiedStatusList } from '../registry/licences/status-list/index.js';
 import { ExchangeClientError, ExchangeError } from '../client/errors.js';
-import { LicenceClient, type LicenceClientOptions, type LicenceIssueInput, type LicenceTransition, type LicenceVerificationTarget, type LicenceVersion, type VerifiedLicence } from '../client/licence-client.js';
+import { LicenceClient, type LicenceClientOptions, type LicenceIssueInput, type LicenceReadOptions, type LicenceTransition, type LicenceVerificationTarget, type LicenceVersion, type VerifiedLicence } from '../client/licence-client.js';
 import { departmentKeyOf, readInput, UsageError } from './common.js';
 
 export interface LicenceCommandIo {
@@ -68,7 +68,8 @@ function readJson(path: string, what: string): unknown {
 
 /** The commands run against a gateway (besides convert and verify-offline); cli/commands.test.ts checks them against the usage catalogue. */
 export const LICENCE_GATEWAY_COMMANDS: ReadonlySet<string> = new Set(['types', 'get', 'find', 'history', 'compact', 'verify', 'status-list', 'issue', 'revoke', 'suspend', 'resume', 'change', 'renew']);
-const SIGNED = new Set(['issue', 'revoke', 'suspend', 'resume', 'change', 'renew']);
+// Reads are reads of personal data, signed by a department for a case; steps are signed statements.
+const SIGNED = new Set(['get', 'find', 'history', 'compact', 'issue', 'revoke', 'suspend', 'resume', 'change', 'renew']);
 
 /**
  * Entry point for `zhengtong licence …`; argv may start with "licence" or with the sub-command; usage is answered by
@@ -210,7 +211,7 @@ async function run(client: LicenceClient, command: string, v: Values, positional
       return done({ text: types.map(describeType).join(''), json: { types } });
     }
     case 'get':
-      return done(licenceOutput(await client.get(oneId(positionals, command))));
+      return done(licenceOutput(await client.get(oneId(positionals, command), readOptions(v, command))));
     case 'find': {
       if (positionals.length > 0) usage('find takes options only: --holder CODE, or --type TYPE --number N');
       let licences: LicenceVersion[];
@@ -218,9 +219,9 @@ async function run(client: LicenceClient, command: string, v: Values, positional
         if (v.number !== undefined) usage('find by --holder or by --number, not both');
         const codeType = v['holder-type'];
         if (codeType !== undefined && codeType !== '111' && codeType !== '001') usage('--holder-type is 111 (resident ID number) or 001 (USCC)');
-        licences = await client.findByHolder(v.holder, codeType, v.type);
+        licences = await client.findByHolder(v.holder, codeType, v.type, readOptions(v, command));
       } else if (v.number !== undefined) {
-        licences = await client.findByNumber(required(v.type, '--type TYPE', 'find --number'), v.number);
+        licences = await client.findByNumber(required(v.type, '--type TYPE', 'find --number'), v.number, readOptions(v, command));
       } else usage('find needs --holder CODE, or --type TYPE --number N');
       return done({
         text: licences.length === 0 ? 'no licences\n' : `${licences.map(licenceLine).join('')}${licences.length} licence version${licences.length === 1 ? '' : 's'}\n`,
@@ -229,12 +230,12 @@ async function run(client: LicenceClient, command: string, v: Values, positional
     }
     case 'history': {
       const identifier = oneId(positionals, command);
-      const transitions = await client.history(identifier);
+      const transitions = await client.history(identifier, readOptions(v, command));
       return done({ text: transitions.map(transitionLine).join(''), json: { identifier, transitions: transitions.map(transitionJson) } });
     }
     case 'compact': {
       const identifier = oneId(positionals, command);
-      const compact = await client.compact(identifier);
+      const compact = await client.compact(identifier, readOptions(v, command));
       return done({ text: `${compact}\n`, json: { identifier, compact, length: compact.length } });
     }
     case 'verify': {
@@ -305,6 +306,14 @@ function verificationTarget(v: Values, positionals: string[]): LicenceVerificati
   if (v.compact !== undefined) return { compact: v.compact.trim() };
   if (v.document === undefined || v.envelope === undefined) usage('--document and --envelope go together');
   return { document: readInput(v.document, 'licence document'), envelope: readInput(v.envelope, 'envelope').toString('utf8') };
+}
+
+/** A licence read is signed by a department (--key, --cert) for a case (--service-item, --case-number). */
+function readOptions(v: Values, command: string): LicenceReadOptions {
+  return {
+    purpose: { serviceItem: required(v['service-item'], '--service-item ITEM', command), caseNumber: required(v['case-number'], '--case-number CASE', command) },
+    ...(v.operator !== undefined ? { operator: v.operator } : {}),
+  };
 }
 
 function verifyOptions(v: Values): Parameters<LicenceClient['verify']>[1] {

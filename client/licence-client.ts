@@ -80,6 +80,16 @@ export interface LicenceCallOptions {
   requestId?: string;
 }
 
+/**
+ * A licence read is a read of personal data: the client signs it as its department, for a case (事项编码 and
+ * 办件编号), and the registry records it in the access log (docs/licences.md).
+ */
+export interface LicenceReadOptions extends LicenceCallOptions {
+  purpose: { serviceItem: string; caseNumber: string };
+  /** 经办人, in the department's own system. */
+  operator?: string;
+}
+
 /** What a department sends to issue a licence; `issuer` defaults to the USCC in the signer's certificate. */
 export type LicenceIssueInput = Omit<IssueInput, 'issuer'> & { issuer?: string };
 
@@ -544,39 +554,32 @@ export class LicenceClient {
     return this.#licence(answer, protocol);
   }
 
-  async get(identifier: string, options: LicenceCallOptions = {}): Promise<LicenceVersion> {
+  async get(identifier: string, options: LicenceReadOptions): Promise<LicenceVersion> {
     const protocol = this.#use(options);
-    const answer = protocol === 'grpc' ? await this.#grpcCall('Get', { identifier }, options) : await this.#httpCall('GET', `/v1/licences/${encodeURIComponent(identifier)}`, undefined, options);
+    const answer = await this.#read(protocol, 'Get', { identifier }, `/v1/licences/${encodeURIComponent(identifier)}`, {}, options);
     return this.#licence(answer, protocol);
   }
 
   /** A holder's licences, every version; codeType 111 (resident ID number) or 001 (USCC), by default told by the code. */
-  async findByHolder(code: string, codeType?: '111' | '001', typeCode?: string, options: LicenceCallOptions = {}): Promise<LicenceVersion[]> {
+  async findByHolder(code: string, codeType: '111' | '001' | undefined, typeCode: string | undefined, options: LicenceReadOptions): Promise<LicenceVersion[]> {
     const protocol = this.#use(options);
     const type = codeType ?? holderCodeType(code);
-    let answer: Msg;
-    if (protocol === 'grpc') answer = await this.#grpcCall('FindByHolder', { holderCode: code, holderCodeType: type, typeCode: typeCode ?? '' }, options);
-    else {
-      const query = new URLSearchParams({ holderCode: code, holderCodeType: type, ...(typeCode ? { typeCode } : {}) });
-      answer = await this.#httpCall('GET', `/v1/licences?${query.toString()}`, undefined, options);
-    }
+    const answer = await this.#read(protocol, 'FindByHolder', { holderCode: code, holderCodeType: type, typeCode: typeCode ?? '' }, '/v1/licences', { holderCode: code, holderCodeType: type, ...(typeCode ? { typeCode } : {}) }, options);
     return this.#licences(answer, protocol);
   }
 
   /** The versions of a licence number of a type, newest first. */
-  async findByNumber(typeCode: string, licenceNumber: string, options: LicenceCallOptions = {}): Promise<LicenceVersion[]> {
+  async findByNumber(typeCode: string, licenceNumber: string, options: LicenceReadOptions): Promise<LicenceVersion[]> {
     const protocol = this.#use(options);
-    let answer: Msg;
-    if (protocol === 'grpc') answer = await this.#grpcCall('FindByNumber', { typeCode, licenceNumber }, options);
-    else answer = await this.#httpCall('GET', `/v1/licences?${new URLSearchParams({ typeCode, licenceNumber }).toString()}`, undefined, options);
+    const answer = await this.#read(protocol, 'FindByNumber', { typeCode, licenceNumber }, '/v1/licences', { typeCode, licenceNumber }, options);
     return this.#licences(answer, protocol);
   }
 
   /** Every step of a licence version, with the statements its departments signed. */
-  async history(identifier: string, options: LicenceCallOptions = {}): Promise<LicenceTransition[]> {
+  async history(identifier: string, options: LicenceReadOptions): Promise<LicenceTransition[]> {
     const protocol = this.#use(options);
     const grpcUsed = protocol === 'grpc';
-    const answer = grpcUsed ? await this.#grpcCall('History', { identifier }, options) : await this.#httpCall('GET', `/v1/licences/${encodeURIComponent(identifier)}/history`, undefined, options);
+    const answer = await this.#read(protocol, 'History', { identifier }, `/v1/licences/${encodeURIComponent(identifier)}/history`, {}, options);
     if (!Array.isArray(answer.transitions)) throw malformedAnswer('licence history', 'it has no transitions');
     try {
       return answer.transitions.map(grpcUsed ? transitionFromMessage : transitionFromJson);
@@ -587,10 +590,9 @@ export class LicenceClient {
   }
 
   /** The licence in its compact signed form (ZTL1:…), for a QR code. */
-  async compact(identifier: string, options: LicenceCallOptions = {}): Promise<string> {
+  async compact(identifier: string, options: LicenceReadOptions): Promise<string> {
     const protocol = this.#use(options);
-    const answer =
-      protocol === 'grpc' ? await this.#grpcCall('GetCompact', { identifier }, options) : await this.#httpCall('GET', `/v1/licences/${encodeURIComponent(identifier)}/compact`, undefined, options);
+    const answer = await this.#read(protocol, 'GetCompact', { identifier }, `/v1/licences/${encodeURIComponent(identifier)}/compact`, {}, options);
     if (typeof answer.compact !== 'string' || answer.compact === '') throw malformedAnswer('compact licence', 'it has no compact text');
     return answer.compact;
   }
@@ -886,6 +888,27 @@ export class LicenceClient {
     }
     if (!isObject(json)) throw new ExchangeClientError('ZT_CLIENT_TRANSPORT_FAILED', `${method} ${url.href} answered with JSON that is not an object`);
     return json;
+  }
+
+  /** A licence read, signed by the client's department for the case its options name. */
+  async #read(protocol: ExchangeProtocol, method: string, message: Msg, path: string, query: Record<string, string>, options: LicenceReadOptions): Promise<Msg> {
+    const signer = this.#signer;
+    if (!signer) throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'a licence read is signed by a department: give the client a signer');
+    if (!options?.purpose?.serviceItem || !options.purpose.caseNumber) {
+      throw new ExchangeClientError('ZT_CLIENT_CONFIG_INVALID', 'a licence read states its purpose: options.purpose { serviceItem, caseNumber }');
+    }
+    const timestamp = new Date(this.#clock()).toISOString();
+    if (protocol === 'grpc') {
+      const { path: rpcPath, request, response } = rpc(method);
+      const body = encodeMessage(request, { ...message, purpose: options.purpose, operator: options.operator ?? '' });
+      const { metadata } = await signGrpcRequest({ path: rpcPath, body, signer, timestamp, nonce: this.#nonce() });
+      return this.#decode(response, await this.#grpcRaw(rpcPath, body, metadata, options), response.name);
+    }
+    const search = new URLSearchParams({ ...query, serviceItem: options.purpose.serviceItem, caseNumber: options.purpose.caseNumber, ...(options.operator ? { operator: options.operator } : {}) });
+    const pathAndQuery = `${path}?${search.toString()}`;
+    const url = this.#url(pathAndQuery);
+    const { headers } = await signHttpRequest({ method: 'GET', path: url.pathname + url.search, body: Buffer.alloc(0), signer, timestamp, nonce: this.#nonce() });
+    return this.#httpCall('GET', pathAndQuery, undefined, options, headers);
   }
 
   async #grpcCall(method: string, request: Msg, options: LicenceCallOptions): Promise<Msg> {

@@ -6,6 +6,8 @@
 import { performance } from 'node:perf_hooks';
 import { isZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import type { Database } from '../../core/storage/index.js';
+import { canonicalJson } from '../../core/canonical-json.js';
+import { sm3 } from '../../certs/sm2/sm2.js';
 import type { AccessLogWriter } from '../../audit/index.js';
 import type { Caller } from '../../transport/access.js';
 import type { LicenceRegistry } from './licence-registry.js';
@@ -123,7 +125,8 @@ export class LicenceReads {
       serviceItem: purpose.serviceItem,
       caseNumber: purpose.caseNumber,
       decision: errorCode ? (errorCode === 'ZT_ERR_INTERNAL' || errorCode === 'ZT_ERR_STORAGE_UNAVAILABLE' ? 'error' : 'deny') : 'permit',
-      ...(errorCode ? { errorCode } : { ruleIds: [], policyRevision: LICENCE_ACCESS_POLICY }),
+      // A permitted read binds what it returned: the SM3 of the identifiers (each names one signed version).
+      ...(errorCode ? { errorCode } : { ruleIds: [], policyRevision: LICENCE_ACCESS_POLICY, responseDigest: sm3(Buffer.from(canonicalJson(returned.map((l) => l.identifier)), 'utf8')) }),
       latencyMs: performance.now() - started,
       requestDigest: Buffer.from(caller.requestDigest, 'hex'),
       certificateSm3: Buffer.from(caller.certificateSm3, 'hex'),
