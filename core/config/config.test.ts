@@ -36,6 +36,8 @@ describe('configuration', () => {
     // So is the platform's own signing key.
     expect(c.platformKeyDir).toBe('data/platform-keys');
     expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).platformKeyDir).toBe('/srv/zt/platform-keys');
+    // Beside a CA directory shared by several instances, so that they share the platform key too.
+    expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt', ZT_CA_DIR: '/shared/zt/ca' } }).platformKeyDir).toBe('/shared/zt/platform-keys');
     expect(Object.isFrozen(c)).toBe(true);
   });
 

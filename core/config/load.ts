@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { extname, join } from 'node:path';
+import { dirname, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ZtError } from '../errors/index.js';
 import { packageRoot } from '../paths.js';
@@ -161,7 +161,8 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   if (out.instanceId === undefined) out.instanceId = `${hostname()}-${process.pid}`;
   if (!out.caDir) out.caDir = join(String(out.dataDir), 'ca');
   if (!out.caRootKeyDir) out.caRootKeyDir = join(String(out.dataDir), 'ca-root');
-  if (!out.platformKeyDir) out.platformKeyDir = join(String(out.dataDir), 'platform-keys');
+  // Beside the CA directory, so that instances sharing one ZT_CA_DIR share the platform key too, as they did when it lay in it.
+  if (!out.platformKeyDir) out.platformKeyDir = join(dirname(String(out.caDir)), 'platform-keys');
   if (!out.policyDir) out.policyDir = join(packageRoot(), 'policies', 'default');
 
   if (problems.length > 0) {

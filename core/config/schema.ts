@@ -73,9 +73,9 @@ export const settings = {
   platformKeyDir: spec<string>({
     env: 'ZT_PLATFORM_KEY_DIR',
     kind: 'path',
-    // Resolved to <dataDir>/platform-keys at load when left empty.
+    // Resolved to platform-keys/ beside the CA directory at load when left empty.
     default: '',
-    doc: 'Directory of the platform\'s own signing key (mode 0600) and certificate, which sign exchange answers, licences and log checkpoints; enrolled with the platform CA on first use. Never inside ZT_CA_DIR: a key found there (where earlier versions kept it) is moved here, with a log line. Instances sharing a database should share it. Default: platform-keys/ under ZT_DATA_DIR.',
+    doc: 'Directory of the platform\'s own signing key (mode 0600) and certificate, which sign exchange answers, licences and log checkpoints; enrolled with the platform CA on first use. Never inside ZT_CA_DIR: a key found there (where earlier versions kept it) is moved here, with a log line. Instances sharing a database should share it. Default: platform-keys/ beside ZT_CA_DIR (<ZT_DATA_DIR>/platform-keys unless ZT_CA_DIR is set).',
   }),
   caPassphrase: spec<string | undefined>({
     env: 'ZT_CA_PASSPHRASE',
