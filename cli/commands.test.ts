@@ -7,6 +7,7 @@ import { REVOCATION_REASONS } from '../certs/ca/index.js';
 import { CA_FILES, ROOT_CRL_DAYS } from '../certs/ca/ca-files.js';
 import { SM2_DEFAULT_USER_ID } from '../certs/sm2/sm2.js';
 import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from '../registry/licences/conversion/index.js';
+import { ADMIN_RUNNERS } from './admin.js';
 import { ARCHIVE_RUNNERS } from './audit-archive.js';
 import { AUDIT_RUNNERS } from './audit.js';
 import { COMMANDS } from './commands.js';
@@ -50,8 +51,9 @@ describe('zhengtong … --help: every group and command answers with its own usa
       'audit search', 'audit export', 'audit trace', 'audit subject', 'audit covert flag', 'audit covert lift', 'audit covert list',
       'audit analyse', 'audit anomalies', 'audit consume',
       'audit archive seal', 'audit archive verify', 'audit archive restore', 'audit archive list',
+      'department register', 'role grant', 'role withdraw', 'role list', 'role history',
     ]); // prettier-ignore
-    expect(GROUP_PATHS.map((p) => p.join(' '))).toEqual(['', 'ca', 'extract', 'licence', 'audit', 'audit covert', 'audit archive']);
+    expect(GROUP_PATHS.map((p) => p.join(' '))).toEqual(['', 'ca', 'extract', 'licence', 'audit', 'audit covert', 'audit archive', 'department', 'role']);
   });
 
   it.each(PATHS.map((p) => [name(p), p] as const))('%s', (_, path) => {
@@ -140,6 +142,8 @@ describe('the usage catalogue and the runners', () => {
     expect(commandsOf('audit')).toEqual(Object.keys(AUDIT_RUNNERS).sort());
     expect(commandsOf('audit', 'archive')).toEqual(Object.keys(ARCHIVE_RUNNERS).sort());
     expect(commandsOf('licence')).toEqual([...LICENCE_GATEWAY_COMMANDS, 'convert', 'verify-offline'].sort());
+    expect(commandsOf('department')).toEqual([...ADMIN_RUNNERS.department].sort());
+    expect(commandsOf('role')).toEqual([...ADMIN_RUNNERS.role].sort());
   });
 
   it('quotes the values it repeats as the code has them', () => {

@@ -664,6 +664,81 @@ const AUDIT: CommandGroup = {
 };
 
 /** The whole command line: what `zhengtong help` prints, and what the dispatcher accepts. */
+// ---- department, role ----
+
+const ADMIN_CONNECTION: UsageOptionSet = {
+  title: 'Connection and key',
+  options: [
+    ['--server URL', 'the gateway\'s HTTP address (default http://127.0.0.1:8080)'],
+    ['--key KEY.pem', 'the signing department\'s SM2 key (the platform administrator\'s for changes)'],
+    ['--cert CERT.pem', 'its platform-CA certificate'],
+    ['--passphrase-file F', 'a file holding the key\'s passphrase, if it is encrypted'],
+    JSON_OUTPUT,
+  ],
+};
+
+const DEPARTMENT: CommandGroup = {
+  summary: 'departments of the city government: register (the administrator\'s right)',
+  description: 'Registers departments (部门) through a running gateway, signed with the platform administrator\'s key (docs/access-control.md). Listing them is public: GET /v1/departments.',
+  commands: {
+    register: {
+      summary: 'register a department, signed by the platform administrator',
+      synopsis: ['--uscc CODE --name NAME [--short-name S] [--area-code CODE] --key KEY.pem --cert CERT.pem [--server URL]'],
+      description: 'Registers a department with its unified social credit code (check character enforced) and name; publishes department.registered. Refused unless the signing department holds the administrator role.',
+      options: [
+        ['--uscc CODE', 'the department\'s unified social credit code'],
+        ['--name NAME', 'its name'],
+        ['--short-name S', 'a short name'],
+        ['--area-code CODE', 'its area code (default from the code)'],
+      ],
+      sharedOptions: [ADMIN_CONNECTION],
+      exitStatus: '0 registered, 1 refused by the gateway (the error code in brackets), 2 a usage error.',
+      examples: ['zhengtong department register --uscc 11210100900000007E --name 沈阳市测试局 --key data/ca/exchange-signer.key.pem --cert data/ca/exchange-signer.cert.pem'],
+    },
+  },
+};
+
+const ROLE: CommandGroup = {
+  summary: 'roles in the registry: grant, withdraw, list, history',
+  description:
+    'Roles (administrator, supervisor, portal) kept in the registry: the platform administrator grants and withdraws them with signed requests, kept with the role\'s history so anyone can check them again. ' +
+    'The first administrator is the platform operator (ZT_PLATFORM_USCC), bootstrapped once; ZT_AUDIT_SUPERVISORS and ZT_AUDIT_PORTALS only bootstrap their roles once (deprecated).',
+  commands: {
+    grant: {
+      summary: 'grant a role to a department (administrator)',
+      synopsis: ['--role administrator|supervisor|portal --department USCC [--reason TEXT] --key KEY.pem --cert CERT.pem'],
+      description: 'Grants the role; every gateway instance applies it within a second. The signed request is kept as the grant\'s evidence.',
+      options: [['--role ROLE', 'administrator, supervisor or portal'], ['--department USCC', 'the department'], ['--reason TEXT', 'why (kept with the grant)']],
+      sharedOptions: [ADMIN_CONNECTION],
+      examples: ['zhengtong role grant --role supervisor --department 11210100001000096L --reason 市政务服务和数据管理局监督 --key admin.key.pem --cert admin.cert.pem'],
+    },
+    withdraw: {
+      summary: 'withdraw a role from a department (administrator)',
+      synopsis: ['--role administrator|supervisor|portal --department USCC [--reason TEXT] --key KEY.pem --cert CERT.pem'],
+      description: 'Withdraws the role; the last administrator cannot be withdrawn.',
+      options: [['--role ROLE', 'administrator, supervisor or portal'], ['--department USCC', 'the department'], ['--reason TEXT', 'why (kept with the withdrawal)']],
+      sharedOptions: [ADMIN_CONNECTION],
+      examples: ['zhengtong role withdraw --role portal --department 11210100001000109A --key admin.key.pem --cert admin.cert.pem'],
+    },
+    list: {
+      summary: 'who holds which role, since when, granted by whom',
+      synopsis: ['[--role ROLE] --key KEY.pem --cert CERT.pem'],
+      description: 'Lists the roles in force; any department may ask.',
+      options: [['--role ROLE', 'only this role']],
+      sharedOptions: [ADMIN_CONNECTION],
+      examples: ['zhengtong role list --key dept.key.pem --cert dept.cert.pem'],
+    },
+    history: {
+      summary: 'every grant and withdrawal, with the signed request that made it',
+      synopsis: ['[--department USCC] --key KEY.pem --cert CERT.pem'],
+      description: 'Lists every role change, oldest first; "signed" marks those made by a signed request (the others were bootstrapped from configuration).',
+      options: [['--department USCC', 'only this department\'s']],
+      sharedOptions: [ADMIN_CONNECTION],
+      examples: ['zhengtong role history --department 11210100001000096L --key dept.key.pem --cert dept.cert.pem'],
+    },
+  },
+};
+
 export const COMMANDS: CommandGroup = {
   summary: 'government data-sharing exchange and e-licence middleware',
   description: '',
@@ -707,6 +782,8 @@ export const COMMANDS: CommandGroup = {
     verify: VERIFY,
     licence: LICENCE,
     audit: AUDIT,
+    department: DEPARTMENT,
+    role: ROLE,
   },
   options: [CONFIG, ['--version', 'print the version'], ['-h, --help', 'print this text; after a command, that command\'s usage']],
   notes: 'Settings come from environment variables; see the README\'s configuration table or `zhengtong config`.',

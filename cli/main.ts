@@ -217,7 +217,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       // Sub-commands (ca …) parse their own options.
-      strict: !['ca', 'sign', 'verify', 'extract', 'licence', 'audit'].includes(argv[0] ?? ''),
+      strict: !['ca', 'sign', 'verify', 'extract', 'licence', 'audit', 'department', 'role'].includes(argv[0] ?? ''),
       options: { config: { type: 'string' }, force: { type: 'boolean' }, version: { type: 'boolean' } },
     });
   } catch (error) {
@@ -245,6 +245,10 @@ export async function main(argv: string[]): Promise<void> {
     if (command === 'sign' || command === 'verify') return await (await import('./sign.js')).runSignCommand(argv);
     if (command === 'licence') {
       process.exitCode = await (await import('./licence.js')).runLicenceCommand(argv.slice(1));
+      return;
+    }
+    if (command === 'department' || command === 'role') {
+      process.exitCode = await (await import('./admin.js')).runAdminCommand(command, argv.slice(1));
       return;
     }
     if (command === 'audit') {

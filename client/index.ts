@@ -84,3 +84,4 @@ export {
 } from './audit-analytics-client.js';
 // Application intake's client (intake departments): service items, preview, signed prefill, the submission check.
 export { INTAKE_GRPC_SERVICE, IntakeClient, type IntakeCallOptions, type IntakeClientOptions, type IntakeInput, type IntakePrefill, type IntakeSubmission } from './intake-client.js';
+export { AdminClient, type AdminClientOptions, type DepartmentRegistration, type RegistryRole, type RoleChange, type RoleHolder } from './admin-client.js';
