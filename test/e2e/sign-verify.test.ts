@@ -3,7 +3,7 @@
 // sm-crypto both ways, the three signature formats, and each failure as one line with its specific code.
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync, sign as nodeSign } from 'node:crypto';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import smCrypto from 'sm-crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +28,7 @@ const root = at('ca/root-ca.cert.pem');
 const issuing = at('ca/issuing-ca.cert.pem');
 const chainArgs = ['--ca', root, '--intermediate', issuing];
 let serial = '';
+let initOutput = '';
 
 const payload = Buffer.from('{"证照名称":"食品经营许可证","持证主体":"沈阳市某某餐饮有限公司","持证主体代码":"9144030071526726XG"}\n');
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
   openssl(['req', '-new', '-key', 'dept.key', '-sm3', '-sigopt', DISTID, '-subj', '/CN=market regulation', '-out', 'dept.csr']);
   openssl(['pkey', '-in', 'dept.key', '-pubout', '-out', 'dept.pub']);
   const [init, otherInit] = await Promise.all([zt(['ca', 'init'], caSettings), zt(['ca', 'init', '--organisation', '大连市大数据管理局'], otherCaSettings)]);
-  ok(init);
+  initOutput = ok(init);
   ok(otherInit);
   const [enrol, otherEnrol] = await Promise.all([
     zt(['ca', 'enrol', '--uscc', USCC, '--name', NAME, '--csr', at('dept.csr'), '--out', at('dept.pem')], caSettings),
@@ -78,6 +79,27 @@ afterEach(async () => {
 
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
+});
+
+describe('zhengtong ca init: the root CA key apart from what serve reads', () => {
+  it('init wrote the root key to <data>/ca-root and said so; ca crl --root --root-key re-signs the root CRL that ZT_CA_DIR publishes', async () => {
+    expect(readdirSync(at('ca')).sort()).toEqual(['issuing-ca.cert.pem', 'issuing-ca.key.pem', 'root-ca.cert.pem', 'root-ca.crl.pem']);
+    const rootKey = at('data/ca-root/root-ca.key.pem');
+    expect(statSync(rootKey).mode & 0o777).toBe(0o600);
+    expect(statSync(at('data/ca-root')).mode & 0o777).toBe(0o700);
+    expect(initOutput).toContain(`root CA key: ${rootKey}`);
+    expect(initOutput).toMatch(/serve never reads it: take it offline/);
+
+    // The published root CRL is the one init signed (number 1); with the key brought back, a new one (number 2).
+    expect(ok(await zt(['ca', 'crl', '--root', '--out', at('root-1.pem')], caSettings))).toMatch(/^CRL number 1, /m);
+    const signed = await zt(['ca', 'crl', '--root', '--root-key', rootKey, '--days', '30', '--out', at('root-2.pem')], caSettings);
+    expect(ok(signed)).toMatch(/^CRL number 2, next update /m);
+    expect(signed.stderr).toContain(`published in ${at('ca/root-ca.crl.pem')}`);
+    expect(readFileSync(at('ca/root-ca.crl.pem'), 'utf8')).toBe(readFileSync(at('root-2.pem'), 'utf8'));
+    expect(openssl(['crl', '-in', 'root-2.pem', '-noout', '-text'])).toMatch(/X509v3 CRL Number:\s+2\b/);
+    // Signing the root CRL with any other key is refused.
+    expect(failure(await zt(['ca', 'crl', '--root', '--root-key', at('ca/issuing-ca.key.pem')], caSettings))).toBe('ZT_ERR_REQUEST_INVALID');
+  }, 120_000);
 });
 
 describe('zhengtong sign / verify: interoperable SM2', () => {
