@@ -10,7 +10,7 @@ import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { waitUntil } from '../../test/support/ca.js';
 import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../../test/support/services.js';
-import { demoSigner } from '../../test/support/signing.js';
+import { demoSigner, signedHeaders } from '../../test/support/signing.js';
 import { signLicenceStep } from './licence-steps.js';
 import { STATUS_LIST_VALUE } from './licence.js';
 import { verifyStatusListCredential } from './status-list/credential.js';
@@ -28,8 +28,10 @@ async function verify(app: TestApp, identifier: string): Promise<Verification['r
   return ((await response.json()) as Verification).result;
 }
 
-async function holderNumbers(app: TestApp, code: string): Promise<string[]> {
-  const response = await fetch(`${app.httpUrl}/v1/licences?holderCode=${code}&holderCodeType=001`);
+/** The licence numbers a holder has, as 市场监管局 reads them for a case (a licence read is signed). */
+async function holderNumbers(app: TestApp, code: string, keysFrom: TestApp): Promise<string[]> {
+  const path = `/v1/licences?holderCode=${code}&holderCodeType=001&serviceItem=QYKB-210100-0001&caseNumber=SC-2026-000555`;
+  const response = await fetch(`${app.httpUrl}${path}`, { headers: await signedHeaders(demoSigner(keysFrom.config.dataDir, MARKET), 'GET', path) });
   const body = (await response.json()) as { licences: { document: { licenceNumber: string } }[] };
   return body.licences.map((l) => l.document.licenceNumber).sort();
 }
@@ -89,7 +91,7 @@ describeWithService('kafka', 'the licence registry on two instances', () => {
 
     it('drops a cached holder list in the other instance when one issues a licence to that holder', async () => {
       const holder = DEMO_SUBJECTS.revokedCompany;
-      const before = await holderNumbers(a, holder.uscc); // now cached on a
+      const before = await holderNumbers(a, holder.uscc, a); // now cached on a
       const licence = {
         typeCode: BUSINESS_LICENCE,
         issuer: MARKET,
@@ -99,8 +101,8 @@ describeWithService('kafka', 'the licence registry on two instances', () => {
       };
       const signer = demoSigner(a.config.dataDir, MARKET);
       await b.app.ctx.licences.issue(licence, await signLicenceStep(signer, { kind: 'issue', actor: MARKET, content: licence }));
-      await waitUntil(async () => (await holderNumbers(a, holder.uscc)).length === before.length + 1, 20_000, 'instance a to list the licence issued on b');
-      expect(await holderNumbers(a, holder.uscc)).toContain(`${holder.uscc}-R`);
+      await waitUntil(async () => (await holderNumbers(a, holder.uscc, a)).length === before.length + 1, 20_000, 'instance a to list the licence issued on b');
+      expect(await holderNumbers(a, holder.uscc, a)).toContain(`${holder.uscc}-R`);
     });
 
     it('serves a signed status list whose entry for a revoked licence reads revoked, from both instances', async () => {
