@@ -3,6 +3,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { isZtError } from '../core/errors/index.js';
 import { isValidResidentId } from '../core/identifiers/index.js';
+import { BlindIndex } from '../core/pseudonyms/index.js';
 import { migrate, PgDatabase, PgliteDatabase, sqlState, SqlState, type Database, type QueryResult, type Queryable } from '../core/storage/index.js';
 import { openMigratedDatabase, randomUscc, rejectionCode } from '../test/support/ca.js';
 import { describeWithService, postgresUrl, uniqueName } from '../test/support/services.js';
@@ -19,6 +20,8 @@ import {
 
 const REQUESTER = '11210100001000029N';
 const PERSON = '11010519491231002X';
+const pseudonyms = new BlindIndex([{ version: 1, key: randomBytes(32) }]);
+const PERSON_INDEX = pseudonyms.of(PERSON);
 
 function permitted(overrides: Partial<AccessRecordInput> = {}): AccessRecordInput {
   return {
@@ -120,13 +123,14 @@ function accessLogContract(harness: Harness): void {
   });
   afterAll(() => harness.dispose());
 
-  async function setUp(options: ConstructorParameters<typeof AccessLogWriter>[1] = {}) {
+  async function setUp(options: Partial<ConstructorParameters<typeof AccessLogWriter>[1]> = {}) {
     const opened = await harness.open();
     const db = new Instrumented(opened.db);
     releases.push(opened.release);
     const batches: AccessLogBatchReport[] = [];
     let nudges = 0;
     const writer = new AccessLogWriter(db, {
+      pseudonyms,
       instance: 'gw-test-1',
       onBatch: (report) => batches.push(report),
       onOutboxWrite: () => nudges++,
@@ -150,7 +154,7 @@ function accessLogContract(harness: Harness): void {
       requester: REQUESTER,
       operator: '张三',
       subject_kind: 'person',
-      subject_code: PERSON,
+      subject_code: PERSON_INDEX,
       resource: '210100-GA-0001',
       items_requested: ['name', 'address', 'photo'],
       items_returned: ['name', 'address'],
@@ -174,10 +178,19 @@ function accessLogContract(harness: Harness): void {
     expect(events.rows).toHaveLength(1);
     const event = events.rows[0]!;
     expect(event.topic).toBe(ACCESS_RECORD_TOPIC);
-    expect(event.event_key).toBe(PERSON);
+    expect(event.event_key).toBe(PERSON_INDEX);
     expect(event.headers).toEqual({ 'zt-event-type': 'access.recorded' });
-    const expected = accessRecordToJson(normaliseAccessRecord({ ...input, id: receipt.id, at: receipt.at, instance: 'gw-test-1' }));
+    const expected = accessRecordToJson(normaliseAccessRecord({ ...input, id: receipt.id, at: receipt.at, instance: 'gw-test-1' }, { pseudonyms }));
     expect(JSON.parse(event.value.toString('utf8'))).toEqual({ type: 'access.recorded', record: expected });
+    // The identifier is nowhere: not in the row, the event's key or its value.
+    expect(JSON.stringify(rows[0]) + event.event_key + event.value.toString('utf8')).not.toContain(PERSON);
+  });
+
+  it('keeps only the index of the malformed subject code of a refused request', async () => {
+    const { db, writer } = await setUp();
+    await writer.write(refused({ subjectKind: 'person', subjectCode: '11010519491231002A' }));
+    const { rows } = await db.query<{ subject_code: string }>('SELECT subject_code FROM access_record');
+    expect(rows).toEqual([{ subject_code: pseudonyms.of('11010519491231002A') }]);
   });
 
   it('records a refused request with what it had, keyed by the record id when there is no subject', async () => {
@@ -277,7 +290,7 @@ function accessLogContract(harness: Harness): void {
 
   it('rejects writes with ZT_ERR_STORAGE_UNAVAILABLE when the database is gone', async () => {
     const db = await harness.openDedicated();
-    const writer = new AccessLogWriter(db, { instance: 'gw-test-1' });
+    const writer = new AccessLogWriter(db, { pseudonyms, instance: 'gw-test-1' });
     await writer.write(permitted());
     await db.close();
     const writes = Array.from({ length: 3 }, () => writer.write(permitted()));
@@ -437,6 +450,7 @@ describe('normaliseAccessRecord', () => {
     expect(r.requester).toBe(REQUESTER);
     expect(r.subjectCode).toBe(PERSON);
     expect(r.requestDigest).toEqual(Buffer.alloc(32, 0xab));
+    expect(normaliseAccessRecord(permitted({ subjectCode: ` ${PERSON.toLowerCase()}` }), { instance: 'gw', pseudonyms }).subjectCode).toBe(PERSON_INDEX);
   });
 
   it('copies digest bytes, so the caller may reuse its buffer', () => {

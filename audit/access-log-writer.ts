@@ -10,6 +10,7 @@
 // column) and its events with one INSERT into zt_outbox in a data-modifying CTE of the same statement. The event rows
 // are the ones enqueueEvent writes (core/outbox), many at once. Either the whole batch commits or none of it.
 import { ZtError } from '../core/errors/index.js';
+import type { BlindIndex } from '../core/pseudonyms/index.js';
 import type { Database } from '../core/storage/index.js';
 import {
   ACCESS_RECORD_TOPIC,
@@ -49,6 +50,11 @@ export interface AccessLogWriterStats {
 }
 
 export interface AccessLogWriterOptions {
+  /**
+   * The blind index: callers hand the subject's identifier in clear (they have it from the request), and the record,
+   * its event (outbox row, Kafka key and value) and so its leaf in the log hold only the index.
+   */
+  pseudonyms: BlindIndex;
   /** Most records in one transaction; default 500. */
   maxBatchSize?: number;
   /** Batches committing at once; default 1 (more only helps PostgreSQL, with a pool of connections). */
@@ -133,6 +139,7 @@ export class AccessLogWriter {
   readonly maxInFlight: number;
   readonly maxPending: number;
   readonly #db: Database;
+  readonly #pseudonyms: BlindIndex;
   readonly #instance: string | undefined;
   readonly #now: () => Date;
   readonly #onOutboxWrite: (() => void) | null;
@@ -149,8 +156,9 @@ export class AccessLogWriter {
   #records = 0;
   #largestBatch = 0;
 
-  constructor(db: Database, options: AccessLogWriterOptions = {}) {
+  constructor(db: Database, options: AccessLogWriterOptions) {
     this.#db = db;
+    this.#pseudonyms = options.pseudonyms;
     this.maxBatchSize = options.maxBatchSize ?? 500;
     this.maxInFlight = options.maxInFlight ?? 1;
     this.maxPending = options.maxPending ?? 50_000;
@@ -186,7 +194,7 @@ export class AccessLogWriter {
     let record: AccessRecord;
     let event: string;
     try {
-      record = normaliseAccessRecord(input, { instance: this.#instance, now: this.#now });
+      record = normaliseAccessRecord(input, { instance: this.#instance, now: this.#now, pseudonyms: this.#pseudonyms });
       event = JSON.stringify({ type: ACCESS_RECORDED_EVENT, record: accessRecordToJson(record) });
     } catch (error) {
       return Promise.reject(error);
@@ -311,7 +319,7 @@ export class AccessLogWriter {
       columns[18]!.push(hexOrNull(r.certificateSm3));
       columns[19]!.push(r.instance);
       columns[20]!.push(r.protocol);
-      // Keyed by the subject, so one subject's accesses keep their order on the bus.
+      // Keyed by the subject (its index), so one subject's accesses keep their order on the bus.
       columns[21]!.push(r.subjectCode ?? r.id);
       columns[22]!.push(w.event);
     }

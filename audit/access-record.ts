@@ -13,9 +13,10 @@
 import { randomUUID } from 'node:crypto';
 import { errorCatalogue, ZtError, type ErrorCode } from '../core/errors/index.js';
 import { isValidResidentId, isValidUscc } from '../core/identifiers/index.js';
+import type { BlindIndex } from '../core/pseudonyms/index.js';
 import { SUBJECT_KINDS, type SubjectKind } from '../policies/catalogue.js';
 
-/** Topic of the access.recorded events, one per record, keyed by the subject (or the record id without one). */
+/** Topic of the access.recorded events, one per record, keyed by the subject's blind index (or the record id without one). */
 export const ACCESS_RECORD_TOPIC = 'exchange.access-records';
 export const ACCESS_RECORDED_EVENT = 'access.recorded';
 
@@ -54,7 +55,7 @@ export interface AccessRecordInput {
   /** The person acting for the requester (经办人). */
   operator?: string | null;
   subjectKind?: SubjectKind | null;
-  /** Resident ID number of a person, USCC of an organisation. */
+  /** Resident ID number of a person, USCC of an organisation, in clear: the record keeps only its blind index. */
   subjectCode?: string | null;
   /** Catalogue code of the data resource. */
   resource?: string | null;
@@ -89,6 +90,10 @@ export interface AccessRecord {
   readonly requester: string | null;
   readonly operator: string | null;
   readonly subjectKind: SubjectKind | null;
+  /**
+   * The blind index of the subject's identifier (core/pseudonyms: `p<version>.<base64url>`), never the identifier:
+   * the record, its leaf in the log, its event and every copy of it are pseudonymous.
+   */
   readonly subjectCode: string | null;
   readonly resource: string | null;
   readonly itemsRequested: readonly string[];
@@ -114,6 +119,7 @@ export interface AccessRecordJson {
   requester: string | null;
   operator: string | null;
   subjectKind: SubjectKind | null;
+  /** The blind index of the subject's identifier. */
   subjectCode: string | null;
   resource: string | null;
   itemsRequested: readonly string[];
@@ -225,6 +231,11 @@ export interface NormaliseOptions {
   instance?: string;
   /** Clock for a record without a time. */
   now?: () => Date;
+  /**
+   * The blind index the subject's identifier is replaced with, once checked. Without it the record keeps the
+   * identifier as given (only tests that look at the checks themselves leave it out; the writer always gives it).
+   */
+  pseudonyms?: BlindIndex;
 }
 
 /**
@@ -277,13 +288,15 @@ export function normaliseAccessRecord(input: AccessRecordInput, options: Normali
   if (instance === null) throw bug('instance', 'is required (or give AccessLogWriter an instance)');
 
   const L = ACCESS_RECORD_LIMITS;
+  const subjectCode = identifier(input.subjectCode, 'subjectCode', L.subjectCode, subjectValid, strict);
   const record: AccessRecord = {
     id,
     at,
     requester: identifier(input.requester, 'requester', L.requester, isValidUscc, strict),
     operator: requestText(input.operator, 'operator', L.operator, strict),
     subjectKind,
-    subjectCode: identifier(input.subjectCode, 'subjectCode', L.subjectCode, subjectValid, strict),
+    // Checked in clear, stored as its index: a refused request's malformed code is someone's identifier too.
+    subjectCode: subjectCode === null || !options.pseudonyms ? subjectCode : options.pseudonyms.of(subjectCode),
     resource: requestText(input.resource, 'resource', L.resource, strict),
     itemsRequested,
     itemsReturned,

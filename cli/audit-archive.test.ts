@@ -8,6 +8,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CA_FILES, loadPlatformCa, PlatformCa } from '../certs/ca/index.js';
 import { loadConfig, type Config } from '../core/config/index.js';
+import { BlindIndex } from '../core/pseudonyms/index.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
 import { openPlatformSigner } from '../exchange/platform-signer.js';
 import { AccessLogWriter } from '../audit/access-log-writer.js';
@@ -51,7 +52,7 @@ describe('zhengtong audit archive', () => {
       await migrate(db);
       const platformCa = new PlatformCa({ db, material: loadPlatformCa(ca.dir), certificateDays: 730, publicUrl: config.publicUrl });
       const platform = await openPlatformSigner(platformCa, config.platformKeyDir, config.platformUscc, '沈阳市大数据管理局（数据共享交换）');
-      const writer = new AccessLogWriter(db, { instance: 'gw-cli' });
+      const writer = new AccessLogWriter(db, { pseudonyms: new BlindIndex([{ version: 1, key: randomBytes(32) }]), instance: 'gw-cli' });
       for (let i = 0; i < 9; i++) {
         await writer.write({ decision: 'deny', errorCode: 'ZT_ERR_REQUEST_INVALID', protocol: 'http', latencyMs: 1.5, at: new Date(Date.now() - 200 * DAY + i * 1000), operator: `op-${i}`, caseNumber: randomBytes(4).toString('hex') });
       }

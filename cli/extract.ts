@@ -7,6 +7,7 @@ import { parseArgs } from 'node:util';
 import type { Config } from '../core/config/index.js';
 import { ZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
+import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
 import { loadExtract, parseCsvExtract, parseJsonlExtract } from '../exchange/extracts/index.js';
 import { SqlResourceStore } from '../registry/catalogue/index.js';
@@ -52,9 +53,11 @@ export async function runExtract(config: Config, argv: string[]): Promise<void> 
     const entry = await new SqlResourceStore(db).get(resource);
     if (!entry) throw new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `no data resource in the catalogue has code ${JSON.stringify(resource)}`);
     const started = performance.now();
+    const pseudonyms = await openPseudonyms(db, pseudonymSettings(config));
     const report = await loadExtract(db, {
       resource,
       supplier: entry.provider,
+      pseudonyms,
       items: entry.items.map((i) => ({ code: i.code, type: i.type })),
       subjectKind,
       subjectItem: subjectItems.length === 1 ? subjectItems[0]! : subjectItems,

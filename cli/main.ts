@@ -121,7 +121,7 @@ async function runSeed(config: Config, force: boolean): Promise<void> {
 function printConfig(config: Config): void {
   const rows = (Object.keys(settings) as SettingName[]).map((name) => {
     const value = config[name];
-    const shown = name === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : name === 'caPassphrase' && value ? '***' : value;
+    const shown = name === 'databaseUrl' && typeof value === 'string' ? redactUrl(value) : (name === 'caPassphrase' || name === 'pseudonymKeys') && value ? '***' : value;
     return `${settings[name].env.padEnd(28)} ${JSON.stringify(shown ?? null)}`;
   });
   process.stdout.write(`${rows.join('\n')}\n`);

@@ -217,7 +217,7 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
       [operator],
     );
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ requester: YS, subject_code: DEMO_SUBJECTS.applicant.idNumber, case_number: null, service_item: 'QYKB-210100-0009' });
+    expect(rows[0]).toMatchObject({ requester: YS, subject_code: app.app.ctx.pseudonyms.of(DEMO_SUBJECTS.applicant.idNumber), case_number: null, service_item: 'QYKB-210100-0009' });
     expect(rows[0]!.certificate_sm3).not.toBeNull();
   });
 

@@ -11,6 +11,7 @@ import { Metrics } from '../core/metrics/index.js';
 import { OutboxRelay } from '../core/outbox/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
+import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SignedTransitionAuthenticator, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
 import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } from '../registry/demo/index.js';
@@ -105,6 +106,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     if (migrations.applied.length > 0) {
       logger.info({ applied: migrations.applied.map((m) => `${m.version}_${m.name}`), version: migrations.version }, 'database migrated');
     }
+    // Subject identifiers are stored as their blind index outside the source records; the keys are checked against
+    // the database (an instance with another key file is refused here).
+    const pseudonyms = await openPseudonyms(db, pseudonymSettings(config));
     bus = await openEventBus(config, logger);
     await bus.ensureTopics(TOPICS);
 
@@ -171,11 +175,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const grants = new GrantIndex();
     const businessClock = options.clock;
     const accessLog = new AccessLogWriter(db, {
+      pseudonyms,
       instance: config.instanceId!,
       onOutboxWrite: () => relay.nudge(),
       ...(businessClock ? { now: () => new Date(businessClock()) } : {}),
     });
-    const connectors = new ConnectorRegistry(db, catalogue);
+    const connectors = new ConnectorRegistry(db, catalogue, { pseudonyms });
     let platformSigner: Promise<PlatformSigner> | null = null;
     const signer = (): Promise<PlatformSigner> => {
       if (!ca) return Promise.reject(new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'the exchange signs its answers with a platform certificate; run zhengtong ca init'));
@@ -199,6 +204,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // Search, export, trace and the subject's view of the log; the business clock decides when covert cases are released.
     const auditSearch: AccessLogSearch = new AccessLogSearch({
       db,
+      pseudonyms,
       guard: auditGuard,
       maxRangeDays: config.auditMaxRangeDays,
       exportMaxRows: config.auditExportMaxRows,
@@ -209,6 +215,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const auditAnalytics = await openAuditAnalytics({
       config,
       db,
+      pseudonyms,
       bus,
       guard: auditGuard,
       logger: logger.child({ component: 'audit-analytics' }),
@@ -307,6 +314,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       exchange,
       grants,
       accessLog,
+      pseudonyms,
       auditGuard,
       auditSearch,
       auditAnalytics,
@@ -325,7 +333,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         : null;
     if (options.forceSeed && !ca) logger.warn({ caDir: config.caDir }, 'demo data not seeded: the database was seeded before, and ZT_CA_DIR holds no CA to sign with');
     if (options.seedDemo) {
-      const datasets = await seedDemoDatasets(db);
+      const datasets = await seedDemoDatasets(db, { pseudonyms });
       if (datasets.seeded) logger.info({ extracts: datasets.extracts.length, ms: Math.round(datasets.loadMs) }, 'demo datasets loaded into the exchange tables');
     }
     // Every negative-list revision put in force is kept with its rules, so records citing it stay explainable.

@@ -3,6 +3,7 @@ import type { EventBus } from '../core/events/index.js';
 import type { Logger } from '../core/logging/index.js';
 import type { Metrics } from '../core/metrics/index.js';
 import type { OutboxRelay } from '../core/outbox/index.js';
+import type { BlindIndex } from '../core/pseudonyms/index.js';
 import type { Database } from '../core/storage/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
@@ -49,6 +50,8 @@ export interface AppContext {
   readonly grants: GrantIndex;
   /** Access records, group-committed. */
   readonly accessLog: AccessLogWriter;
+  /** The blind index subject identifiers are stored as outside the source records (core/pseudonyms). */
+  readonly pseudonyms: BlindIndex;
   /** Who may read the access log: signed requests from supervisors, or portals for one subject's view. */
   readonly auditGuard: AuditAccessGuard;
   /** Search, export and trace of the access log, the subject's view, covert-case flags (audit/search). */

@@ -12,7 +12,7 @@ import { ACCESS_RECORD_TOPIC, AccessLogWriter, type AccessRecordInput, type Acce
 import { AnalyticsConsumer } from './consumer.js';
 import { histogramQuantile, latencyBucket } from './histogram.js';
 import { AnalyticsProjection } from './projection.js';
-import { GA, MZ, permitted, person, refused, YS } from './test-support.js';
+import { GA, MZ, permitted, person, refused, TEST_PSEUDONYMS, YS } from './test-support.js';
 import { chinaDate, WorkingHours } from './working-hours.js';
 
 const hours = WorkingHours.parse();
@@ -30,7 +30,8 @@ function inputs(): AccessRecordInput[] {
     const latencyMs = Math.round(Math.exp(Math.random() * 8) * 10) / 100;
     if (kind < 7) {
       const p = permitted(at, { requester, operator: operator || null, subjectCode: person(i % 37), latencyMs, caseNumber: `C-${i % 50}`, serviceItem: `SI-${i % 3}` });
-      out.push({ ...p, at, itemsReturned: i % 2 ? ['name'] : ['name', 'address'] } as unknown as AccessRecordInput);
+      // The writer takes the identifier in clear (the JSON form holds its index) and indexes it.
+      out.push({ ...p, subjectCode: person(i % 37), at, itemsReturned: i % 2 ? ['name'] : ['name', 'address'] } as unknown as AccessRecordInput);
     } else {
       const r = refused(at, { requester, operator: operator || null, latencyMs, caseNumber: kind === 9 ? null : `C-${i % 50}`, serviceItem: kind === 9 ? null : `SI-${i % 3}` });
       out.push({ ...r, at, ...(kind === 8 ? { decision: 'error', errorCode: 'ZT_ERR_INTERNAL' } : {}) } as unknown as AccessRecordInput);
@@ -46,7 +47,7 @@ function projectionContract(open: () => Promise<Database>, concurrent: boolean):
 
   it('writes the records through the access log', async () => {
     db = await open();
-    const writer = new AccessLogWriter(db, { instance: 'test' });
+    const writer = new AccessLogWriter(db, { pseudonyms: TEST_PSEUDONYMS, instance: 'test' });
     await Promise.all(inputs().map((input) => writer.write({ ...input, at: new Date(input.at as unknown as string), requestDigest: (input as unknown as AccessRecordJson).requestDigest } as AccessRecordInput)));
     await writer.close();
     const { rows } = await db.query<{ value: Buffer | string }>('SELECT value FROM zt_outbox WHERE topic = $1 ORDER BY id', [ACCESS_RECORD_TOPIC]);
@@ -142,9 +143,9 @@ function projectionContract(open: () => Promise<Database>, concurrent: boolean):
 
   it('catches up from the log with records whose events never arrived, and only with those', async () => {
     expect(await projection().catchUp()).toBe(0);
-    const writer = new AccessLogWriter(db, { instance: 'test' });
+    const writer = new AccessLogWriter(db, { pseudonyms: TEST_PSEUDONYMS, instance: 'test' });
     const at = new Date('2026-03-06T03:30:00Z');
-    for (let i = 0; i < 3; i++) await writer.write({ ...permitted(at, { operator: 'catch-up' }), at } as unknown as AccessRecordInput);
+    for (let i = 0; i < 3; i++) await writer.write({ ...permitted(at, { operator: 'catch-up' }), subjectCode: person(1), at } as unknown as AccessRecordInput);
     await writer.close();
     expect(await projection().catchUp(2)).toBe(3);
     expect(await projection().catchUp()).toBe(0);
@@ -221,5 +222,23 @@ describe('latency histogram', () => {
     expect(latencyBucket(0)).toBe(0);
     expect(latencyBucket(0.1)).toBe(1);
     expect(latencyBucket(1e12)).toBe(47);
+  });
+});
+
+describe('an event written before identifiers were pseudonymised', () => {
+  it('is counted under the subject\'s index with the blind index, and without a subject otherwise; never in clear', async () => {
+    const db = await openMigratedDatabase();
+    try {
+      const clear = { ...permitted('2026-03-06T02:00:00Z', { operator: 'before-0016' }), subjectCode: person(7) };
+      await new AnalyticsProjection(db, { workingHours: hours, retentionDays: 30 }).apply([clear]);
+      const withIndex = { ...permitted('2026-03-06T02:00:00Z', { operator: 'before-0016b' }), subjectCode: person(7) };
+      await new AnalyticsProjection(db, { workingHours: hours, retentionDays: 30, pseudonyms: TEST_PSEUDONYMS }).apply([withIndex]);
+      const { rows } = await db.query<{ operator: string; subject_code: string }>('SELECT operator, subject_code FROM audit_analytics_operator_subject ORDER BY operator');
+      expect(rows).toEqual([{ operator: 'before-0016b', subject_code: TEST_PSEUDONYMS.of(person(7)) }]);
+      const { rows: days } = await db.query<{ operator: string; requests: string; subjects: string }>('SELECT operator, requests, subjects FROM audit_analytics_operator_day ORDER BY operator');
+      expect(days.map((d) => [d.operator, Number(d.requests), Number(d.subjects)])).toEqual([['before-0016', 1, 0], ['before-0016b', 1, 1]]);
+    } finally {
+      await db.close();
+    }
   });
 });

@@ -3,6 +3,7 @@
 import type { Config } from '../../core/config/index.js';
 import type { EventBus } from '../../core/events/index.js';
 import type { Logger } from '../../core/logging/index.js';
+import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
 import type { SignedCall } from '../../exchange/signed-request.js';
 import { invalidParameter, uscc, type RawParameters } from '../search/query.js';
@@ -77,12 +78,18 @@ export interface StartAnalyticsOptions {
   /** Join the consumer group (ZT_AUDIT_ANALYTICS=inline, or `audit consume`). */
   consume: boolean;
   pruneIntervalMs?: number;
+  /** Indexes the subject of events written before identifiers were pseudonymised (see ProjectionOptions). */
+  pseudonyms?: BlindIndex;
 }
 
 /** The projection and, when asked, this process's member of the consumer group. Settings are parsed here, once. */
 export async function startAnalyticsConsumer(options: StartAnalyticsOptions): Promise<{ projection: AnalyticsProjection; consumer: AnalyticsConsumer | null; workingHours: WorkingHours }> {
   const workingHours = WorkingHours.parse(options.config.auditWorkingHours);
-  const projection = new AnalyticsProjection(options.db, { workingHours, retentionDays: options.config.auditAnalyticsRetentionDays });
+  const projection = new AnalyticsProjection(options.db, {
+    workingHours,
+    retentionDays: options.config.auditAnalyticsRetentionDays,
+    ...(options.pseudonyms ? { pseudonyms: options.pseudonyms } : {}),
+  });
   const consumer = options.consume
     ? await AnalyticsConsumer.start({
         bus: options.bus,

@@ -1,11 +1,15 @@
 // Test helpers for the analytics: access records as events carry them, made through the record's own normalisation.
 import { randomBytes } from 'node:crypto';
 import { residentIdCheckCharacter, usccCheckCharacter } from '../../core/identifiers/index.js';
+import { BlindIndex } from '../../core/pseudonyms/index.js';
 import { accessRecordToJson, newAccessRecordId, normaliseAccessRecord, type AccessRecordInput, type AccessRecordJson } from '../access-record.js';
 
 export const GA = '11210100001000029N'; // a requesting department of the demo city
 export const YS = '112101000010000537';
 export const MZ = '11210100001000045C';
+
+/** The blind index the records of these tests are written with (events carry the subject's index, as the writer's do). */
+export const TEST_PSEUDONYMS = new BlindIndex([{ version: 1, key: randomBytes(32) }]);
 
 /** A valid resident ID number numbered n (distinct n, distinct subjects). */
 export function person(n: number): string {
@@ -45,7 +49,7 @@ export function permitted(at: Date | string, over: Partial<AccessRecordInput> = 
       certificateSm3: randomBytes(32),
       instance: 'test',
       ...over,
-    }),
+    }, { pseudonyms: TEST_PSEUDONYMS }),
   );
 }
 
@@ -65,7 +69,7 @@ export function refused(at: Date | string, over: Partial<AccessRecordInput> = {}
       itemsRequested: ['name'],
       instance: 'test',
       ...over,
-    }),
+    }, { pseudonyms: TEST_PSEUDONYMS }),
   );
 }
 

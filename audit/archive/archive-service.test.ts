@@ -11,6 +11,7 @@ import { PlatformCa } from '../../certs/ca/index.js';
 import { envelopeToJson, signEnvelope } from '../../certs/envelope/index.js';
 import { exportPem } from '../../certs/x509/index.js';
 import { isZtError } from '../../core/errors/index.js';
+import { BlindIndex } from '../../core/pseudonyms/index.js';
 import { migrate, PgDatabase, type Database } from '../../core/storage/index.js';
 import { openPlatformSigner, type PlatformSigner } from '../../exchange/platform-signer.js';
 import { makeTestCaDir, openMigratedDatabase, TEST_PUBLIC_URL, type TestCaDir } from '../../test/support/ca.js';
@@ -101,7 +102,7 @@ function archiveContract(harness: Harness): void {
     dir = mkdtempSync(join(tmpdir(), 'zt-archive-'));
     trust = { trustAnchors: [exportPem(caDir.material.root.certificate)], intermediates: [exportPem(caDir.material.issuing.certificate)], platformUscc: PLATFORM_USCC };
     // 10 records 200 days old, then 3 from yesterday: segments [0,4) and [4,8) are old, [8,12) is not all old.
-    const writer = new AccessLogWriter(db, { instance: 'gw-test' });
+    const writer = new AccessLogWriter(db, { pseudonyms: new BlindIndex([{ version: 1, key: randomBytes(32) }]), instance: 'gw-test' });
     for (let i = 0; i < 13; i++) {
       const at = i < 10 ? new Date(NOW.getTime() - 200 * DAY + i * 60_000) : new Date(NOW.getTime() - DAY + i * 60_000);
       await writer.write(input(i, at));

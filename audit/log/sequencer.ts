@@ -43,6 +43,7 @@ export interface SequenceReport {
 }
 
 interface StateRow {
+  reanchor_pending: boolean;
   tree_size: number | string;
   next_seq: number | string;
   skip_below: number | string;
@@ -63,12 +64,17 @@ const time = (v: Date | string): number => (v instanceof Date ? v.getTime() : Da
 /** One batch, inside the caller's transaction (which must hold the 'audit-log' lock). */
 export async function sequenceBatch(tx: Queryable, options: SequencerOptions): Promise<SequenceReport> {
   const { rows: stateRows } = await tx.query<StateRow>(
-    `SELECT tree_size, next_seq, skip_below, mark_seq, mark_seen_at, now() AS now,
+    `SELECT reanchor_pending, tree_size, next_seq, skip_below, mark_seq, mark_seen_at, now() AS now,
             (SELECT max(seq) FROM access_record) AS max_seq
        FROM audit_log_state FOR UPDATE`,
   );
   const state = stateRows[0];
   if (!state) throw new Error('audit_log_state has no row: migration 0010 was not applied');
+  // Migration 0016 moved the tree aside until the data step re-anchors it (audit/pseudonymisation.ts): nothing is
+  // appended before, so the new tree starts with the old one's leaves, recomputed, in their order.
+  if (state.reanchor_pending) {
+    return { appended: 0, late: 0, skipped: [], treeSize: Number(state.tree_size), nextSeq: Number(state.next_seq), waitingFor: Number(state.next_seq), more: false };
+  }
   const now = time(state.now);
   let treeSize = Number(state.tree_size);
   let nextSeq = Number(state.next_seq);

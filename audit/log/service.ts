@@ -100,6 +100,7 @@ export class AuditLogService {
    */
   async checkpoint(options: { force?: boolean } = {}): Promise<Checkpoint | null> {
     return this.#db.withLock(AUDIT_LOG_LOCK, async (session) => {
+      if (await this.reanchorPending(session)) return null;
       const treeSize = await this.treeSize(session);
       const latest = await latestCheckpoint(session);
       if (treeSize === 0 || (latest && latest.treeSize >= treeSize)) return null;
@@ -115,6 +116,12 @@ export class AuditLogService {
   async treeSize(q: Queryable = this.#db): Promise<number> {
     const { rows } = await q.query<{ tree_size: number | string }>('SELECT tree_size FROM audit_log_state');
     return rows[0] ? Number(rows[0].tree_size) : 0;
+  }
+
+  /** Whether migration 0016's re-anchor of the log is still to be done (nothing is sequenced or signed until it is). */
+  async reanchorPending(q: Queryable = this.#db): Promise<boolean> {
+    const { rows } = await q.query<{ reanchor_pending: boolean }>('SELECT reanchor_pending FROM audit_log_state');
+    return rows[0]?.reanchor_pending === true;
   }
 
   /** One round of the loop: sequence, then checkpoint when due. */

@@ -3,6 +3,7 @@
 // every page, however deep, is one backward scan of an index that starts with the filtered column and goes on with
 // the time (migrations/0006 and 0011). The decision is put in the text, from its closed list, so that PostgreSQL
 // can prove the partial index on refusals applies.
+import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Queryable } from '../../core/storage/index.js';
 import { ACCESS_RECORD_COLUMNS, accessRecordFromRow, type AccessRecordRow, type StoredAccessRecord } from '../access-record-row.js';
 import { ACCESS_DECISIONS } from '../access-record.js';
@@ -43,8 +44,13 @@ const SELECT = `SELECT ${COLUMNS}, (extract(epoch FROM r.at) * 1000000)::bigint 
 // 'epoch' + n µs: exact, where to_timestamp(double) could round.
 const CURSOR_AT = (n: number) => `(timestamptz 'epoch' + $${n}::bigint * interval '1 microsecond')`;
 
-/** The WHERE conditions and their parameters for the filters (and, when given, the page boundary). */
-export function whereClause(filters: AccessFilters, cursor: SearchCursor | null, params: unknown[]): string {
+/**
+ * The WHERE conditions and their parameters for the filters (and, when given, the page boundary). The subject asked
+ * for is an identifier in clear; records hold its blind index, so it is looked for under every live key version
+ * (one version, the usual case, keeps the plain equality that walks the (subject_code, at) index backwards).
+ * Without `pseudonyms` the subject is compared as given (a stored index).
+ */
+export function whereClause(filters: AccessFilters, cursor: SearchCursor | null, params: unknown[], pseudonyms?: BlindIndex): string {
   const conditions: string[] = [];
   const eq = (column: string, value: unknown) => {
     params.push(value);
@@ -52,7 +58,14 @@ export function whereClause(filters: AccessFilters, cursor: SearchCursor | null,
   };
   if (filters.department !== undefined) eq('requester', filters.department);
   if (filters.operator !== undefined) eq('operator', filters.operator);
-  if (filters.subject !== undefined) eq('subject_code', filters.subject);
+  if (filters.subject !== undefined) {
+    const candidates = pseudonyms ? pseudonyms.candidates(filters.subject) : [filters.subject];
+    if (candidates.length === 1) eq('subject_code', candidates[0]);
+    else {
+      params.push(candidates);
+      conditions.push(`r.subject_code = ANY($${params.length}::text[])`);
+    }
+  }
   if (filters.resource !== undefined) eq('resource', filters.resource);
   if (filters.decision !== undefined) {
     if (!ACCESS_DECISIONS.includes(filters.decision)) throw new TypeError(`decision ${String(filters.decision)} is not one of ${ACCESS_DECISIONS.join(', ')}`);
@@ -83,12 +96,16 @@ function found(row: Row): FoundRecord {
 }
 
 export class AccessSearchStore {
-  constructor(private readonly db: Queryable) {}
+  /** `pseudonyms` turns a subject filter (an identifier in clear) into the blind indexes records hold. */
+  constructor(
+    private readonly db: Queryable,
+    private readonly pseudonyms?: BlindIndex,
+  ) {}
 
   /** One page: up to `limit` records after the cursor, newest first. */
   async page(filters: AccessFilters, cursor: SearchCursor | null, limit: number, extra?: { where: string; params: unknown[] }): Promise<Page> {
     const params: unknown[] = extra ? [...extra.params] : [];
-    const where = whereClause(filters, cursor, params);
+    const where = whereClause(filters, cursor, params, this.pseudonyms);
     params.push(limit + 1);
     const { rows } = await this.db.query<Row>(
       `${SELECT} WHERE ${where}${extra ? ` AND ${extra.where}` : ''} ORDER BY r.at DESC, r.seq DESC LIMIT $${params.length}`,
@@ -103,7 +120,7 @@ export class AccessSearchStore {
   /** How many records match, counted up to `cap` (a bounded count: an export larger than its limit is refused anyway). */
   async countUpTo(filters: AccessFilters, cap: number): Promise<number> {
     const params: unknown[] = [];
-    const where = whereClause(filters, null, params);
+    const where = whereClause(filters, null, params, this.pseudonyms);
     params.push(cap);
     const { rows } = await this.db.query<{ n: string | number }>(`SELECT count(*) AS n FROM (SELECT 1 FROM access_record r WHERE ${where} LIMIT $${params.length}) m`, params);
     return Number(rows[0]?.n ?? 0);
@@ -127,7 +144,7 @@ export class AccessSearchStore {
    */
   async subjectPage(subject: string, range: { from?: Date; to?: Date }, cursor: SearchCursor | null, limit: number, view: { covertVisible: boolean; today: string }): Promise<SubjectPage> {
     const params: unknown[] = [];
-    const where = whereClause({ subject, ...range }, cursor, params);
+    const where = whereClause({ subject, ...range }, cursor, params, this.pseudonyms);
     let hide = '';
     if (!view.covertVisible) {
       params.push(view.today);

@@ -89,7 +89,8 @@ async function insert(app: App, records: readonly Planted[], revision: string, r
         r.requester,
         r.operator,
         r.subject.length === 18 && /^\d{17}[\dX]$/.test(r.subject) ? 'person' : 'organisation',
-        r.subject,
+        // Records hold the blind index of the subject, as the access log writes them.
+        app.ctx.pseudonyms.of(r.subject),
         r.resource,
         ['name', 'idNumber'],
         r.decision === 'permit' ? ['name'] : [],
@@ -487,7 +488,10 @@ function suite(title: string, overrides: () => Partial<Config>): void {
         `SELECT requester, role, filters, protocol FROM audit_queries WHERE kind = 'forbidden' ORDER BY seq DESC LIMIT 1`,
       );
       expect(forbidden.rows[0]).toMatchObject({ requester: RS, role: 'none', protocol: 'http', filters: { needed: 'supervisor' } });
-      expect(forbidden.rows[0]!.filters.path).toContain('subject=11010519491231002X');
+      // The subject it asked for is kept by its blind index, not in clear.
+      expect(forbidden.rows[0]!.filters.path).toContain(`subject=${app.ctx.pseudonyms.of('11010519491231002X')}`);
+      const { rows: all } = await app.ctx.db.query<{ filters: unknown }>('SELECT filters FROM audit_queries');
+      for (const code of SUBJECTS) expect(JSON.stringify(all)).not.toContain(code);
       // The record of queries cannot be rewritten.
       await expect(app.ctx.db.query('DELETE FROM audit_queries')).rejects.toThrow(/append-only/);
     });

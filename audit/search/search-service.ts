@@ -4,6 +4,7 @@
 // The transports (http/, grpc/) only read the call and shape the answer; what is allowed and what is returned is
 // decided here, the same for both.
 import { ZtError } from '../../core/errors/index.js';
+import { IDENTIFIER_PATTERN, type BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
 import type { SignedCall } from '../../exchange/signed-request.js';
 import { accessRecordToJson, type AccessProtocol } from '../access-record.js';
@@ -41,6 +42,11 @@ export type AuditQueryKind = 'search' | 'export' | 'trace' | 'subject' | 'covert
 
 export interface AccessLogSearchOptions {
   db: Database;
+  /**
+   * The blind index: records hold the index of their subject, so a subject asked for is looked up by its index under
+   * every live key version, and the record of the query (audit_queries) names the index, not the code.
+   */
+  pseudonyms: BlindIndex;
   guard: AuditAccessGuard;
   /** ZT_AUDIT_MAX_RANGE_DAYS. */
   maxRangeDays: number;
@@ -148,6 +154,7 @@ function dateText(value: Date | string): string {
 
 export class AccessLogSearch {
   readonly #db: Database;
+  readonly #pseudonyms: BlindIndex;
   readonly #guard: AuditAccessGuard;
   readonly #store: AccessSearchStore;
   readonly #covert: CovertCaseStore;
@@ -158,8 +165,9 @@ export class AccessLogSearch {
 
   constructor(options: AccessLogSearchOptions) {
     this.#db = options.db;
+    this.#pseudonyms = options.pseudonyms;
     this.#guard = options.guard;
-    this.#store = new AccessSearchStore(options.db);
+    this.#store = new AccessSearchStore(options.db, options.pseudonyms);
     this.#covert = new CovertCaseStore(options.db);
     this.#revisions = new PolicyRevisionStore(options.db);
     this.#bounds = { maxRangeDays: options.maxRangeDays };
@@ -193,7 +201,7 @@ export class AccessLogSearch {
     await this.#db.query(
       `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [this.#now(), caller.requester, caller.role, kind, JSON.stringify(filters), rows, errorCode, protocol, Buffer.from(caller.requestDigest, 'hex'), Buffer.from(caller.certificateSm3, 'hex')],
+      [this.#now(), caller.requester, caller.role, kind, JSON.stringify(this.#pseudonymous(filters)), rows, errorCode, protocol, Buffer.from(caller.requestDigest, 'hex'), Buffer.from(caller.certificateSm3, 'hex')],
     );
   }
 
@@ -210,13 +218,24 @@ export class AccessLogSearch {
       [
         this.#now(),
         attempt.requester,
-        JSON.stringify({ path: attempt.path.slice(0, 2000), needed: attempt.needed }),
+        JSON.stringify(this.#pseudonymous({ path: attempt.path.slice(0, 2000), needed: attempt.needed })),
         grpc ? 'grpc' : 'http',
         Buffer.from(attempt.requestDigest, 'hex'),
         Buffer.from(attempt.certificateSm3, 'hex'),
         attempt.code ?? 'ZT_ERR_AUDIT_FORBIDDEN',
       ],
     );
+  }
+
+  /**
+   * The filters as audit_queries keeps them: the subject asked for (valid or not) by its blind index, and any
+   * identifier in a path (a refused call to /v1/audit/subjects/{code}/accesses) by its index too.
+   */
+  #pseudonymous(filters: Record<string, unknown>): Record<string, unknown> {
+    const out: Record<string, unknown> = { ...filters };
+    if (typeof out.subject === 'string') out.subject = this.#pseudonyms.ensure(out.subject);
+    if (typeof out.path === 'string') out.path = out.path.replace(IDENTIFIER_PATTERN, (code) => this.#pseudonyms.of(code));
+    return out;
   }
 
   /** Search: filters, newest first, keyset pages. */
@@ -228,6 +247,9 @@ export class AccessLogSearch {
       filters = query.filters;
       const page = await this.#store.page(query.filters, query.cursor, query.limit);
       const records = await this.#hits(page.records);
+      // Every hit is the subject asked for (its index under one of the live versions): show the code the caller gave.
+      const asked = query.filters.subject;
+      if (asked !== undefined) for (const r of records) r.subjectCode = asked;
       return { value: { records, next: page.next === null ? null : encodeCursor(query.filters, page.next) }, rows: records.length };
     });
   }
@@ -279,7 +301,8 @@ export class AccessLogSearch {
         try {
           if (plan.format === 'csv') yield Buffer.from(csvHeader(), 'utf8');
           for await (const batch of store.all(plan.filters, EXPORT_BATCH)) {
-            const records: StoredAccessRecord[] = batch.map((f) => f.record);
+            const asked = plan.filters.subject;
+            const records: StoredAccessRecord[] = batch.map((f) => (asked === undefined ? f.record : { ...f.record, subjectCode: asked }));
             yield formatBatch(plan.format, records);
             written += records.length;
           }

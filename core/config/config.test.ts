@@ -19,7 +19,7 @@ describe('configuration', () => {
   it('has a default for everything, in one place', () => {
     const c = loadConfig({ env: {} });
     for (const [name, spec] of Object.entries(settings)) {
-      if (!['instanceId', 'caDir', 'caRootKeyDir', 'platformKeyDir', 'policyDir'].includes(name)) expect(c[name as keyof typeof c]).toEqual(spec.default);
+      if (!['instanceId', 'caDir', 'caRootKeyDir', 'platformKeyDir', 'policyDir', 'pseudonymKeyFile'].includes(name)) expect(c[name as keyof typeof c]).toEqual(spec.default);
     }
     expect(c.httpPort).toBe(8080);
     expect(c.grpcPort).toBe(50051);
@@ -27,6 +27,7 @@ describe('configuration', () => {
     expect(c.kafkaBrokers).toEqual([]);
     expect(c.instanceId).toMatch(/-\d+$/);
     expect(c.caDir).toBe('data/ca');
+    expect(c.pseudonymKeyFile).toBe('data/pseudonym-keys.json');
     expect(c.policyDir).toMatch(/policies\/default$/);
     expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).caDir).toBe('/srv/zt/ca');
     // The root CA key is written apart from what serve reads.

@@ -4,6 +4,7 @@ import { dirname, extname, join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { ZtError } from '../errors/index.js';
 import { packageRoot } from '../paths.js';
+import { parsePseudonymKeyList, PSEUDONYM_KEY_FILE_NAME } from '../pseudonyms/keys.js';
 import { settings, type Config, type SettingName, type SettingSpec } from './schema.js';
 
 export interface LoadConfigOptions {
@@ -164,6 +165,14 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   // Beside the CA directory, so that instances sharing one ZT_CA_DIR share the platform key too, as they did when it lay in it.
   if (!out.platformKeyDir) out.platformKeyDir = join(dirname(String(out.caDir)), 'platform-keys');
   if (!out.policyDir) out.policyDir = join(packageRoot(), 'policies', 'default');
+  if (!out.pseudonymKeyFile) out.pseudonymKeyFile = join(String(out.dataDir), PSEUDONYM_KEY_FILE_NAME);
+  if (typeof out.pseudonymKeys === 'string') {
+    try {
+      parsePseudonymKeyList(out.pseudonymKeys);
+    } catch (error) {
+      problems.push((error as Error).message);
+    }
+  }
 
   if (problems.length > 0) {
     throw new ZtError('ZT_ERR_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: { problems } });

@@ -91,6 +91,19 @@ export const settings = {
     max: 3650,
     doc: 'Validity in days of the department certificates the platform CA issues.',
   }),
+  pseudonymKeyFile: spec<string>({
+    env: 'ZT_PSEUDONYM_KEY_FILE',
+    kind: 'path',
+    // Resolved to <dataDir>/pseudonym-keys.json at load when left empty.
+    default: '',
+    doc: 'File of the keys of the blind index (keyed SM3-HMAC) stored in place of resident ID numbers and USCCs outside the source records; mode 0600, created on the first start of an empty database. Every instance of one database needs the same file; zhengtong pseudonym rotate adds a version. Default: pseudonym-keys.json under ZT_DATA_DIR.',
+  }),
+  pseudonymKeys: spec<string | undefined>({
+    env: 'ZT_PSEUDONYM_KEYS',
+    kind: 'string',
+    default: undefined,
+    doc: 'The blind index keys given directly instead of the key file, as version:base64 pairs (1:…,2:…); the highest version indexes new records, every version is searched.',
+  }),
   platformUscc: spec<string>({
     env: 'ZT_PLATFORM_USCC',
     kind: 'string',

@@ -2,6 +2,7 @@
 // read from its tables; otherwise a resource whose catalogue entry names an HTTP connector is asked at that
 // endpoint. The choice is made once per resource and kept for a minute, so the hot path does not ask again.
 import { ZtError } from '../../core/errors/index.js';
+import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
 import type { CatalogueService } from '../../registry/catalogue/index.js';
 import type { Connector } from './connector.js';
@@ -11,6 +12,8 @@ import { TableConnector } from './table/index.js';
 const CHOICE_TTL_MS = 60_000;
 
 export interface ConnectorRegistryOptions {
+  /** The blind index the exchange's tables are keyed by. */
+  pseudonyms: BlindIndex;
   /** Settings for every HTTP connector (timeouts, retries, breaker); the endpoint comes from the catalogue. */
   http?: Omit<HttpConnectorOptions, 'endpoint'>;
 }
@@ -22,7 +25,7 @@ export class ConnectorRegistry {
   readonly #chosen = new Map<string, { connector: Promise<Connector>; until: number }>();
   readonly #http = new Map<string, HttpConnector>();
 
-  constructor(db: Database, catalogue: CatalogueService, options: ConnectorRegistryOptions = {}) {
+  constructor(db: Database, catalogue: CatalogueService, options: ConnectorRegistryOptions) {
     this.#db = db;
     this.#catalogue = catalogue;
     this.#options = options;
@@ -45,7 +48,7 @@ export class ConnectorRegistry {
 
   async #choose(resource: string): Promise<Connector> {
     const held = await this.#db.query('SELECT 1 FROM exchange_extracts WHERE resource = $1 LIMIT 1', [resource]);
-    if (held.rows.length > 0) return new TableConnector(this.#db, resource);
+    if (held.rows.length > 0) return new TableConnector(this.#db, resource, this.#options.pseudonyms);
     const entry = await this.#catalogue.get(resource);
     if (entry.connector.kind === 'http') {
       let connector = this.#http.get(entry.connector.endpoint);

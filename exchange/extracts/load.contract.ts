@@ -1,7 +1,8 @@
 // One contract for loading extracts and seeding the demo datasets, run on PGlite and on PostgreSQL.
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isZtError, type ZtError } from '../../core/errors/index.js';
+import { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
 import { DEMO_RESOURCES } from '../../registry/demo/catalogue.js';
 import { DEMO_SUBJECTS, generateDemoDatasets } from '../datasets/index.js';
@@ -10,6 +11,10 @@ import type { DatabaseHarness } from './test-databases.js';
 
 const S = DEMO_SUBJECTS;
 const SUPPLIER = '11210100001000010R';
+const KEY_1 = randomBytes(32);
+const pseudonyms = new BlindIndex([{ version: 1, key: KEY_1 }]);
+/** A subject's key in the exchange's tables: the blind index of its identifier. */
+const key = (code: string): string => pseudonyms.of(code);
 const ITEMS = [
   { code: 'idNumber', type: 'string' },
   { code: 'name', type: 'string' },
@@ -44,6 +49,7 @@ export function loadContract(harness: DatabaseHarness): void {
   const spec = (resource: string, rows: ExtractLoad['rows'], extra: Partial<ExtractLoad> = {}): ExtractLoad => ({
     resource,
     supplier: SUPPLIER,
+    pseudonyms,
     items: ITEMS,
     subjectKind: 'person',
     subjectItem: 'idNumber',
@@ -72,17 +78,18 @@ export function loadContract(harness: DatabaseHarness): void {
     expect(report).toMatchObject({ resource, supplier: SUPPLIER, subjectKind: 'person', rows: 2, records: 2, fileSm3: 'ab'.repeat(32), loadedAt: at });
     expect(report.contentSm3).toMatch(/^[0-9a-f]{64}$/);
     const rows = await records(resource);
-    expect(rows).toEqual([
+    const expected = [
       {
-        subject_code: S.applicant.idNumber,
+        subject_code: key(S.applicant.idNumber),
         subject_kind: 'person',
         values: { idNumber: S.applicant.idNumber, name: S.applicant.name, address: '沈河区', children: 1 },
         updated_at: new Date('2025-06-29T16:00:00.000Z'),
         loaded_at: at,
         extract_id: report.id,
       },
-      { subject_code: S.spouse.idNumber, subject_kind: 'person', values: { idNumber: S.spouse.idNumber, name: S.spouse.name }, updated_at: null, loaded_at: at, extract_id: report.id },
-    ]);
+      { subject_code: key(S.spouse.idNumber), subject_kind: 'person', values: { idNumber: S.spouse.idNumber, name: S.spouse.name }, updated_at: null, loaded_at: at, extract_id: report.id },
+    ].sort((a, b) => (a.subject_code < b.subject_code ? -1 : 1));
+    expect(rows).toEqual(expected);
     expect(await extracts(resource)).toEqual([
       { id: report.id, supplier_uscc: SUPPLIER, row_count: 2, record_count: 2, content_sm3: report.contentSm3, file_sm3: 'ab'.repeat(32), file_name: 'ga.csv' },
     ]);
@@ -93,12 +100,29 @@ export function loadContract(harness: DatabaseHarness): void {
     const first = await loadExtract(db, spec(resource, [{ idNumber: S.applicant.idNumber, name: '刘志强', address: '沈河区' }, { idNumber: S.spouse.idNumber, name: '陈静' }], { at: new Date('2025-07-01T00:00:00Z') }));
     const second = await loadExtract(db, spec(resource, [{ idNumber: S.applicant.idNumber, name: '刘志强', children: 1 }], { at: new Date('2025-08-01T00:00:00Z') }));
     const rows = await records(resource);
-    expect(rows.map((r) => [r.subject_code, r.values, r.loaded_at.toISOString(), r.extract_id])).toEqual([
-      // The whole record is replaced: the address, absent from the new row, is gone.
-      [S.applicant.idNumber, { idNumber: S.applicant.idNumber, name: '刘志强', children: 1 }, '2025-08-01T00:00:00.000Z', second.id],
-      [S.spouse.idNumber, { idNumber: S.spouse.idNumber, name: '陈静' }, '2025-07-01T00:00:00.000Z', first.id],
-    ]);
+    expect(rows.map((r) => [r.subject_code, r.values, r.loaded_at.toISOString(), r.extract_id])).toEqual(
+      [
+        // The whole record is replaced: the address, absent from the new row, is gone.
+        [key(S.applicant.idNumber), { idNumber: S.applicant.idNumber, name: '刘志强', children: 1 }, '2025-08-01T00:00:00.000Z', second.id],
+        [key(S.spouse.idNumber), { idNumber: S.spouse.idNumber, name: '陈静' }, '2025-07-01T00:00:00.000Z', first.id],
+      ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    );
     expect((await extracts(resource)).map((e) => e.id)).toEqual([first.id, second.id]);
+  });
+
+  it('keys a reloaded record under the current key version, replacing the one under the version before', async () => {
+    const resource = freshResource();
+    await loadExtract(db, spec(resource, [{ idNumber: S.applicant.idNumber, name: '刘志强' }, { idNumber: S.spouse.idNumber, name: '陈静' }]));
+    const rotated = new BlindIndex([{ version: 1, key: KEY_1 }, { version: 2, key: randomBytes(32) }]);
+    await loadExtract(db, spec(resource, [{ idNumber: S.applicant.idNumber, name: '刘志强', children: 1 }], { pseudonyms: rotated }));
+    const rows = await records(resource);
+    expect(rows.map((r) => [r.subject_code, r.values.name])).toEqual(
+      [
+        [rotated.of(S.applicant.idNumber), '刘志强'],
+        [key(S.spouse.idNumber), '陈静'],
+      ].sort((a, b) => (String(a[0]) < String(b[0]) ? -1 : 1)),
+    );
+    expect(rotated.of(S.applicant.idNumber)).toMatch(/^p2\./);
   });
 
   it('loads nothing when one row is bad, listing the bad rows with their numbers', async () => {
@@ -160,6 +184,7 @@ export function loadContract(harness: DatabaseHarness): void {
     const report = await loadExtract(db, {
       resource,
       supplier: '11210100001000045C',
+      pseudonyms,
       items: [{ code: 'maleIdNumber' }, { code: 'femaleIdNumber' }, { code: 'registrationType' }],
       subjectKind: 'person',
       subjectItem: ['maleIdNumber', 'femaleIdNumber'],
@@ -167,7 +192,8 @@ export function loadContract(harness: DatabaseHarness): void {
     });
     expect([report.rows, report.records]).toEqual([1, 2]);
     const rows = await records(resource);
-    expect(rows.map((r) => r.subject_code)).toEqual([S.applicant.idNumber, S.spouse.idNumber].sort());
+    expect(rows.map((r) => r.subject_code)).toEqual([key(S.applicant.idNumber), key(S.spouse.idNumber)].sort());
+    expect(JSON.stringify(rows.map((r) => r.subject_code))).not.toContain(S.applicant.idNumber);
     expect(rows[0]!.values).toEqual(rows[1]!.values);
   });
 
@@ -203,7 +229,7 @@ export function loadContract(harness: DatabaseHarness): void {
   });
 
   it('seeds the demo datasets once, and again only when forced', async () => {
-    const options = { datasets: { persons: 600, enterprises: 80 }, at: new Date('2025-07-01T00:00:00Z') };
+    const options = { pseudonyms, datasets: { persons: 600, enterprises: 80 }, at: new Date('2025-07-01T00:00:00Z') };
     const generated = generateDemoDatasets(options.datasets);
     const first = await seedDemoDatasets(db, options);
     expect(first.seeded).toBe(true);

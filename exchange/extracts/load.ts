@@ -1,14 +1,19 @@
 // Loading a supplier extract into the exchange's tables: every row checked, all or nothing, upserted in large
-// batches inside one transaction, and the extract recorded with its SM3 digests.
+// batches inside one transaction, and the extract recorded with its SM3 digests. A record is keyed by the blind index
+// of its subject (core/pseudonyms), so the table connector finds it by the index of the subject asked for; its values
+// are the supplier's data as delivered (a source record).
 import { createHash, randomUUID } from 'node:crypto';
 import { ZtError } from '../../core/errors/index.js';
 import { isValidUscc } from '../../core/identifiers/index.js';
+import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Queryable, Session } from '../../core/storage/index.js';
 import { ExtractValidator, type ExtractRow, type ExtractRowError, type ExtractSpec, type SubjectKind, type UnreadableRow } from './extract.js';
 
 export interface ExtractLoad extends ExtractSpec {
   /** USCC of the supplying department. */
   supplier: string;
+  /** The blind index records are keyed by (its current version). */
+  pseudonyms: BlindIndex;
   /** The rows, from an array, a generator or a stream (read once, in order). */
   rows: Iterable<ExtractRow | UnreadableRow> | AsyncIterable<ExtractRow | UnreadableRow>;
   /** SM3 (hex) of the file the rows came from; a function is called after the last row (a stream's digest). */
@@ -48,6 +53,9 @@ ON CONFLICT (resource, subject_code) DO UPDATE SET
   subject_kind = EXCLUDED.subject_kind, "values" = EXCLUDED."values", updated_at = EXCLUDED.updated_at,
   loaded_at = EXCLUDED.loaded_at, extract_id = EXCLUDED.extract_id`;
 
+// After a key rotation a subject's record may still be keyed under an older version: the new record replaces it.
+const REMOVE_OLDER = 'DELETE FROM exchange_records WHERE resource = $1 AND subject_code = ANY($2::text[])';
+
 const RECORD_EXTRACT = `INSERT INTO exchange_extracts
   (id, resource, supplier_uscc, subject_kind, row_count, record_count, content_sm3, file_sm3, file_name, loaded_at)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`;
@@ -79,6 +87,8 @@ export async function loadExtract(db: Session, load: ExtractLoad): Promise<Extra
     let rows = 0;
     let records = 0;
     let batch: string[] = [];
+    let older: string[] = [];
+    const rotated = load.pseudonyms.versions.length > 1;
     const note = (rowErrors: ExtractRowError[]): void => {
       invalidRows++;
       for (const e of rowErrors) {
@@ -113,12 +123,17 @@ export async function loadExtract(db: Session, load: ExtractLoad): Promise<Extra
       const updatedAt = result.updatedAt === null ? 'null' : JSON.stringify(result.updatedAt);
       content.update(result.updatedAt === null ? `${valuesJson}\n` : `${valuesJson}\t${result.updatedAt}\n`);
       for (const subject of result.subjects) {
-        batch.push(`{"c":"${subject}","v":${valuesJson},"u":${updatedAt}}`);
+        if (rotated) {
+          const [current, ...rest] = load.pseudonyms.candidates(subject);
+          batch.push(`{"c":"${current}","v":${valuesJson},"u":${updatedAt}}`);
+          older.push(...rest);
+        } else batch.push(`{"c":"${load.pseudonyms.of(subject)}","v":${valuesJson},"u":${updatedAt}}`);
         records++;
       }
       if (batch.length >= batchSize) {
-        await upsert(tx, batch, resource, subjectKind, loadedAt, id);
+        await upsert(tx, batch, older, resource, subjectKind, loadedAt, id);
         batch = [];
+        older = [];
       }
     }
 
@@ -126,7 +141,7 @@ export async function loadExtract(db: Session, load: ExtractLoad): Promise<Extra
       throw new ZtError('ZT_ERR_EXTRACT_INVALID', `the extract for ${resource} has no rows; nothing was loaded`, { details: { resource, rows: 0, invalidRows: 0, errors: [] } });
     }
     if (invalidRows > 0) throw extractInvalid(resource, rows, invalidRows, errors, unlisted);
-    if (batch.length > 0) await upsert(tx, batch, resource, subjectKind, loadedAt, id);
+    if (batch.length > 0) await upsert(tx, batch, older, resource, subjectKind, loadedAt, id);
     const fileSm3 = (typeof load.fileSm3 === 'function' ? load.fileSm3() : load.fileSm3) ?? null;
     const contentSm3 = content.digest('hex');
     await tx.query(RECORD_EXTRACT, [id, resource, load.supplier, subjectKind, rows, records, contentSm3, fileSm3, load.fileName ?? null, loadedAt]);
@@ -134,8 +149,9 @@ export async function loadExtract(db: Session, load: ExtractLoad): Promise<Extra
   });
 }
 
-function upsert(tx: Queryable, batch: string[], resource: string, kind: SubjectKind, loadedAt: Date, extractId: string): Promise<unknown> {
-  return tx.query(UPSERT, [resource, kind, loadedAt, extractId, `[${batch.join(',')}]`]);
+async function upsert(tx: Queryable, batch: string[], older: string[], resource: string, kind: SubjectKind, loadedAt: Date, extractId: string): Promise<void> {
+  if (older.length > 0) await tx.query(REMOVE_OLDER, [resource, older]);
+  await tx.query(UPSERT, [resource, kind, loadedAt, extractId, `[${batch.join(',')}]`]);
 }
 
 function extractInvalid(resource: string, rows: number, invalidRows: number, errors: ExtractRowError[], unlisted: number): ZtError {

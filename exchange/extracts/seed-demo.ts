@@ -1,5 +1,6 @@
 // Loads the generated demo datasets into the exchange's tables, as the four supplier departments of the demo
 // catalogue would deliver them: one extract each.
+import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
 import { DEMO_RESOURCES } from '../../registry/demo/catalogue.js';
 import { generateDemoDatasets, type DemoDatasetOptions, type DemoDatasets } from '../datasets/index.js';
@@ -20,6 +21,8 @@ export const DEMO_DATASET_RESOURCES = [
 }[];
 
 export interface DemoDatasetSeedOptions {
+  /** The blind index the records are keyed by. */
+  pseudonyms: BlindIndex;
   /** How much to generate, and from which seed (see generateDemoDatasets). */
   datasets?: DemoDatasetOptions;
   /** Load again even if the datasets were loaded before (records are upserted, so this is safe). */
@@ -48,7 +51,7 @@ const LOCK = 'zhengtong.seed.exchange';
  * already (a marker in zt_installation says so) is left alone unless `force` is set. Instances that start together
  * queue on a lock, and only the first loads.
  */
-export async function seedDemoDatasets(db: Database, options: DemoDatasetSeedOptions = {}): Promise<DemoDatasetSeedReport> {
+export async function seedDemoDatasets(db: Database, options: DemoDatasetSeedOptions): Promise<DemoDatasetSeedReport> {
   return db.withLock(LOCK, async (session) => {
     const report: DemoDatasetSeedReport = { seeded: false, extracts: [], generateMs: 0, loadMs: 0 };
     if (!options.force) {
@@ -66,6 +69,7 @@ export async function seedDemoDatasets(db: Database, options: DemoDatasetSeedOpt
         await loadExtract(session, {
           resource: spec.resource,
           supplier: resource.provider,
+          pseudonyms: options.pseudonyms,
           items: resource.items,
           subjectKind: spec.subjectKind,
           subjectItem: spec.subjectItem,

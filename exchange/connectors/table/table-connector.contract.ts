@@ -1,6 +1,8 @@
 // One contract for the table connector, run on PGlite and on PostgreSQL over the seeded demo datasets.
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isZtError } from '../../../core/errors/index.js';
+import { BlindIndex } from '../../../core/pseudonyms/index.js';
 import type { Database, Queryable } from '../../../core/storage/index.js';
 import { DEMO_SUBJECTS, generateDemoDatasets, type DemoDatasets } from '../../datasets/index.js';
 import { loadExtract, seedDemoDatasets } from '../../extracts/index.js';
@@ -17,6 +19,8 @@ const person = (code: string): Subject => ({ kind: 'person', code });
 const organisation = (code: string): Subject => ({ kind: 'organisation', code });
 const LOADED_AT = new Date('2025-07-01T01:00:00.000Z');
 const DATASETS = { persons: 400, enterprises: 40 };
+const KEY_1 = randomBytes(32);
+const pseudonyms = new BlindIndex([{ version: 1, key: KEY_1 }]);
 
 async function codeOf(promise: Promise<unknown>): Promise<string> {
   try {
@@ -30,12 +34,12 @@ async function codeOf(promise: Promise<unknown>): Promise<string> {
 export function tableConnectorContract(harness: DatabaseHarness): void {
   let db: Database;
   let data: DemoDatasets;
-  const connector = (resource: string): TableConnector => new TableConnector(db, resource);
+  const connector = (resource: string): TableConnector => new TableConnector(db, resource, pseudonyms);
   const fetch = (resource: string, subject: Subject, items: readonly string[]) => connector(resource).fetch({ resource, subject, items });
 
   beforeAll(async () => {
     db = await harness.open();
-    await seedDemoDatasets(db, { datasets: DATASETS, at: LOADED_AT });
+    await seedDemoDatasets(db, { pseudonyms, datasets: DATASETS, at: LOADED_AT });
     data = generateDemoDatasets(DATASETS);
   });
   afterAll(async () => {
@@ -74,7 +78,7 @@ export function tableConnectorContract(harness: DatabaseHarness): void {
       query: <R,>(sql: string, params?: readonly unknown[]) => (queries++, db.query<R>(sql, params)),
       exec: (sql: string) => db.exec(sql),
     };
-    const c = new TableConnector(counting, GA);
+    const c = new TableConnector(counting, GA, pseudonyms);
     const people = data.persons.slice(0, 200);
     const records = await Promise.all(people.map((p, i) => c.fetch({ resource: GA, subject: person(p.idNumber), items: i % 2 === 0 ? ['name'] : ['gender'] })));
     records.forEach((r, i) => expect(r!.values).toEqual(i % 2 === 0 ? { name: people[i]!.name } : { gender: people[i]!.gender }));
@@ -113,6 +117,7 @@ export function tableConnectorContract(harness: DatabaseHarness): void {
     await loadExtract(db, {
       resource,
       supplier: '11210100001000010R',
+      pseudonyms,
       items: [{ code: 'idNumber' }, { code: 'name' }],
       subjectKind: 'person',
       subjectItem: 'idNumber',
@@ -133,5 +138,18 @@ export function tableConnectorContract(harness: DatabaseHarness): void {
     controller.abort();
     const aborted: ConnectorQuery = { resource: GA, subject: person(S.applicant.idNumber), items: ['name'], signal: controller.signal };
     expect(await codeOf(c.fetch(aborted))).toBe('AbortError');
+  });
+
+  it('finds records keyed under an older key version after a rotation, and a record reloaded under the new one', async () => {
+    const rotated = new BlindIndex([{ version: 1, key: KEY_1 }, { version: 2, key: randomBytes(32) }]);
+    const after = new TableConnector(db, GA, rotated);
+    expect((await after.fetch({ resource: GA, subject: person(S.applicant.idNumber), items: ['name'] }))!.values).toEqual({ name: S.applicant.name });
+    const resource = 'T-ROT-0001';
+    await loadExtract(db, { resource, supplier: '11210100001000010R', pseudonyms, items: [{ code: 'idNumber' }, { code: 'name' }], subjectKind: 'person', subjectItem: 'idNumber', rows: [{ idNumber: S.spouse.idNumber, name: 'old' }] });
+    await loadExtract(db, { resource, supplier: '11210100001000010R', pseudonyms: rotated, items: [{ code: 'idNumber' }, { code: 'name' }], subjectKind: 'person', subjectItem: 'idNumber', rows: [{ idNumber: S.spouse.idNumber, name: 'new' }] });
+    expect((await new TableConnector(db, resource, rotated).fetch({ resource, subject: person(S.spouse.idNumber), items: ['name'] }))!.values).toEqual({ name: 'new' });
+    // The table keys subjects by index only.
+    const { rows } = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM exchange_records WHERE subject_code !~ '^p[0-9]+\\.'`);
+    expect(rows[0]!.n).toBe(0);
   });
 }

@@ -1,7 +1,10 @@
 // The connector for resources held in the exchange's own tables (前置库): it reads the record that the supplier's
-// latest extract left for the subject.
+// latest extract left for the subject. Records are keyed by the blind index of their subject (core/pseudonyms), so
+// the subject asked for is looked up by its index under every live key version, the current one first; the values
+// served are the supplier's data.
 import { isZtError, ZtError } from '../../../core/errors/index.js';
 import { BatchQueue } from '../../../core/batch-queue.js';
+import type { BlindIndex } from '../../../core/pseudonyms/index.js';
 import type { Queryable } from '../../../core/storage/index.js';
 import type { Connector, ConnectorQuery, ConnectorRecord } from '../connector.js';
 
@@ -26,6 +29,7 @@ export class TableConnector implements Connector {
   constructor(
     private readonly db: Queryable,
     readonly resource: string,
+    private readonly pseudonyms: BlindIndex,
   ) {
     this.source = `table:${resource}`;
   }
@@ -43,17 +47,20 @@ export class TableConnector implements Connector {
   }
 
   async #read(batch: ConnectorQuery[]): Promise<(ConnectorRecord | null)[]> {
+    // One index per query and key version; with one version (no rotation yet) that is one HMAC-SM3 per request.
+    const keys = batch.map((q) => this.pseudonyms.candidates(q.subject.code));
     let rows: RecordRow[];
     try {
-      ({ rows } = await this.db.query<RecordRow>(FETCH, [this.resource, [...new Set(batch.map((q) => q.subject.code))]]));
+      ({ rows } = await this.db.query<RecordRow>(FETCH, [this.resource, [...new Set(keys.flat())]]));
     } catch (error) {
       if (isZtError(error)) throw error;
       throw new ZtError('ZT_ERR_UPSTREAM_UNAVAILABLE', `the exchange table of ${this.resource} cannot be read: ${(error as Error).message}`, { cause: error });
     }
     const bySubject = new Map<string, RecordRow>();
     for (const r of rows) bySubject.set(`${r.subject_kind}|${r.subject_code}`, r);
-    return batch.map((q) => {
-      const row = bySubject.get(`${q.subject.kind}|${q.subject.code}`);
+    return batch.map((q, i) => {
+      let row: RecordRow | undefined;
+      for (const key of keys[i]!) if ((row = bySubject.get(`${q.subject.kind}|${key}`))) break;
       if (!row) return null;
       const values: Record<string, unknown> = {};
       for (const item of q.items) if (Object.prototype.hasOwnProperty.call(row.values, item)) values[item] = row.values[item];
