@@ -8,9 +8,8 @@ import { AuditLogApi } from '../../audit/log/api.js';
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
-import { loggerOptions } from '../../core/logging/index.js';
 import { caRoutes } from '../../certs/ca/http/routes.js';
 import { policyRoutes } from '../../policies/http/routes.js';
 import { catalogueRoutes } from '../../registry/catalogue/http/routes.js';
@@ -34,7 +33,8 @@ const readinessCheck = {
 export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance> {
   const { config, metrics } = ctx;
   const app = Fastify({
-    logger: loggerOptions({ level: config.logLevel, instanceId: config.instanceId! }),
+    // The application's logger (its destination, redaction and identifier scrubbing), one child per request.
+    loggerInstance: ctx.logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
