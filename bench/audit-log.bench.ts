@@ -5,7 +5,9 @@
 // into a bench schema of its own, dropped afterwards.
 //   ZT_BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/test npm run bench -- audit-log
 //   ZT_BENCH_AUDIT_LOG_ROWS=1000000  ZT_BENCH_KEEP=1 (keep the schema)
+import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { BlindIndex } from '../core/pseudonyms/index.js';
 import { migrate, PgDatabase } from '../core/storage/index.js';
 import { InProcessSm2Signer } from '../certs/signer/index.js';
 import { generateSm2KeyPair } from '../certs/sm2/sm2.js';
@@ -52,11 +54,12 @@ export async function benchAuditLog(url: string, rows: number): Promise<AuditLog
         `INSERT INTO access_record (id, at, requester, operator, subject_kind, subject_code, resource, items_requested, items_returned, service_item,
            case_number, decision, rule_ids, policy_revision, error_code, latency_ms, request_digest, response_digest, certificate_sm3, instance, protocol)
          SELECT gen_random_uuid(), timestamptz '2026-01-01 08:00+08' + g * interval '30 seconds', '11210100001000010R', '经办人' || (g % 20),
-                'person', '11010519491231002X', '210100-GA-0001', ARRAY['name','address','photo'], ARRAY['name','address'], '210100-SB-0001',
+                'person', $3, '210100-GA-0001', ARRAY['name','address','photo'], ARRAY['name','address'], '210100-SB-0001',
                 'BJ-2026-' || (g / 3), 'permit', ARRAY['GA-PHOTO-1'], '2026-01-01.1', NULL, (g % 5000) / 7.0,
                 sha256(int8send(g)), sha256(int8send(-g)), sha256(int8send(g % 40)), 'bench', 'http'
            FROM generate_series($1::int, $2::int) AS g`,
-        [done + 1, Math.min(rows, done + 100_000)],
+        // Records hold the subject's blind index, as the access log writes them.
+        [done + 1, Math.min(rows, done + 100_000), new BlindIndex([{ version: 1, key: randomBytes(32) }]).of('11010519491231002X')],
       );
     }
     await db.exec('ANALYZE access_record');

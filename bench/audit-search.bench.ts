@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { loadConfig } from '../core/config/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { usccCheckCharacter } from '../core/identifiers/index.js';
+import type { BlindIndex } from '../core/pseudonyms/index.js';
 import { buildApp } from '../gateway/app.js';
 import { demoKeyFiles } from '../registry/demo/index.js';
 import { AccessSearchStore, readFilters, type AccessFilters } from '../audit/search/index.js';
@@ -64,8 +65,16 @@ const DEPARTMENTS = 40;
 const SUBJECTS = 200_000;
 const RESOURCES = 40;
 
-/** Loads `rows` records over a year into access_record, day by day (seq follows the day; within it, times vary). */
-async function load(db: { exec(sql: string): Promise<void>; query(sql: string, params?: unknown[]): Promise<unknown> }, rows: number): Promise<void> {
+/**
+ * Loads `rows` records over a year into access_record, day by day (seq follows the day; within it, times vary).
+ * Records hold the blind index of their subject, as the access log writes them; returns index → ID number, so the
+ * searches can ask by ID number as a supervisor does.
+ */
+async function load(
+  db: { exec(sql: string): Promise<void>; query<R = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> },
+  rows: number,
+  pseudonyms: BlindIndex,
+): Promise<Map<string, string>> {
   // Subjects with valid check characters, computed in SQL as GB 11643 says (weights, mod 11, 10X98765432).
   await db.exec(`
     CREATE TEMP TABLE bench_subjects AS
@@ -75,7 +84,16 @@ async function load(db: { exec(sql: string): Promise<void>; query(sql: string, p
         FROM (SELECT n, '210102' || to_char(date '1950-01-01' + (n % 20000), 'YYYYMMDD') || lpad(((n / 20000) % 1000)::text, 3, '0') AS f
                 FROM generate_series(0, ${SUBJECTS - 1}) n) s;
     CREATE UNIQUE INDEX ON bench_subjects (n);
-    ANALYZE bench_subjects;`);
+    ALTER TABLE bench_subjects ADD COLUMN idx text;`);
+  const { rows: codes } = await db.query<{ n: number; code: string }>('SELECT n, code FROM bench_subjects ORDER BY n');
+  const byIndex = new Map<string, string>();
+  const indexes = codes.map((c) => {
+    const idx = pseudonyms.of(c.code);
+    byIndex.set(idx, c.code);
+    return idx;
+  });
+  await db.query('UPDATE bench_subjects b SET idx = u.idx FROM unnest($1::int[], $2::text[]) AS u(n, idx) WHERE b.n = u.n', [codes.map((c) => c.n), indexes]);
+  await db.exec('ANALYZE bench_subjects');
   const departments = Array.from({ length: DEPARTMENTS }, (_, i) => uscc(i));
   await db.query(
     `INSERT INTO access_record (id, at, requester, operator, subject_kind, subject_code, resource, items_requested, items_returned, service_item,
@@ -87,7 +105,7 @@ async function load(db: { exec(sql: string): Promise<void>; query(sql: string, p
             d.code,
             '经办人' || d.i || '-' || (hashint4(g + 1) & 15),
             'person',
-            s.code,
+            s.idx,
             '210100-R' || lpad((abs(hashint4(g + 2)) % ${RESOURCES})::text, 2, '0') || '-0001',
             ARRAY['name', 'idNumber', 'address'],
             CASE WHEN (abs(hashint4(g + 3)) % 100) < 93 THEN ARRAY['name', 'idNumber'] ELSE ARRAY[]::text[] END,
@@ -111,6 +129,7 @@ async function load(db: { exec(sql: string): Promise<void>; query(sql: string, p
     [departments, rows],
   );
   await db.exec('ANALYZE access_record');
+  return byIndex;
 }
 
 async function timed(fn: () => Promise<unknown>): Promise<number> {
@@ -132,10 +151,10 @@ export async function benchAuditSearch(databaseUrl: string, rows: number, reques
   try {
     const { httpUrl } = await app.listen();
     const started = performance.now();
-    await load(app.ctx.db, rows);
+    const subjectsByIndex = await load(app.ctx.db, rows, app.ctx.pseudonyms);
     const loadSeconds = (performance.now() - started) / 1000;
     client = new AuditClient({ httpUrl, signer: DepartmentKey.fromFiles(files.key, files.certificate) });
-    const store = new AccessSearchStore(app.ctx.db);
+    const store = new AccessSearchStore(app.ctx.db, app.ctx.pseudonyms);
     const rnd = random(7);
     const pick = <T>(list: readonly T[]): T => list[Math.floor(rnd() * list.length)]!;
     const busy = Array.from({ length: 10 }, (_, i) => uscc(i));
@@ -146,7 +165,7 @@ export async function benchAuditSearch(databaseUrl: string, rows: number, reques
     const year = { from: new Date(YEAR_START).toISOString(), to: day(365).toISOString() };
 
     const kinds: [string, () => AuditSearchInput][] = [
-      ['subject', () => ({ subject: pick(subjectRows).subject_code })],
+      ['subject', () => ({ subject: subjectsByIndex.get(pick(subjectRows).subject_code)! })],
       ['department + day', () => ({ department: pick(busy), from: day(Math.floor(rnd() * 364)).toISOString(), to: day(Math.floor(rnd() * 364) + 1).toISOString() })],
       ['case number', () => ({ caseNumber: pick(caseRows).case_number })],
       ['operator (a year)', () => ({ operator: pick(operatorRows).operator, ...year })],
@@ -183,7 +202,7 @@ export async function benchAuditSearch(databaseUrl: string, rows: number, reques
       }
       gateway.sort((a, b) => a - b);
       direct.sort((a, b) => a - b);
-      results.push({ name, p50: percentile(gateway, 50), p99: percentile(gateway, 99), storeP50: percentile(direct, 50), storeP99: percentile(direct, 99), rowsPerPage: rowsSeen / requests, plan: await plan(app.ctx.db, toFilters(make())) });
+      results.push({ name, p50: percentile(gateway, 50), p99: percentile(gateway, 99), storeP50: percentile(direct, 50), storeP99: percentile(direct, 99), rowsPerPage: rowsSeen / requests, plan: await plan(app.ctx.db, toFilters(make()), app.ctx.pseudonyms) });
     }
 
     // Deep paging: follow the cursor through a year of one busy department, timing every page from the 100th on.
@@ -234,10 +253,10 @@ export async function benchAuditSearch(databaseUrl: string, rows: number, reques
 }
 
 /** The first index the plan of this search's page names (EXPLAIN, parameters bound). */
-async function plan(db: { query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> }, filters: AccessFilters): Promise<string> {
+async function plan(db: { query<R>(sql: string, params?: unknown[]): Promise<{ rows: R[] }> }, filters: AccessFilters, pseudonyms: BlindIndex): Promise<string> {
   const { whereClause } = await import('../audit/search/access-search-store.js');
   const params: unknown[] = [];
-  const where = whereClause(filters, null, params);
+  const where = whereClause(filters, null, params, pseudonyms);
   const { rows } = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN SELECT * FROM access_record r WHERE ${where} ORDER BY r.at DESC, r.seq DESC LIMIT 51`, params);
   const lines = rows.map((r) => r['QUERY PLAN']);
   const index = lines.map((l) => /(Index(?: Only)? Scan(?: Backward)?|Bitmap Index Scan) (?:using|on) (\S+)/.exec(l)).find(Boolean);

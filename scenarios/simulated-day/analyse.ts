@@ -81,14 +81,15 @@ export async function analyseSimulatedDay(plan: ScenarioPlan, options: AnalyseOp
     // Follow the operator flag into the log: every record of that operator on the day, page by page.
     const many = plan.planted.find((p) => p.kind === 'operator-many-subjects')!;
     let operatorRecords = 0;
-    let firstSubject: string | null = null;
     for (let cursor: string | undefined; ; ) {
       const page = await audit.search({ department: many.requester, operator: many.operator!, from, to, limit: 500, ...(cursor ? { cursor } : {}) });
       operatorRecords += page.records.length;
-      firstSubject ??= (page.records[0]?.subjectCode as string | undefined) ?? null;
       if (!page.next) break;
       cursor = page.next;
     }
+    // The log names people by the blind index of their ID number only; the person whose view is shown is one the
+    // operator read, as the plan (the people's own side) knows them.
+    const firstSubject = plan.requests.find((r) => r.operator === many.operator && r.demand.requester === many.requester && r.at >= from.getTime() && r.at < to.getTime())?.subjectCode ?? null;
     // …and what one of the people read sees: the department, the purpose, the time.
     let subjectView = { subject: firstSubject ?? '', accesses: 0, showsTheRead: false };
     if (firstSubject) {
