@@ -44,16 +44,16 @@ export class AccessEnforcer {
 
   /**
    * Admits a call to a route of class `access`, or throws the catalogue error that refuses it. `signed` says
-   * whether the call carries any signature part (an optional signature is checked only when given); `body` is the
-   * decoded request, for routes that take a signed statement in it.
+   * whether the call carries any signature part (an optional signature is checked only when given); `statement`
+   * whether it carries a signed statement (transport/access.ts carriesStatement), for routes that take one.
    */
-  async authorise(access: AccessClass, call: SignedCall, signed: boolean, body: unknown): Promise<Authorised> {
+  async authorise(access: AccessClass, call: SignedCall, signed: boolean, statement: boolean): Promise<Authorised> {
     switch (access.kind) {
       case 'public':
         if (access.signed !== 'optional' || !signed) return NONE;
         return this.#verified(call, true, null);
       case 'statement':
-        if (!hasStatement(body)) {
+        if (!statement) {
           throw new ZtError('ZT_ERR_TRANSITION_UNSIGNED', `this step takes a statement signed by ${access.scope}: the body carries no signature (docs/signed-transitions.md)`);
         }
         return NONE;
@@ -90,11 +90,4 @@ export class AccessEnforcer {
     }
     return { caller, verification };
   }
-}
-
-function hasStatement(body: unknown): boolean {
-  if (!body || typeof body !== 'object') return false;
-  const s = (body as { signature?: unknown }).signature;
-  if (s === null || s === undefined || s === '') return false;
-  return typeof s !== 'object' || Object.keys(s).length > 0;
 }

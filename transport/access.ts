@@ -84,3 +84,11 @@ export function isAccessClass(value: unknown): value is AccessClass {
   const kind = (value as { kind?: unknown }).kind;
   return kind === 'public' || kind === 'department' || kind === 'role' || kind === 'statement';
 }
+
+/** Whether a decoded request carries a signed statement in its `signature` field (JSON or protobuf). */
+export function carriesStatement(body: unknown): boolean {
+  if (!body || typeof body !== 'object') return false;
+  const s = (body as { signature?: unknown }).signature;
+  if (s === null || s === undefined || s === '') return false;
+  return typeof s !== 'object' || Object.keys(s).length > 0;
+}

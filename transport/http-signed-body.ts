@@ -24,6 +24,21 @@ export function keepRawJsonBodies(app: FastifyInstance): void {
   });
 }
 
+/** At the root: JSON and plain-text bodies parsed as fastify does, their bytes kept, so any route's signature can be checked. */
+export function keepRawBodies(app: FastifyInstance): void {
+  keepRawJsonBodies(app);
+  app.removeContentTypeParser('text/plain');
+  app.addContentTypeParser('text/plain', { parseAs: 'buffer' }, (request, body, done) => {
+    raw.set(request, body as Buffer);
+    done(null, (body as Buffer).toString('utf8'));
+  });
+}
+
+/** Keeps the bytes of a body parsed by a parser of its own (CSV), so that its signature can be checked. */
+export function keepRawBody(request: FastifyRequest, body: Buffer): void {
+  raw.set(request, body);
+}
+
 /** The body as received; undefined when the request had none (or the plugin did not keep it). */
 export function rawBody(request: FastifyRequest): Buffer | undefined {
   return raw.get(request);

@@ -16,8 +16,8 @@ import { catalogueRoutes } from '../../registry/catalogue/http/routes.js';
 import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
 import { errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
-import { carriesSignature, keepRawJsonBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
-import { describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
+import { carriesSignature, keepRawBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
+import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
 import { roleRoutes } from '../../registry/roles/index.js';
 
@@ -66,7 +66,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     }
   });
   // Signed requests are checked over the body's bytes as received, on every route.
-  keepRawJsonBodies(app);
+  keepRawBodies(app);
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -118,7 +118,9 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   app.addHook('preValidation', async (request) => {
     const access = request.routeOptions.config.access;
     if (access === undefined || (access.kind === 'public' && access.signed !== 'optional')) return;
-    setAuthorised(request, await ctx.access.authorise(access, signedHttpCall(request), carriesSignature(request), request.body));
+    // A statement travels in the body's signature field, or for a whole-file import in the Zt-Signature header.
+    const statement = carriesStatement(request.body) || request.headers['zt-signature'] !== undefined;
+    setAuthorised(request, await ctx.access.authorise(access, signedHttpCall(request), carriesSignature(request), statement));
   });
 
   app.addHook('onResponse', async (request, reply) => {

@@ -51,8 +51,8 @@ export class CatalogueService {
   /** Publishes a supply-list entry; its resource.published event commits with it (outbox). */
   async publish(input: ResourcePublication, options: { at?: Date; actor?: string } = {}): Promise<DataResource> {
     const resource = normalisePublication(input);
-    assertActsFor(options.actor, [resource.provider]);
     await this.departments.get(resource.provider);
+    assertActsFor(options.actor, [resource.provider]);
     const at = options.at ?? this.#clock();
     const stored = await this.db.transaction(async (tx) => {
       const row = await this.store.insert(tx, resource, at);
@@ -169,7 +169,10 @@ export function rowError(row: number, error: unknown): RowError {
   return { row, code: zt.code, message: zt.message };
 }
 
-/** A department publishes into its own supply list only: every provider named must be the signing department. */
+/**
+ * A department publishes into its own supply list only: every provider named must be the signing department. An
+ * actor left undefined is the platform itself (the demo seed) or its administrator (a catalogue moved in whole).
+ */
 function assertActsFor(actor: string | undefined, providers: readonly string[]): void {
   if (actor === undefined) return;
   const others = [...new Set(providers.filter((p) => p !== actor))];

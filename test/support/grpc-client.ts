@@ -25,11 +25,17 @@ export function unary(client: Client, method: string, request: Msg = {}, metadat
 }
 
 /** The call's error; fails the test when the call succeeds. */
-export async function unaryError(client: Client, method: string, request: Msg = {}): Promise<grpc.ServiceError> {
-  const outcome = await unary(client, method, request).then(
+export async function unaryError(client: Client, method: string, request: Msg = {}, metadata = new grpc.Metadata()): Promise<grpc.ServiceError> {
+  const outcome = await unary(client, method, request, metadata).then(
     (response) => ({ ok: true as const, response }),
     (error: grpc.ServiceError) => ({ ok: false as const, error }),
   );
   if (outcome.ok) throw new Error(`${method} succeeded but an error was expected: ${JSON.stringify(outcome.response)}`);
   return outcome.error;
+}
+
+/** The method's full path and the bytes the client will send for `request` (what a request signature covers). */
+export function serialised(client: Client, method: string, request: Msg): { path: string; bytes: Buffer } {
+  const definition = (client.constructor as unknown as { service: Record<string, { path: string; requestSerialize(m: Msg): Buffer }> }).service[method]!;
+  return { path: definition.path, bytes: definition.requestSerialize(request) };
 }

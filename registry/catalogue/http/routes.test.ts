@@ -7,7 +7,7 @@ import { usccCheckCharacter } from '../../../core/identifiers/index.js';
 import { existsSync } from 'node:fs';
 import { sm3 } from '../../../certs/sm2/sm2.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
-import { demoSigner, signedJson } from '../../../test/support/signing.js';
+import { demoSigner, platformOperatorKey, signedHeaders, signedJson } from '../../../test/support/signing.js';
 import { DEMO_DEMANDS, DEMO_DEPARTMENTS, demoKeyFiles } from '../../demo/index.js';
 import { parseCsv } from '../csv.js';
 import { chinaDate } from '../working-days.js';
@@ -65,13 +65,23 @@ async function call(
     const content = body as Record<string, unknown>;
     const kind = (step[2] ?? 'register') as 'register' | 'approve' | 'refuse' | 'withdraw';
     const actor = kind === 'register' ? content.requester : content.actor;
-    if (hasKey(app, actor)) {
-      body = { ...content, signature: await signedJson(demoSigner(app.config.dataDir, actor), { kind, demandId: step[1] ?? null, actor, content }) };
-    }
+    // A step for an actor without a key (a malformed or unknown code) is signed by another department: the gateway
+    // takes only signed steps, and the service then names what is wrong with the step before the signer.
+    const signer = demoSigner(app.config.dataDir, hasKey(app, actor) ? actor : GA);
+    body = { ...content, signature: await signedJson(signer, { kind, demandId: step[1] ?? null, actor: actor as string, content }) };
   }
   if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
     headers['content-type'] = contentType;
+  }
+  // Publishing and importing resources are signed requests (Zt-* headers): a publication by its provider, an import
+  // by the platform administrator (an import may list several providers).
+  if (method === 'POST' && /^\/v1\/catalogue\/resources(\/import)?$/.test(path) && !options.unsigned) {
+    const provider = typeof body === 'object' && body !== null ? (body as { provider?: unknown }).provider : undefined;
+    const signer = path.endsWith('/import') || !hasKey(app, provider) ? platformOperatorKey((options.keysOf ?? app).config) : demoSigner(app.config.dataDir, provider);
+    Object.assign(headers, await signedHeaders(signer, 'POST', path, typeof init.body === 'string' ? init.body : ''));
+    if (init.body === undefined) delete headers['content-type'];
+    else headers['content-type'] = contentType;
   }
   if (options.importAs) {
     const documentSm3 = sm3(Buffer.from(init.body as string, 'utf8')).toString('hex');

@@ -1,16 +1,22 @@
-import { department, PUBLIC, statement } from '../../../transport/access.js';
-import { requireCaller } from '../../../transport/http-signed-body.js';
 import type {} from '@fastify/swagger';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import { ZtError } from '../../../core/errors/index.js';
 import { decodeEnvelopeJson, type SignedEnvelope } from '../../../certs/envelope/index.js';
 import { sm3 } from '../../../certs/sm2/sm2.js';
+import { department, PUBLIC, statement } from '../../../transport/access.js';
 import { errorResponses } from '../../../transport/http-errors.js';
+import { keepRawBody, rawBody as keptRawBody, requireCaller } from '../../../transport/http-signed-body.js';
 import { MAX_IMPORT_ROWS, MAX_PAGE, type CatalogueService } from '../catalogue-service.js';
 import type { DemandService } from '../demand-service.js';
 import { DEMAND_STATES, type DemandRegistration, type RefusalInput, type TermsInput } from '../demand.js';
 import { demandsFromCsv, demandsFromJson, demandsToCsv, resourcesFromCsv, resourcesFromJson, resourcesToCsv } from '../lists.js';
 import { CONNECTOR_KINDS, ITEM_TYPES, SENSITIVITIES, SHARING_CLASSES, UPDATE_CYCLES, type ResourcePublication } from '../resource.js';
+
+/** The department a publication must be for: the signer's own, unless the signer administers the platform. */
+const actingFor = (request: FastifyRequest): string | undefined => {
+  const caller = requireCaller(request);
+  return caller.roles.has('administrator') ? undefined : caller.uscc;
+};
 
 // USCCs are checked by the service, so a malformed one gets ZT_ERR_ID_INVALID_USCC rather than a schema error.
 const uscc = { type: 'string', maxLength: 64, description: '统一社会信用代码 (unified social credit code, GB 32100) of a department.', examples: ['112101000010000537'] } as const;
@@ -204,13 +210,9 @@ function signed<T extends object>(body: Signed<T>): [T, { proof?: SignedEnvelope
   return [input as T, signature === undefined ? {} : { proof: decodeEnvelopeJson(signature as object) }];
 }
 
-const rawBodies = new WeakMap<FastifyRequest, Buffer>();
-
-/** The body of a request as it was sent (JSON bodies in the import scope; CSV bodies are kept as text). */
+/** The body of a request as it was sent (the gateway keeps the bytes of JSON and CSV bodies). */
 function rawBody(request: FastifyRequest): Buffer {
-  const raw = rawBodies.get(request);
-  if (raw) return raw;
-  return typeof request.body === 'string' ? Buffer.from(request.body, 'utf8') : Buffer.alloc(0);
+  return keptRawBody(request) ?? Buffer.alloc(0);
 }
 
 /** The Zt-Signature header of an import: base64 of the envelope's JSON. */
@@ -299,7 +301,11 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
   return async (app) => {
     for (const schema of [legalBasisSchema, connectorSchema, dataItemSchema, resourceSchema, demandSchema, transitionSchema, countsSchema]) app.addSchema(schema);
     // CSV bodies for the imports; the parser is scoped to this plugin.
-    app.addContentTypeParser('text/csv', { parseAs: 'string' }, (_request, body, done) => done(null, body));
+    // CSV bodies are signed as sent too, so their bytes are kept beside the text.
+    app.addContentTypeParser('text/csv', { parseAs: 'buffer' }, (request, body, done) => {
+      keepRawBody(request, body as Buffer);
+      done(null, (body as Buffer).toString('utf8'));
+    });
 
     // ---------------------------------------------------------------------------------------------------------
     // Supply list (供给清单).
@@ -315,7 +321,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
           response: { 201: { $ref: 'CatalogueResource#' }, ...errorResponses },
         },
       },
-      async (request, reply) => reply.code(201).send(await catalogue.publish(request.body, { actor: requireCaller(request).uscc })),
+      async (request, reply) => reply.code(201).send(await catalogue.publish(request.body, { actor: actingFor(request) })),
     );
 
     app.get<{ Querystring: Page & { provider?: string } }>(
@@ -379,7 +385,7 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       async (request, reply) => {
         const body = importBody(request);
         const batch = 'csv' in body ? resourcesFromCsv(body.csv) : resourcesFromJson(body.json);
-        const imported = await catalogue.import(batch, { actor: requireCaller(request).uscc });
+        const imported = await catalogue.import(batch, { actor: actingFor(request) });
         return reply.code(201).send({ imported: imported.length, resources: imported.map((r) => r.code) });
       },
     );
@@ -499,14 +505,8 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       },
     );
 
-    // A demand import is signed over the file as sent, so this scope keeps the raw bytes of JSON bodies too.
+    // A demand import is signed over the file as sent (the gateway keeps the bytes of every JSON and CSV body).
     await app.register(async (scope) => {
-      const parseJson = scope.getDefaultJsonParser('error', 'ignore');
-      scope.removeContentTypeParser('application/json');
-      scope.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-        rawBodies.set(request, body as Buffer);
-        parseJson(request, (body as Buffer).toString('utf8'), done);
-      });
       scope.post<{ Body: unknown }>(
         '/v1/catalogue/demands/import',
         {
