@@ -13,9 +13,14 @@ import { enqueueEvent } from '../../core/outbox/index.js';
 import { migrate, openDatabase } from '../../core/storage/index.js';
 import { DEPARTMENT_EVENTS_TOPIC } from '../../registry/departments/index.js';
 import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../support/services.js';
-import { ensureBuilt, freePort, killAll, spawnCli, tempDir, waitForHttp, type CliProcess } from './process.js';
+import { ensureBuilt, freePort, killAll, runCli, spawnCli, tempDir, waitForHttp, type CliProcess } from './process.js';
+import { join } from 'node:path';
+import { DepartmentKey } from '../../client/department-key.js';
+import { signHttpRequest } from '../../client/request-signing.js';
+import type { Signer } from '../../certs/signer/index.js';
 
 const CONCURRENCY = 32;
+const PLATFORM_USCC = '11210100001000088R'; // the default ZT_PLATFORM_USCC: the first administrator
 
 /** Valid, unique codes of government bodies (registration authority 1, type 1) in area 210100. */
 function usccFactory(): () => string {
@@ -29,8 +34,10 @@ function usccFactory(): () => string {
 
 type Outcome = { status: number; error?: undefined } | { status?: undefined; error: string };
 
-function postDepartment(agent: Agent, port: number, uscc: string): Promise<Outcome> {
+/** Registering a department is the platform administrator's: each request is signed with its key. */
+async function postDepartment(agent: Agent, port: number, uscc: string, admin: Signer): Promise<Outcome> {
   const body = JSON.stringify({ uscc, name: `端到端测试部门 ${uscc}` });
+  const { headers: signature } = await signHttpRequest({ method: 'POST', path: '/v1/departments', body: Buffer.from(body, 'utf8'), signer: admin });
   return new Promise((resolve) => {
     const req = request(
       {
@@ -39,7 +46,7 @@ function postDepartment(agent: Agent, port: number, uscc: string): Promise<Outco
         port,
         method: 'POST',
         path: '/v1/departments',
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+        headers: { ...signature, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
         timeout: 30_000,
       },
       (res) => {
@@ -71,7 +78,7 @@ interface LoadReport {
  * Fires registrations with CONCURRENCY in flight; after loadMs sends the signal to the process and keeps firing
  * until every worker has had its connection refused (or the process is gone and stays so).
  */
-async function loadThenSignal(p: CliProcess, port: number, loadMs: number, signal: NodeJS.Signals): Promise<LoadReport> {
+async function loadThenSignal(p: CliProcess, port: number, loadMs: number, signal: NodeJS.Signals, admin: Signer): Promise<LoadReport> {
   const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY });
   const nextUscc = usccFactory();
   const report: LoadReport = {
@@ -91,7 +98,7 @@ async function loadThenSignal(p: CliProcess, port: number, loadMs: number, signa
     while (Date.now() < hardStop) {
       const uscc = nextUscc();
       const before = signalled;
-      const outcome = await postDepartment(agent, port, uscc);
+      const outcome = await postDepartment(agent, port, uscc, admin);
       report.total++;
       const label = outcome.error ?? String(outcome.status);
       report.statuses[label] = (report.statuses[label] ?? 0) + 1;
@@ -187,6 +194,20 @@ describeWithService('kafka', 'shutdown of zhengtong serve under load (Kafka)', (
     };
   }
 
+  /**
+   * A platform CA for the storage, and a certificate of the platform operator (the first administrator, who may
+   * register departments), made with the CLI before serve starts.
+   */
+  async function administrator(store: Record<string, string>): Promise<Signer> {
+    const init = await runCli(['ca', 'init'], { ...store, ZT_LOG_LEVEL: 'warn' }, 120_000);
+    expect(init.code, init.stderr).toBe(0);
+    const key = join(store.ZT_DATA_DIR!, 'admin.key.pem');
+    const cert = join(store.ZT_DATA_DIR!, 'admin.cert.pem');
+    const enrol = await runCli(['ca', 'enrol', '--uscc', PLATFORM_USCC, '--name', '平台运营方', '--generate', '--key-out', key, '--out', cert], { ...store, ZT_LOG_LEVEL: 'warn' }, 120_000);
+    expect(enrol.code, enrol.stderr).toBe(0);
+    return DepartmentKey.fromFiles(key, cert);
+  }
+
   async function startServe(settings: Record<string, string>): Promise<CliProcess> {
     const p = spawnCli(['serve'], settings);
     await waitForHttp(`http://127.0.0.1:${settings.ZT_HTTP_PORT}/healthz`, 90_000, () => p.child.exitCode === null && p.child.signalCode === null);
@@ -216,10 +237,12 @@ describeWithService('kafka', 'shutdown of zhengtong serve under load (Kafka)', (
 
   it('SIGTERM during load loses no accepted event', async () => {
     const topicPrefix = `${uniqueName('zt_e2e_term')}.`;
-    const settings = await serveSettings(storage(), topicPrefix);
+    const store = storage();
+    const admin = await administrator(store);
+    const settings = await serveSettings(store, topicPrefix);
     const p = await startServe(settings);
 
-    const load = await loadThenSignal(p, Number(settings.ZT_HTTP_PORT), 2500, 'SIGTERM');
+    const load = await loadThenSignal(p, Number(settings.ZT_HTTP_PORT), 2500, 'SIGTERM', admin);
     const exit = await p.waitForExit(60_000);
     const summary = JSON.stringify({ ...load, accepted: load.accepted.size });
     console.info(`[e2e] SIGTERM under load: ${summary}`);
@@ -240,9 +263,10 @@ describeWithService('kafka', 'shutdown of zhengtong serve under load (Kafka)', (
   it('events left in the outbox by SIGKILL are published on the next start', async () => {
     const topicPrefix = `${uniqueName('zt_e2e_kill')}.`;
     const store = storage();
+    const admin = await administrator(store);
     const first = await serveSettings(store, topicPrefix);
     const p = await startServe(first);
-    const load = await loadThenSignal(p, Number(first.ZT_HTTP_PORT), 1500, 'SIGKILL');
+    const load = await loadThenSignal(p, Number(first.ZT_HTTP_PORT), 1500, 'SIGKILL', admin);
     const exit = await p.waitForExit(30_000);
     expect(exit.signal).toBe('SIGKILL');
     expect(load.accepted.size, JSON.stringify(load.statuses)).toBeGreaterThan(0);
