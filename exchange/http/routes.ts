@@ -9,7 +9,7 @@ import { ZtError } from '../../core/errors/index.js';
 import { errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import type { ExchangeService } from '../exchange-service.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
-import { keepRawJsonBodies, rawBody, signedHttpCall } from '../../transport/http-signed-body.js';
+import { rawBody, signedHttpCall } from '../../transport/http-signed-body.js';
 
 export const EXCHANGE_QUERY_PATH = '/v1/exchange/query';
 
@@ -40,8 +40,6 @@ const seen = new WeakSet<FastifyRequest>();
 
 export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
   return async (app) => {
-    // The signature covers the body exactly as sent, so keep its bytes.
-    keepRawJsonBodies(app);
     // Refused before the handler (malformed JSON, too large, wrong media type): still an access to record.
     app.addHook('onError', async (request, _reply, error) => {
       if (seen.has(request)) return;

@@ -8,7 +8,7 @@ import { ZtError } from '../../core/errors/index.js';
 import { errorResponses } from '../../transport/http-errors.js';
 import type { IntakeCall, IntakeService } from '../intake-service.js';
 import type { PrefillAnswer } from '../prefill.js';
-import { keepRawJsonBodies, rawBody, presentedHttpSignature, signedHttpCall } from '../../transport/http-signed-body.js';
+import { rawBody, presentedHttpSignature, signedHttpCall } from '../../transport/http-signed-body.js';
 
 export const INTAKE_HTTP_PATHS = { prefill: '/v1/intake/prefill', preview: '/v1/intake/preview', submissions: '/v1/intake/submissions' } as const;
 
@@ -47,9 +47,6 @@ const prefillResponse = {
 
 export function intakeRoutes(intake: IntakeService): FastifyPluginAsync {
   return async (app) => {
-    // The signature covers the body exactly as sent, so keep its bytes.
-    keepRawJsonBodies(app);
-
     app.get('/v1/service-items', { config: { access: PUBLIC }, schema: { tags: ['intake'], summary: 'The service items (事项) intake departments take applications for.', response: { 200: objectResponse, ...errorResponses } } }, async () => ({
       items: intake.items(),
     }));

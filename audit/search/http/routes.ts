@@ -12,7 +12,7 @@ import { covertCaseJson } from '../covert-cases.js';
 import { EXPORT_CONTENT_TYPES } from '../export-format.js';
 import type { RawParameters } from '../query.js';
 import type { AccessLogSearch, AuditCall } from '../search-service.js';
-import { keepRawJsonBodies, rawBody, presentedHttpSignature, signedHttpCall } from '../../../transport/http-signed-body.js';
+import { rawBody, presentedHttpSignature, signedHttpCall } from '../../../transport/http-signed-body.js';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -57,9 +57,6 @@ const object = { type: 'object', additionalProperties: true } as const;
 
 export function auditSearchRoutes(search: AccessLogSearch): FastifyPluginAsync {
   return async (app) => {
-    // The signature covers the body exactly as sent, so keep its bytes.
-    keepRawJsonBodies(app);
-
     app.get(
       '/v1/audit/access-records',
       {

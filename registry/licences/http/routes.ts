@@ -11,7 +11,7 @@ import { holderCodeTypeOf, readIssueInput, type LicenceRegistry, type StepInput 
 import type { LicenceType } from '../licence-type.js';
 import { encodeCompactLicence } from '../offline/compact.js';
 import { readTarget, type LicenceVerifier, type VerificationAnswer } from '../verification-service.js';
-import { keepRawJsonBodies, rawBody, requireCaller, signedHttpCall } from '../../../transport/http-signed-body.js';
+import { rawBody, requireCaller, signedHttpCall } from '../../../transport/http-signed-body.js';
 import { department, PUBLIC, PUBLIC_OR_SIGNED, statement } from '../../../transport/access.js';
 import { readLicencePurpose, type LicenceReads, type Subject } from '../licence-reads.js';
 import type { StoredLicence } from '../sql/sql-licence-store.js';
@@ -85,9 +85,6 @@ const READ = department('an issuer of the licence type, or the intake department
 
 export function licenceRoutes(registry: LicenceRegistry, verifier: LicenceVerifier, reads: LicenceReads): FastifyPluginAsync {
   return async (app) => {
-    // The signature covers the body exactly as sent, so keep its bytes.
-    keepRawJsonBodies(app);
-
     app.get('/v1/licence-types', { config: { access: PUBLIC }, schema: { tags: ['licences'], summary: 'The licence types (证照类型) the registry knows.', response: { 200: { type: 'object', additionalProperties: true }, ...errorResponses } } }, async () => ({
       types: registry.types(),
     }));
