@@ -12,6 +12,7 @@ import { exportPem } from '../certs/x509/index.js';
 import type { Config } from '../core/config/index.js';
 import { isZtError, ZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
+import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { migrate, openDatabase, type Database } from '../core/storage/index.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { AuditArchive, verifyArchiveFile, type ArchiveTrust, type ArchiveVerification, type SealReport } from '../audit/archive/index.js';
@@ -139,6 +140,7 @@ async function openArchive(config: Config, io: ArchiveCommandIo, needSigner: boo
         return envelopeToJson(await signEnvelope((await platform).signer, payload));
       },
       onProgress: (message) => io.stderr.write(`${message}\n`),
+      pseudonyms: () => openPseudonyms(db, pseudonymSettings(config, false)),
     });
     return {
       archive,

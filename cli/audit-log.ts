@@ -60,6 +60,14 @@ function describe(v: LogVerification): string {
     `records checked: ${v.leaves.checked}${v.leaves.archived > 0 ? ` (${v.leaves.archived} archived)` : ''}${v.leaves.outOfRange > 0 ? `; ${v.leaves.outOfRange} leaves outside the seq range` : ''}; ` +
       `${v.records.notYetSequenced} record(s) not yet sequenced${v.records.pendingInWatchedGaps > 0 ? `, ${v.records.pendingInWatchedGaps} late in watched gaps` : ''}`,
   );
+  if (v.reanchor) {
+    const r = v.reanchor;
+    const carried = Object.entries(r.carried).filter(([, n]) => n > 0).map(([k, n]) => `${n} ${k}`).join(', ');
+    lines.push(
+      `re-anchored at ${r.treeSize} leaves (migration 0016, identifiers pseudonymised): statement ${r.signed ? (r.signatureChecked ? 'signed, signature checked' : 'signed') : 'unsigned'}; ` +
+        `log before: ${r.oldCheckpoints.total} checkpoint(s), ${r.oldCheckpoints.valid} valid against its leaves${carried ? `; leaves carried over: ${carried}` : ''}`,
+    );
+  }
   for (const p of v.problems) lines.push(`${p.kind.toUpperCase()}: ${p.message}`);
   if (v.truncated > 0) lines.push(`… and ${v.truncated} more problem(s) not listed`);
   const summary = Object.entries(v.counts).map(([k, n]) => `${n} ${k}`).join(', ');

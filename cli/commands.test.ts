@@ -52,8 +52,9 @@ describe('zhengtong … --help: every group and command answers with its own usa
       'audit analyse', 'audit anomalies', 'audit consume',
       'audit archive seal', 'audit archive verify', 'audit archive restore', 'audit archive list',
       'department register', 'role grant', 'role withdraw', 'role list', 'role history',
+      'pseudonym status', 'pseudonym rotate',
     ]); // prettier-ignore
-    expect(GROUP_PATHS.map((p) => p.join(' '))).toEqual(['', 'ca', 'extract', 'licence', 'audit', 'audit covert', 'audit archive', 'department', 'role']);
+    expect(GROUP_PATHS.map((p) => p.join(' '))).toEqual(['', 'ca', 'extract', 'licence', 'audit', 'audit covert', 'audit archive', 'department', 'role', 'pseudonym']);
   });
 
   it.each(PATHS.map((p) => [name(p), p] as const))('%s', (_, path) => {
@@ -144,6 +145,7 @@ describe('the usage catalogue and the runners', () => {
     expect(commandsOf('licence')).toEqual([...LICENCE_GATEWAY_COMMANDS, 'convert', 'verify-offline'].sort());
     expect(commandsOf('department')).toEqual([...ADMIN_RUNNERS.department].sort());
     expect(commandsOf('role')).toEqual([...ADMIN_RUNNERS.role].sort());
+    expect(commandsOf('pseudonym')).toEqual(['rotate', 'status']);
   });
 
   it('quotes the values it repeats as the code has them', () => {

@@ -739,6 +739,31 @@ const ROLE: CommandGroup = {
   },
 };
 
+const PSEUDONYM: CommandGroup = {
+  summary: 'the keys of the blind index that stands for ID numbers and USCCs outside the source records: status, rotate',
+  description:
+    'Outside the source records (extracts, licences, intake case files) subject identifiers are stored as a keyed SM3-HMAC blind index (p<version>.<base64url>). ' +
+    'The keys are versioned: new records are indexed with the highest version, searches look under every version. They come from ZT_PSEUDONYM_KEYS or ZT_PSEUDONYM_KEY_FILE (default <ZT_DATA_DIR>/pseudonym-keys.json, mode 0600); every instance of one database needs the same keys.',
+  commands: {
+    status: {
+      summary: 'the key versions at hand and when the database first saw each',
+      synopsis: ['[--json] [--config FILE]'],
+      description: 'Checks the keys against the database (a key that differs, or a missing version, is refused) and lists the versions.',
+      options: [JSON_OUTPUT, CONFIG],
+      examples: ['zhengtong pseudonym status'],
+    },
+    rotate: {
+      summary: 'add a key version; new records are indexed with it after the instances restart',
+      synopsis: ['[--config FILE]'],
+      description:
+        'Adds version n+1 with 32 fresh random bytes to the key file (written whole, mode 0600), or, when the keys come from ZT_PSEUDONYM_KEYS, prints the list with the new key added. ' +
+        'Copy the file to every instance and restart them. Records indexed before keep their index (the access log is append-only and its leaves hash them), so the old versions stay: rotation limits what a leaked key exposes to the records indexed with it.',
+      options: [CONFIG],
+      examples: ['zhengtong pseudonym rotate', 'zhengtong pseudonym status --json'],
+    },
+  },
+};
+
 export const COMMANDS: CommandGroup = {
   summary: 'government data-sharing exchange and e-licence middleware',
   description: '',
@@ -784,6 +809,7 @@ export const COMMANDS: CommandGroup = {
     audit: AUDIT,
     department: DEPARTMENT,
     role: ROLE,
+    pseudonym: PSEUDONYM,
   },
   options: [CONFIG, ['--version', 'print the version'], ['-h, --help', 'print this text; after a command, that command\'s usage']],
   notes: 'Settings come from environment variables; see the README\'s configuration table or `zhengtong config`.',

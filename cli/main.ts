@@ -4,6 +4,7 @@ import { loadConfig, redactUrl, settings, type Config, type SettingName } from '
 import { isZtError, ZtError } from '../core/errors/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { packageVersion } from '../core/paths.js';
+import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
 import { demoKeysDirectory } from '../registry/demo/keys.js';
 import { COMMANDS } from './commands.js';
@@ -97,6 +98,19 @@ async function runMigrate(config: Config): Promise<void> {
     process.stdout.write(
       applied.length > 0 ? `applied ${applied.join(', ')}; schema is at version ${report.version}\n` : `nothing to apply; schema is at version ${report.version}\n`,
     );
+    // Migration 0016's data step: stored identifiers replaced by their blind index. The log's re-anchor is signed by
+    // the platform key, which serve opens: a log that had signed checkpoints is re-anchored at the next serve.
+    const { pseudonymiseStoredIdentifiers } = await import('../audit/pseudonymisation.js');
+    const pseudonyms = await openPseudonyms(db, pseudonymSettings(config));
+    const data = await pseudonymiseStoredIdentifiers({ db, pseudonyms, signer: null, platformUscc: config.platformUscc });
+    if (!data.alreadyDone) {
+      const c = data.converted;
+      process.stdout.write(
+        `identifiers replaced by their blind index (key version ${pseudonyms.current}): ${c.accessRecords} access records, ${c.exchangeRecords} exchange records, ${c.analyticsSubjects} analytics rows, ${c.auditQueries} audit queries, ${c.outboxEvents} outbox events\n`,
+      );
+      if (data.reanchor) process.stdout.write(`access log re-anchored at ${data.reanchor.old.treeSize} leaves (unsigned: the log before it had no signed checkpoint)\n`);
+      if (data.reanchorPending) process.stdout.write('the access log is re-anchored at the next zhengtong serve, which signs the re-anchor with the platform key\n');
+    }
   } finally {
     await db.close();
   }
@@ -269,6 +283,9 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import('./ca.js')).runCa(config, argv);
       case 'extract':
         return await (await import('./extract.js')).runExtract(config, argv);
+      case 'pseudonym':
+        process.exitCode = await (await import('./pseudonym.js')).runPseudonym(config, argv);
+        return;
       default:
         // The usage catalogue names a command this dispatcher does not run.
         throw new Error(`zhengtong ${command} is in the usage catalogue (cli/commands.ts) but has no runner`);

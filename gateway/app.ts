@@ -12,6 +12,7 @@ import { OutboxRelay } from '../core/outbox/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
 import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
+import { pseudonymiseStoredIdentifiers } from '../audit/pseudonymisation.js';
 import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SignedTransitionAuthenticator, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
 import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } from '../registry/demo/index.js';
@@ -278,6 +279,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       signer,
       trust,
       ...(businessClock ? { now: () => new Date(businessClock()) } : {}),
+    });
+    // Migration 0016's data step: rows written before hold identifiers in clear; they get their blind index, and the
+    // log is re-anchored (signed by the platform key). Once done, a start finds nothing to do.
+    await pseudonymiseStoredIdentifiers({
+      db,
+      pseudonyms,
+      signer: ca ? () => signer().then((p) => p.signer) : null,
+      platformUscc: config.platformUscc,
+      logger: logger.child({ component: 'pseudonymisation' }),
     });
     // The tamper-evident log: every instance offers to sequence records and sign checkpoints; one at a time does.
     const auditLog = new AuditLogService({

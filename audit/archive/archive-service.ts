@@ -12,6 +12,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ZtError } from '../../core/errors/index.js';
+import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database, Queryable, Session } from '../../core/storage/index.js';
 import { ACCESS_RECORD_COLUMNS, accessRecordFromRow, type AccessRecordRow, type StoredAccessRecord } from '../access-record-row.js';
 import { accessLeafHash } from '../log/leaf.js';
@@ -42,6 +43,11 @@ export interface AuditArchiveOptions {
   now?: () => Date;
   /** One line of progress at a time (the CLI writes them to standard error). */
   onProgress?: (message: string) => void;
+  /**
+   * The blind index, opened when needed: a segment sealed before migration 0016 holds its records with identifiers
+   * in clear (its file proves them as they were), and they are restored with the index in their place.
+   */
+  pseudonyms?: () => Promise<BlindIndex>;
 }
 
 /** A segment that could be sealed, or could not yet. */
@@ -130,6 +136,8 @@ interface SegmentRow {
   restored_at: Date | string | null;
   first_at: Date | string | null;
   last_at: Date | string | null;
+  /** 1: sealed before the log's re-anchor (migration 0016), its records naming subjects in clear. */
+  leaf_form?: number | string;
 }
 
 const date = (v: Date | string): Date => (v instanceof Date ? v : new Date(v));
@@ -364,6 +372,13 @@ export class AuditArchive {
       );
       const leaves = new Map(leafRows.map((r) => [Number(r.leaf_index), { seq: Number(r.record_seq), hash: Buffer.from(r.leaf_hash) }]));
       this.#progress(`restoring ${first.header.records} records of segment [${leafFrom}, ${leafTo})`);
+      // A segment sealed before the re-anchor: the file proves each record as it was, in clear; the live log holds it
+      // with the blind index instead, and its leaf (carried over from the log of before) is the file's.
+      let pseudonyms: BlindIndex | null = null;
+      if (Number(segment.leaf_form ?? 2) === 1) {
+        if (!this.#o.pseudonyms) throw new ZtError('ZT_ERR_ARCHIVE_STATE', `segment [${leafFrom}, ${leafTo}) was sealed before identifiers were pseudonymised: restoring it needs the pseudonym key (ZT_PSEUDONYM_KEY_FILE)`);
+        pseudonyms = await this.#o.pseudonyms();
+      }
       let inserted = 0;
       const report = await session.transaction(async (tx) => {
         let batch: StoredAccessRecord[] = [];
@@ -380,7 +395,7 @@ export class AuditArchive {
             if (!logged || logged.seq !== record.seq || !logged.hash.equals(leafHash)) {
               throw new ZtError('ZT_ERR_ARCHIVE_STATE', `leaf ${leafIndex} of this log is not the archive's (seq ${record.seq}): the file belongs to another log`);
             }
-            batch.push(record);
+            batch.push(pseudonyms && record.subjectCode !== null ? { ...record, subjectCode: pseudonyms.ensure(record.subjectCode) } : record);
             if (batch.length >= INSERT_BATCH) await flush();
           },
         });
@@ -408,13 +423,16 @@ export class AuditArchive {
   /** Every record of the segment is in access_record and gives its leaf, as read back from the database. */
   async #checkRecords(q: Queryable, from: number, to: number): Promise<void> {
     for (let next = from; next < to; ) {
-      const { rows } = await q.query<AccessRecordRow & { leaf_index: number | string; leaf_hash: Uint8Array }>(
-        `SELECT l.leaf_index, l.leaf_hash, ${RECORD_COLUMNS}
+      const { rows } = await q.query<AccessRecordRow & { leaf_index: number | string; leaf_hash: Uint8Array; carried: string | null }>(
+        `SELECT l.leaf_index, l.leaf_hash, c.reason AS carried, ${RECORD_COLUMNS}
            FROM audit_log_leaves l LEFT JOIN access_record r ON r.seq = l.record_seq
+           LEFT JOIN audit_log_carried_leaves c ON c.leaf_index = l.leaf_index
           WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index LIMIT ${PAGE}`,
         [next, to],
       );
       for (const row of rows) {
+        // A leaf carried over from before the re-anchor hashes the record in clear, which the verified file proved.
+        if (row.seq !== null && row.carried === 'archived') continue;
         if (row.seq === null || !accessLeafHash(accessRecordFromRow(row)).equals(Buffer.from(row.leaf_hash))) {
           throw new ZtError('ZT_ERR_ARCHIVE_STATE', `after restoring, leaf ${Number(row.leaf_index)} does not match its record in access_record: nothing was restored`);
         }

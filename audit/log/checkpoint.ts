@@ -143,9 +143,28 @@ export function parseCheckpoint(value: unknown): Checkpoint {
 export async function verifyCheckpoint(checkpoint: Checkpoint, anchors: CheckpointAnchors): Promise<VerifiedCheckpoint> {
   const c = parseCheckpoint(checkpoint);
   if (Buffer.from(c.rootHash, 'hex').length !== HASH_SIZE) throw invalid('rootHash is not an SM3 digest');
+  const signer = await verifyPlatformStatement(c.envelope, checkpointStatement(c), { platform: c.platform, signedAt: c.signedAt, what: `tree size ${c.treeSize}, root ${c.rootHash}` }, anchors, invalid);
+  return { checkpoint: c, signer };
+}
+
+/**
+ * Offline check of a statement the platform signed alone in an envelope (a checkpoint, the log's re-anchor): the
+ * envelope is well formed and signs exactly `statement`; its certificate chains to the platform CA (valid when it
+ * was signed) and allows signing; the signer is `claimed.platform` (and anchors.platformUscc when given); the signing
+ * time is `claimed.signedAt`. Failures are made by `fail`, which names what failed.
+ */
+export async function verifyPlatformStatement(
+  envelopeJson: EnvelopeJson,
+  statement: Buffer,
+  claimed: { platform: string; signedAt: string; what: string },
+  anchors: CheckpointAnchors,
+  fail: (message: string, cause?: unknown) => ZtError,
+): Promise<VerifiedCheckpoint['signer']> {
+  const invalid = fail;
+  const c = claimed;
   let envelope;
   try {
-    envelope = decodeEnvelopeJson(c.envelope);
+    envelope = decodeEnvelopeJson(envelopeJson);
   } catch (error) {
     throw invalid(`its envelope is malformed (${(error as Error).message})`, error);
   }
@@ -180,9 +199,9 @@ export async function verifyCheckpoint(checkpoint: Checkpoint, anchors: Checkpoi
   if (uscc === undefined || uscc !== c.platform) throw invalid(`it names the platform ${c.platform}, but was signed by "${subject}"${uscc ? ` (USCC ${uscc})` : ''}`);
   if (anchors.platformUscc !== undefined && uscc !== anchors.platformUscc) throw invalid(`it was signed by ${uscc}, not by the platform ${anchors.platformUscc}`);
   try {
-    await verifyEnvelope(envelope, checkpointStatement(c), { publicKey: known.publicKey });
+    await verifyEnvelope(envelope, statement, { publicKey: known.publicKey });
   } catch (error) {
-    throw invalid(`its signature does not hold over tree size ${c.treeSize}, root ${c.rootHash}, ${c.signedAt} (${(error as Error).message})`, error);
+    throw invalid(`its signature does not hold over ${c.what}, ${c.signedAt} (${(error as Error).message})`, error);
   }
-  return { checkpoint: c, signer: { subject, uscc, fingerprintSm3: fingerprint } };
+  return { subject, uscc, fingerprintSm3: fingerprint };
 }

@@ -162,6 +162,21 @@ function prefixed(alias: string): string {
  * pieces) is read once; each new leaf is pushed on it and equal-sized neighbours merged, so each node is written once.
  */
 async function appendLeaves(tx: Queryable, treeSize: number, rows: readonly AccessRecordRow[]): Promise<number> {
+  return appendLeafHashes(
+    tx,
+    treeSize,
+    rows.map((row) => {
+      const record = accessRecordFromRow(row);
+      return { seq: record.seq, hash: accessLeafHash(record) };
+    }),
+  );
+}
+
+/**
+ * Appends leaves whose hashes are given (the re-anchor carries some over from the tree before it) at treeSize…,
+ * and every node they complete; returns the new size.
+ */
+export async function appendLeafHashes(tx: Queryable, treeSize: number, leaves: readonly { seq: number; hash: Buffer }[]): Promise<number> {
   const pieces = alignedPieces(0, treeSize)!;
   const stored = pieces.length > 0 ? await fetchNodes(tx, pieces) : new Map<string, Buffer>();
   const frontier: Frontier[] = pieces.map((p) => ({ ...p, hash: stored.get(`${p.level}:${p.idx}`)! }));
@@ -172,11 +187,9 @@ async function appendLeaves(tx: Queryable, treeSize: number, rows: readonly Acce
   const nodeIdx: number[] = [];
   const nodeHex: string[] = [];
   let size = treeSize;
-  for (const row of rows) {
-    const record = accessRecordFromRow(row);
-    const hash = accessLeafHash(record);
+  for (const { seq, hash } of leaves) {
     leafIndex.push(size);
-    leafSeq.push(record.seq);
+    leafSeq.push(seq);
     leafHex.push(hash.toString('hex'));
     frontier.push({ level: 0, idx: size, hash });
     size++;

@@ -10,10 +10,21 @@
 //   deleted                  a leaf whose record is gone, and not archived
 //   inserted                 a record below the sequenced horizon that is in no leaf and in no watched gap
 //   reordered                a record whose content matches another leaf (its seq was changed)
+//   reanchor-pending         migration 0016 moved the tree aside and the data step has not re-anchored it yet
+//   reanchor-invalid         the re-anchor statement does not verify, or the tree of before it does not give the roots
+//                            it and its own checkpoints were signed over
+//
+// A log re-anchored by migration 0016 (audit/log/reanchor.ts) is checked in two parts. The tree of before is kept
+// (audit_log_v1_*): its checkpoints are checked against its stored leaves, and its root against the signed re-anchor
+// statement; its leaves hashed records that named subjects in clear, which no longer exist, so they are checked
+// against records only by the old verifier on a backup from before. The re-anchor statement's new root is then one
+// more signed root of the new tree, checked like a checkpoint, and the new tree is checked as a whole against the
+// records; a leaf carried over because its record is archived is proved by its archive file instead.
 import { merkleRoot, nodeHash, verifyConsistency } from '../../certs/signer/merkle.js';
 import type { Queryable } from '../../core/storage/index.js';
 import { ACCESS_RECORD_COLUMNS, accessRecordFromRow, type AccessRecordRow } from '../access-record-row.js';
-import { checkpointsAfter, verifyCheckpoint, type Checkpoint, type CheckpointAnchors, type CheckpointCertificateCache } from './checkpoint.js';
+import { checkpointFromRow, checkpointsAfter, verifyCheckpoint, type Checkpoint, type CheckpointAnchors, type CheckpointCertificateCache } from './checkpoint.js';
+import { oldTreeKept, oldTreeRoot, reanchors, verifyReanchorStatement } from './reanchor.js';
 import { accessLeafHashFast as accessLeafHash } from './leaf.js';
 import { consistencyProofAt } from './tree.js';
 
@@ -26,7 +37,9 @@ export type LogProblemKind =
   | 'edited'
   | 'deleted'
   | 'inserted'
-  | 'reordered';
+  | 'reordered'
+  | 'reanchor-pending'
+  | 'reanchor-invalid';
 
 export interface LogProblem {
   kind: LogProblemKind;
@@ -69,6 +82,17 @@ export interface LogVerification {
   checkpoints: { total: number; valid: number; latest: number | null; signaturesChecked: boolean };
   leaves: { checked: number; archived: number; outOfRange: number };
   records: { notYetSequenced: number; pendingInWatchedGaps: number };
+  /** The re-anchor of migration 0016, when the log had one. */
+  reanchor: {
+    epoch: number;
+    treeSize: number;
+    /** Whether the statement carried a platform signature, and whether it was checked against the CA. */
+    signed: boolean;
+    signatureChecked: boolean;
+    /** Checkpoints of the tree of before, and how many verified (signature, when anchors are given, and root). */
+    oldCheckpoints: { total: number; valid: number };
+    carried: { archived: number; missing: number; edited: number };
+  } | null;
   counts: Partial<Record<LogProblemKind, number>>;
   problems: LogProblem[];
   /** Problems found beyond maxProblems, counted but not listed. */
@@ -83,6 +107,7 @@ interface LeafRow extends Partial<AccessRecordRow> {
   record_seq: number | string;
   leaf_hash: Buffer;
   in_range: boolean;
+  carried: 'archived' | 'missing' | 'edited' | null;
 }
 
 interface Frontier {
@@ -114,9 +139,25 @@ export async function verifyLog(q: Queryable, options: VerifyLogOptions = {}): P
     else truncated++;
   };
 
-  const { rows: stateRows } = await q.query<{ tree_size: number | string; next_seq: number | string }>('SELECT tree_size, next_seq FROM audit_log_state');
+  const { rows: stateRows } = await q.query<{ tree_size: number | string; next_seq: number | string; reanchor_pending: boolean }>('SELECT tree_size, next_seq, reanchor_pending FROM audit_log_state');
   const treeSize = Number(stateRows[0]?.tree_size ?? 0);
   const horizon = Number(stateRows[0]?.next_seq ?? 1);
+  if (stateRows[0]?.reanchor_pending) {
+    report({ kind: 'reanchor-pending', message: 'the log waits for its re-anchor (migration 0016): start zhengtong serve with the platform key, which converts the records and re-anchors the log; verify after' });
+    return {
+      ok: false,
+      treeSize,
+      sequencedHorizon: horizon,
+      checkpoints: { total: 0, valid: 0, latest: null, signaturesChecked: Boolean(options.anchors) },
+      leaves: { checked: 0, archived: 0, outOfRange: 0 },
+      records: { notYetSequenced: 0, pendingInWatchedGaps: 0 },
+      reanchor: null,
+      counts,
+      problems,
+      truncated,
+    };
+  }
+  const reanchor = await checkReanchor(q, options.anchors ?? null, report);
 
   // 1. Checkpoints: signatures, then consistency between consecutive valid ones (from the stored tree).
   const cache: CheckpointCertificateCache = new Map();
@@ -158,7 +199,13 @@ export async function verifyLog(q: Queryable, options: VerifyLogOptions = {}): P
     }
   }
   const signedRoots = valid.map((c) => ({ size: c.treeSize, root: c.rootHash }));
+  const validCheckpoints = { count: valid.length, latest: valid.at(-1)?.treeSize ?? null };
   valid.length = 0;
+  // The re-anchor statement signs the new tree's first root: one more root the stored leaves must give.
+  if (reanchor?.newRoot && reanchor.summary.treeSize > 0) {
+    signedRoots.push({ size: reanchor.summary.treeSize, root: reanchor.newRoot });
+    signedRoots.sort((a, b) => a.size - b.size);
+  }
 
   // Archived segments (whose records were removed into archive files).
   const { rows: segments } = await q.query<{ leaf_from: number | string; leaf_to: number | string }>(
@@ -186,8 +233,9 @@ export async function verifyLog(q: Queryable, options: VerifyLogOptions = {}): P
   const columns = ACCESS_RECORD_COLUMNS.split(',').map((c) => `a.${c.trim()}`).join(', ');
   for (;;) {
     const { rows } = await q.query<LeafRow>(
-      `SELECT l.leaf_index, l.record_seq, l.leaf_hash, (l.record_seq BETWEEN $3 AND $4) AS in_range, ${columns}
+      `SELECT l.leaf_index, l.record_seq, l.leaf_hash, (l.record_seq BETWEEN $3 AND $4) AS in_range, c.reason AS carried, ${columns}
          FROM audit_log_leaves l LEFT JOIN access_record a ON a.seq = l.record_seq AND l.record_seq BETWEEN $3 AND $4
+         LEFT JOIN audit_log_carried_leaves c ON c.leaf_index = l.leaf_index
         WHERE l.leaf_index >= $1 ORDER BY l.leaf_index LIMIT $2`,
       [expected, pageSize, fromSeq, toSeq],
     );
@@ -235,6 +283,12 @@ export async function verifyLog(q: Queryable, options: VerifyLogOptions = {}): P
       if (row.id === null || row.id === undefined) {
         if (isArchived(leafIndex)) archivedCount++;
         else keep({ leafIndex, seq, hash, row: null });
+        continue;
+      }
+      // A leaf of a segment archived before the re-anchor keeps the hash of the record in clear, which its archive
+      // file holds and proves; the record here (still in the live log, or restored) holds the index instead.
+      if (row.carried === 'archived') {
+        archivedCount++;
         continue;
       }
       if (!accessLeafHash(accessRecordFromRow(row as AccessRecordRow)).equals(hash)) keep({ leafIndex, seq, hash, row: row as AccessRecordRow });
@@ -336,9 +390,10 @@ export async function verifyLog(q: Queryable, options: VerifyLogOptions = {}): P
     ok: problems.length === 0 && truncated === 0,
     treeSize,
     sequencedHorizon: horizon,
-    checkpoints: { total, valid: signedRoots.length, latest: signedRoots.at(-1)?.size ?? null, signaturesChecked: Boolean(options.anchors) },
+    checkpoints: { total, valid: validCheckpoints.count, latest: validCheckpoints.latest, signaturesChecked: Boolean(options.anchors) },
     leaves: { checked, archived: archivedCount, outOfRange },
     records: { notYetSequenced: Number(ahead[0]?.n ?? 0), pendingInWatchedGaps: pending },
+    reanchor: reanchor?.summary ?? null,
     counts,
     problems,
     truncated,
@@ -347,6 +402,8 @@ export async function verifyLog(q: Queryable, options: VerifyLogOptions = {}): P
 
 /** Checkpoint problems first (by size), then roots, then the stored tree (by leaf), then records (by seq). */
 const GROUP: Record<LogProblemKind, number> = {
+  'reanchor-pending': 0,
+  'reanchor-invalid': 0,
   'checkpoint-invalid': 0,
   'checkpoints-inconsistent': 0,
   'root-mismatch': 1,
@@ -406,4 +463,78 @@ async function compareNodes(q: Queryable, produced: readonly Frontier[], mismatc
         : `the stored node over leaves [${p.idx * span}, ${(p.idx + 1) * span}) (level ${p.level}) is missing`,
     });
   }
+}
+
+/**
+ * The re-anchor, when the log had one: its statement's signature, the tree of before (its checkpoints against its
+ * stored leaves, its root against the statement), and the new root the new tree must give (returned).
+ */
+async function checkReanchor(
+  q: Queryable,
+  anchors: CheckpointAnchors | null,
+  report: (p: LogProblem) => void,
+): Promise<{ newRoot: string | null; summary: NonNullable<LogVerification['reanchor']> } | null> {
+  const done = (await reanchors(q)).filter((r) => r.completedAt !== null);
+  const last = done.at(-1);
+  if (!last) return null;
+  const statement = last.statement;
+  const { rows: carriedRows } = await q.query<{ reason: 'archived' | 'missing' | 'edited'; n: string | number }>('SELECT reason, count(*) AS n FROM audit_log_carried_leaves GROUP BY reason');
+  const carried = { archived: 0, missing: 0, edited: 0 };
+  for (const r of carriedRows) carried[r.reason] = Number(r.n);
+  const summary = { epoch: last.epoch, treeSize: last.oldTreeSize, signed: last.envelope !== null, signatureChecked: false, oldCheckpoints: { total: 0, valid: 0 }, carried };
+  const invalid = (message: string): void => report({ kind: 'reanchor-invalid', treeSize: last.oldTreeSize, message });
+  if (!statement) {
+    invalid(`the re-anchor of epoch ${last.epoch} is marked done but has no statement`);
+    return { newRoot: null, summary };
+  }
+  if (anchors) {
+    if (last.envelope) {
+      try {
+        await verifyReanchorStatement(statement, last.envelope, anchors);
+        summary.signatureChecked = true;
+      } catch (error) {
+        invalid((error as Error).message);
+      }
+    } else if (statement.old.lastCheckpoint) {
+      invalid('the re-anchor statement is not signed, though the log before it had signed checkpoints');
+    }
+  }
+  if (!(await oldTreeKept(q))) {
+    invalid('the tree of before the re-anchor (audit_log_v1_leaves, _nodes, _checkpoints) is gone: the re-anchor statement cannot be tied to it');
+    return { newRoot: statement.new.rootHash, summary };
+  }
+  // The old tree's checkpoints, each against the root its stored leaves give at its size.
+  const { rows } = await q.query<Parameters<typeof checkpointFromRow>[0]>('SELECT tree_size, root_hash, signed_at, platform, envelope FROM audit_log_v1_checkpoints ORDER BY tree_size');
+  const old = rows.map(checkpointFromRow);
+  summary.oldCheckpoints.total = old.length;
+  const cache: CheckpointCertificateCache = new Map();
+  const roots = new Map<number, string>();
+  let oldRoot: string;
+  try {
+    oldRoot = await oldTreeRoot(q, last.oldTreeSize, (size, root) => roots.set(size, root), old.map((c) => c.treeSize));
+  } catch (error) {
+    invalid(`the tree of before the re-anchor cannot be folded: ${(error as Error).message}`);
+    return { newRoot: statement.new.rootHash, summary };
+  }
+  for (const c of old) {
+    let ok = roots.get(c.treeSize) === c.rootHash;
+    if (!ok) invalid(`checkpoint ${c.treeSize} of the log before the re-anchor does not match the root of its stored leaves`);
+    if (ok && anchors) {
+      try {
+        await verifyCheckpoint(c, { ...anchors, cache });
+      } catch (error) {
+        ok = false;
+        invalid(`checkpoint ${c.treeSize} of the log before the re-anchor is refused: ${(error as Error).message}`);
+      }
+    }
+    if (ok) summary.oldCheckpoints.valid++;
+  }
+  if (statement.old.treeSize !== last.oldTreeSize || statement.new.treeSize !== last.oldTreeSize) invalid(`the re-anchor statement is about ${statement.old.treeSize} leaves, the log had ${last.oldTreeSize}`);
+  if (oldRoot !== statement.old.rootHash) invalid(`the stored tree of before the re-anchor gives root ${oldRoot}, the statement says ${statement.old.rootHash}`);
+  const lastOld = old.at(-1);
+  const said = statement.old.lastCheckpoint;
+  if ((lastOld ? `${lastOld.treeSize}:${lastOld.rootHash}` : null) !== (said ? `${said.treeSize}:${said.rootHash}` : null)) {
+    invalid(`the re-anchor statement names ${said ? `checkpoint ${said.treeSize}` : 'no checkpoint'} as the last of before, the kept log ${lastOld ? `checkpoint ${lastOld.treeSize}` : 'none'}`);
+  }
+  return { newRoot: statement.new.rootHash, summary };
 }

@@ -218,7 +218,7 @@ export class AccessLogSearch {
       [
         this.#now(),
         attempt.requester,
-        JSON.stringify(this.#pseudonymous({ path: attempt.path.slice(0, 2000), needed: attempt.needed })),
+        JSON.stringify(this.#pseudonymous({ path: attempt.path.slice(0, 2000), needed: attempt.needed }, attempt.requester)),
         grpc ? 'grpc' : 'http',
         Buffer.from(attempt.requestDigest, 'hex'),
         Buffer.from(attempt.certificateSm3, 'hex'),
@@ -229,13 +229,11 @@ export class AccessLogSearch {
 
   /**
    * The filters as audit_queries keeps them: the subject asked for (valid or not) by its blind index, and any
-   * identifier in a path (a refused call to /v1/audit/subjects/{code}/accesses) by its index too.
+   * identifier in a path (a refused call to /v1/audit/subjects/{code}/accesses) by its index too, except the
+   * calling department's own USCC (the row names it anyway).
    */
-  #pseudonymous(filters: Record<string, unknown>): Record<string, unknown> {
-    const out: Record<string, unknown> = { ...filters };
-    if (typeof out.subject === 'string') out.subject = this.#pseudonyms.ensure(out.subject);
-    if (typeof out.path === 'string') out.path = out.path.replace(IDENTIFIER_PATTERN, (code) => this.#pseudonyms.of(code));
-    return out;
+  #pseudonymous(filters: Record<string, unknown>, caller?: string): Record<string, unknown> {
+    return pseudonymousFilters(filters, this.#pseudonyms, caller);
   }
 
   /** Search: filters, newest first, keyset pages. */
@@ -498,5 +496,13 @@ function rawJson(raw: RawParameters, only?: readonly string[]): Record<string, s
     // jsonb cannot hold NUL, and the refused value may be anything: control characters become U+FFFD.
     out[k.slice(0, 40).replace(/[\u0000-\u001f\u007f]/g, '\uFFFD')] = (typeof v === 'string' ? v : (JSON.stringify(v) ?? '')).slice(0, 200).replace(/[\u0000-\u001f\u007f]/g, '\uFFFD');
   }
+  return out;
+}
+
+/** What audit_queries keeps of a query's filters (see AccessLogSearch); also used by migration 0016's data step. */
+export function pseudonymousFilters(filters: Record<string, unknown>, pseudonyms: BlindIndex, caller?: string): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...filters };
+  if (typeof out.subject === 'string') out.subject = pseudonyms.ensure(out.subject);
+  if (typeof out.path === 'string') out.path = out.path.replace(IDENTIFIER_PATTERN, (code) => (code.toUpperCase() === caller ? code : pseudonyms.of(code)));
   return out;
 }
