@@ -11,6 +11,7 @@ import { carriesStatement, department, PUBLIC, role, type AccessClass } from '..
 import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
+import { roleHandlers } from '../../registry/roles/index.js';
 import { licenceHandlers } from '../../registry/licences/grpc/handlers.js';
 import { intakeHandlers } from '../../intake/grpc/handlers.js';
 import { addAuditService } from '../../audit/search/grpc/service.js';
@@ -64,6 +65,7 @@ export function createGrpcServer(ctx: AppContext): GrpcServer {
       })),
     },
     'zhengtong.v1.DepartmentService': departmentHandlers(ctx.departments),
+    'zhengtong.v1.RoleService': roleHandlers(ctx.roles),
     'zhengtong.v1.CatalogueService': catalogueHandlers(ctx.catalogue, ctx.demands),
     'zhengtong.v1.PolicyService': policyHandlers(ctx.policy),
     'zhengtong.v1.ExchangeService': exchangeHandlers(ctx.exchange),
