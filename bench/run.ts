@@ -20,8 +20,9 @@ import { benchLicenceConversion, printLicenceConversion } from './licence-conver
 import { benchGatewayRead } from './gateway-read.bench.js';
 import { describeMachine } from './machine.js';
 import { benchSm2, printSm2 } from './sm2.bench.js';
+import { benchBlindIndex, printBlindIndex } from './blind-index.bench.js';
 
-const benchmarks = ['audit-search', 'audit-log', 'intake-prefill', 'gateway', 'exchange', 'licence-verify', 'licence-conversion', 'sm2', 'batch-signer', 'decide'];
+const benchmarks = ['audit-search', 'audit-log', 'intake-prefill', 'gateway', 'exchange', 'licence-verify', 'licence-conversion', 'sm2', 'batch-signer', 'decide', 'blind-index'];
 const selected = process.argv.slice(2);
 for (const name of selected) {
   if (!benchmarks.includes(name)) {
@@ -80,3 +81,4 @@ if (wanted('intake-prefill')) {
   const url = process.env.ZT_BENCH_DATABASE_URL;
   if (url) printIntakePrefill(await benchIntakePrefill(count, url));
 }
+if (wanted('blind-index')) printBlindIndex(benchBlindIndex(cryptoSeconds));

@@ -12,7 +12,7 @@
 // The message is one domain byte then the identifier trimmed and upper-cased (GB 11643's check character X, USCCs
 // are upper-case). The subject's kind is not in it: a search names a code, not its kind (supervisors filter by
 // code, a citizen's view is asked by code), and the kind is stored beside the index anyway.
-import { createHash, createHmac, type Hash } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject } from 'node:crypto';
 
 /** A blind index as stored: version, dot, base64url of the 32-byte HMAC-SM3. */
 export const BLIND_INDEX = /^p([1-9][0-9]{0,3})\.([A-Za-z0-9_-]{43})$/;
@@ -20,8 +20,8 @@ export const BLIND_INDEX = /^p([1-9][0-9]{0,3})\.([A-Za-z0-9_-]{43})$/;
 export const BLIND_INDEX_SQL = '^p[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{43}$';
 
 export const PSEUDONYM_KEY_BYTES = 32;
-const BLOCK = 64;
-const SUBJECT_DOMAIN = Buffer.from([0x01]);
+// The domain byte, as a string so that the message is one update (the code's UTF-8 bytes follow it).
+const SUBJECT_DOMAIN = '\u0001';
 const CHECK_MESSAGE = Buffer.concat([Buffer.from([0x00]), Buffer.from('zhengtong/pseudonym-key-check/v1', 'utf8')]);
 
 export interface PseudonymKey {
@@ -32,30 +32,25 @@ export interface PseudonymKey {
 }
 
 /**
- * One key's HMAC-SM3 with its inner and outer states computed once (RFC 2104: SM3((K ⊕ opad) ‖ SM3((K ⊕ ipad) ‖ m))):
- * each index then costs two state copies and two final compressions, not the four compressions createHmac does.
+ * One key's HMAC-SM3 (RFC 2104), the key held as a KeyObject made once. Measured on Node 20 / OpenSSL 3.0: one
+ * createHmac with a single update is about 2.6 µs for an 18-character code; copying precomputed inner and outer SM3
+ * states (Hash.copy) was slower (about 4.5 µs), the extra JavaScript objects costing more than the two compressions
+ * they save.
  */
 class KeyedSm3 {
-  readonly #inner: Hash;
-  readonly #outer: Hash;
+  readonly #key: KeyObject;
 
   constructor(key: Buffer) {
-    const block = Buffer.alloc(BLOCK);
-    (key.length > BLOCK ? createHash('sm3').update(key).digest() : key).copy(block);
-    const ipad = Buffer.alloc(BLOCK);
-    const opad = Buffer.alloc(BLOCK);
-    for (let i = 0; i < BLOCK; i++) {
-      ipad[i] = block[i]! ^ 0x36;
-      opad[i] = block[i]! ^ 0x5c;
-    }
-    this.#inner = createHash('sm3').update(ipad);
-    this.#outer = createHash('sm3').update(opad);
+    this.#key = createSecretKey(key);
   }
 
-  mac(...parts: (Buffer | string)[]): Buffer {
-    const inner = this.#inner.copy();
-    for (const p of parts) inner.update(p);
-    return this.#outer.copy().update(inner.digest()).digest();
+  /** The HMAC as base64url: the form an index stores. */
+  index(message: string): string {
+    return createHmac('sm3', this.#key).update(message).digest('base64url');
+  }
+
+  mac(message: Buffer): Buffer {
+    return createHmac('sm3', this.#key).update(message).digest();
   }
 }
 
@@ -113,20 +108,20 @@ export class BlindIndex {
 
   /** The index of an identifier under the current key: what is stored. */
   of(code: string): string {
-    return `p${this.current}.${this.#currentMac.mac(SUBJECT_DOMAIN, normaliseIdentifier(code)).toString('base64url')}`;
+    return `p${this.current}.${this.#currentMac.index(SUBJECT_DOMAIN + normaliseIdentifier(code))}`;
   }
 
   /** The index under one version (for tests and conversions). */
   under(version: number, code: string): string {
     const mac = this.#macs.get(version);
     if (!mac) throw new TypeError(`no pseudonym key of version ${version}`);
-    return `${this.#prefixes.get(version)}${mac.mac(SUBJECT_DOMAIN, normaliseIdentifier(code)).toString('base64url')}`;
+    return `${this.#prefixes.get(version)}${mac.index(SUBJECT_DOMAIN + normaliseIdentifier(code))}`;
   }
 
   /** The index under every live version, current first: what a search looks for. */
   candidates(code: string): string[] {
-    const normal = normaliseIdentifier(code);
-    return this.versions.map((v) => `${this.#prefixes.get(v)}${this.#macs.get(v)!.mac(SUBJECT_DOMAIN, normal).toString('base64url')}`);
+    const message = SUBJECT_DOMAIN + normaliseIdentifier(code);
+    return this.versions.map((v) => `${this.#prefixes.get(v)}${this.#macs.get(v)!.index(message)}`);
   }
 
   /** Whether `index` is the index of `code` under one of the live versions. */
