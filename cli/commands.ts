@@ -781,7 +781,9 @@ export const COMMANDS: CommandGroup = {
     migrate: {
       summary: 'apply database migrations and exit',
       synopsis: ['[--config FILE]'],
-      description: 'Applies the pending migrations to the configured database (DATABASE_URL, else the embedded database in ZT_DATA_DIR) and prints the schema version.',
+      description:
+        'Applies the pending migrations to the configured database (DATABASE_URL, else the embedded database in ZT_DATA_DIR) and prints the schema version. ' +
+        'Then replaces identifiers an older release stored in clear by their blind index (migration 0016, with the pseudonym keys: ZT_PSEUDONYM_KEY_FILE or ZT_PSEUDONYM_KEYS); a log that had signed checkpoints is re-anchored by the next serve, which has the platform key.',
       options: [CONFIG],
       examples: ['zhengtong migrate', 'DATABASE_URL=postgres://zhengtong@db/zhengtong ZT_DATABASE_SCHEMA=zhengtong zhengtong migrate'],
     },
