@@ -743,7 +743,7 @@ const PSEUDONYM: CommandGroup = {
   summary: 'the keys of the blind index that stands for ID numbers and USCCs outside the source records: status, rotate',
   description:
     'Outside the source records (extracts, licences, intake case files) subject identifiers are stored as a keyed SM3-HMAC blind index (p<version>.<base64url>). ' +
-    'The keys are versioned: new records are indexed with the highest version, searches look under every version. They come from ZT_PSEUDONYM_KEYS or ZT_PSEUDONYM_KEY_FILE (default <ZT_DATA_DIR>/pseudonym-keys.json, mode 0600); every instance of one database needs the same keys.',
+    'The keys are versioned: new records are indexed with the highest version, searches look under every version. They come from ZT_PSEUDONYM_KEYS or ZT_PSEUDONYM_KEY_FILE (default pseudonym-keys.json beside ZT_CA_DIR, mode 0600); every instance of one database needs the same keys.',
   commands: {
     status: {
       summary: 'the key versions at hand and when the database first saw each',

@@ -28,6 +28,7 @@ describe('configuration', () => {
     expect(c.instanceId).toMatch(/-\d+$/);
     expect(c.caDir).toBe('data/ca');
     expect(c.pseudonymKeyFile).toBe('data/pseudonym-keys.json');
+    expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt', ZT_CA_DIR: '/shared/zt/ca' } }).pseudonymKeyFile).toBe('/shared/zt/pseudonym-keys.json');
     expect(c.policyDir).toMatch(/policies\/default$/);
     expect(loadConfig({ env: { ZT_DATA_DIR: '/srv/zt' } }).caDir).toBe('/srv/zt/ca');
     // The root CA key is written apart from what serve reads.

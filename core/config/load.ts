@@ -165,7 +165,9 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
   // Beside the CA directory, so that instances sharing one ZT_CA_DIR share the platform key too, as they did when it lay in it.
   if (!out.platformKeyDir) out.platformKeyDir = join(dirname(String(out.caDir)), 'platform-keys');
   if (!out.policyDir) out.policyDir = join(packageRoot(), 'policies', 'default');
-  if (!out.pseudonymKeyFile) out.pseudonymKeyFile = join(String(out.dataDir), PSEUDONYM_KEY_FILE_NAME);
+  // Beside ZT_CA_DIR, like the platform key: instances that share one CA directory (as they must to share a
+  // database) then share the pseudonym keys too, which they must as well.
+  if (!out.pseudonymKeyFile) out.pseudonymKeyFile = join(dirname(String(out.caDir)), PSEUDONYM_KEY_FILE_NAME);
   if (typeof out.pseudonymKeys === 'string') {
     try {
       parsePseudonymKeyList(out.pseudonymKeys);

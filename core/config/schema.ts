@@ -96,7 +96,7 @@ export const settings = {
     kind: 'path',
     // Resolved to <dataDir>/pseudonym-keys.json at load when left empty.
     default: '',
-    doc: 'File of the keys of the blind index (keyed SM3-HMAC) stored in place of resident ID numbers and USCCs outside the source records; mode 0600, created on the first start of an empty database. Every instance of one database needs the same file; zhengtong pseudonym rotate adds a version. Default: pseudonym-keys.json under ZT_DATA_DIR.',
+    doc: 'File of the keys of the blind index (keyed SM3-HMAC) stored in place of resident ID numbers and USCCs outside the source records; mode 0600, created on the first start of an empty database. Every instance of one database needs the same file; zhengtong pseudonym rotate adds a version. Default: pseudonym-keys.json beside ZT_CA_DIR (so under ZT_DATA_DIR by default).',
   }),
   pseudonymKeys: spec<string | undefined>({
     env: 'ZT_PSEUDONYM_KEYS',
