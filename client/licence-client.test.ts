@@ -216,7 +216,7 @@ describe.each(PROTOCOLS)('the licence registry over %s', (protocol) => {
       requester: YS,
       operator: 'li.si',
       resource: `e-licence:${BUSINESS_LICENCE}`,
-      subject_code: issued.document.holder.code,
+      subject_code: app.app.ctx.pseudonyms.of(issued.document.holder.code),
       case_number: PURPOSE.caseNumber,
       service_item: PURPOSE.serviceItem,
       decision: 'permit',
