@@ -17,8 +17,8 @@ import { composeResidentId, composeUscc } from '../exchange/datasets/codes.js';
 import { openPlatformSigner } from '../exchange/platform-signer.js';
 import { formatCsv } from '../registry/catalogue/csv.js';
 import { DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
-import { StockConverter } from '../registry/licences/conversion/index.js';
-import { LicenceRegistry, SqlLicenceStore } from '../registry/licences/index.js';
+import { StockConverter } from '../licences/conversion/index.js';
+import { LicenceRegistry, SqlLicenceStore } from '../licences/index.js';
 import { describeMachine } from './machine.js';
 import { opsPerSecond } from './sm2.bench.js';
 

@@ -14,7 +14,7 @@ import { composeUscc } from '../exchange/datasets/codes.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { demoKeyFiles } from '../registry/demo/index.js';
 import { DepartmentKey } from '../client/index.js';
-import { signLicenceStep } from '../registry/licences/licence-steps.js';
+import { signLicenceStep } from '../licences/licence-steps.js';
 import { envelopeToJson } from '../certs/envelope/index.js';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 

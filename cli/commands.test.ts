@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { REVOCATION_REASONS } from '../certs/ca/index.js';
 import { CA_FILES, ROOT_CRL_DAYS } from '../certs/ca/ca-files.js';
 import { SM2_DEFAULT_USER_ID } from '../certs/sm2/sm2.js';
-import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from '../registry/licences/conversion/index.js';
+import { DEFAULT_BATCH_SIZE, MAX_BATCH_SIZE } from '../licences/conversion/index.js';
 import { ADMIN_RUNNERS } from './admin.js';
 import { ARCHIVE_RUNNERS } from './audit-archive.js';
 import { AUDIT_RUNNERS } from './audit.js';

@@ -9,8 +9,8 @@ import { migrate, openDatabase, type Database } from '../core/storage/index.js';
 import { loadPlatformCa, PlatformCa, platformCaExists } from '../certs/ca/index.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
-import { formatDuration, formatProgress, MAX_BATCH_SIZE, StockConverter, type ConversionProgress, type ConversionReport } from '../registry/licences/conversion/index.js';
-import { LicenceRegistry, SqlLicenceStore } from '../registry/licences/index.js';
+import { formatDuration, formatProgress, MAX_BATCH_SIZE, StockConverter, type ConversionProgress, type ConversionReport } from '../licences/conversion/index.js';
+import { LicenceRegistry, SqlLicenceStore } from '../licences/index.js';
 
 export interface ConvertCommandIo {
   stdout: { write(text: string): unknown };

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { envelopeToJson } from '../certs/envelope/index.js';
 import { exportPem } from '../certs/x509/index.js';
-import { encodeCompactLicence } from '../registry/licences/offline/index.js';
-import { businessLicence, makeLicenceWorld, PLATFORM_USCC, signedList, signLicence, type LicenceWorld } from '../registry/licences/offline/test-support.js';
+import { encodeCompactLicence } from '../licences/offline/index.js';
+import { businessLicence, makeLicenceWorld, PLATFORM_USCC, signedList, signLicence, type LicenceWorld } from '../licences/offline/test-support.js';
 import { runLicenceOfflineCommand } from './licence-offline.js';
 
 let dir: string;

@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { isZtError, ZtError } from '../core/errors/index.js';
-import { verifyLicenceOffline, type OfflineLicenceVerification } from '../registry/licences/offline/index.js';
-import { formatLicenceIdentifier } from '../registry/licences/identifier.js';
+import { verifyLicenceOffline, type OfflineLicenceVerification } from '../licences/offline/index.js';
+import { formatLicenceIdentifier } from '../licences/identifier.js';
 
 export interface CommandIo {
   stdout: { write(text: string): unknown };

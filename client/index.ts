@@ -56,7 +56,7 @@ export {
   type LicenceVersion,
   type VerifiedLicence,
 } from './licence-client.js';
-export { licenceStepStatement, signLicenceStep, type LicenceStepToSign } from '../registry/licences/licence-steps.js';
+export { licenceStepStatement, signLicenceStep, type LicenceStepToSign } from '../licences/licence-steps.js';
 // The access-log search's client (supervisors and service portals): search, export, trace, a subject's view, covert flags.
 export {
   AUDIT_GRPC_SERVICE,

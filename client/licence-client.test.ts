@@ -12,8 +12,8 @@ import { sm3 } from '../certs/sm2/sm2.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { signedHeaders } from '../test/support/signing.js';
 import { demoKeyFiles } from '../registry/demo/index.js';
-import { parseLicenceIdentifier } from '../registry/licences/identifier.js';
-import { statusAt } from '../registry/licences/status-list/index.js';
+import { parseLicenceIdentifier } from '../licences/identifier.js';
+import { statusAt } from '../licences/status-list/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { randomUscc, waitUntil } from '../test/support/ca.js';
 import {

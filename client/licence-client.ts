@@ -1,6 +1,6 @@
 // The client of the e-licence registry (电子证照库) for a department's system, or anyone who checks a licence: types,
 // issue, lookups, the lifecycle steps and verification, over HTTP or gRPC with the same results and the same refusal
-// codes. Steps are signed with the department's SM2 key (registry/licences/licence-steps.ts); a department's
+// codes. Steps are signed with the department's SM2 key (licences/licence-steps.ts); a department's
 // verification is a signed request like an exchange query. Nothing the platform signed is returned before its
 // signature and certificate chain are checked: verification answers always (and their binding to the request sent),
 // status lists always, licence documents when `verifyDocument` is set.
@@ -28,13 +28,13 @@ import { decodeEnvelopeJson, envelopeFromMessage, envelopeToJson, envelopeToMess
 import { SM2_DEFAULT_USER_ID, sm3 } from '../certs/sm2/sm2.js';
 import type { Signer } from '../certs/signer/index.js';
 import { parseCertificate, readUscc, x509 } from '../certs/x509/index.js';
-import { readIssueInput, type IssueInput } from '../registry/licences/licence-registry.js';
-import { signLicenceStep, signLicenceType, type LicenceStepKind } from '../registry/licences/licence-steps.js';
-import { readLicenceType, type LicenceFieldDefinition, type LicenceType } from '../registry/licences/licence-type.js';
-import type { LicenceDocument, StoredLicenceStatus } from '../registry/licences/licence.js';
-import { decodeCompactLicence } from '../registry/licences/offline/compact.js';
-import { verifyStatusListCredential, type VerifiedStatusList } from '../registry/licences/status-list/credential.js';
-import { LICENCE_VERIFICATION_SCHEMA, type LicenceVerification } from '../registry/licences/verification.js';
+import { readIssueInput, type IssueInput } from '../licences/licence-registry.js';
+import { signLicenceStep, signLicenceType, type LicenceStepKind } from '../licences/licence-steps.js';
+import { readLicenceType, type LicenceFieldDefinition, type LicenceType } from '../licences/licence-type.js';
+import type { LicenceDocument, StoredLicenceStatus } from '../licences/licence.js';
+import { decodeCompactLicence } from '../licences/offline/compact.js';
+import { verifyStatusListCredential, type VerifiedStatusList } from '../licences/status-list/credential.js';
+import { LICENCE_VERIFICATION_SCHEMA, type LicenceVerification } from '../licences/verification.js';
 import { DepartmentKey, type DepartmentKeyMaterial } from './department-key.js';
 import { aborted, describeError, ExchangeClientError, ExchangeError, grpcFailure, readErrorBody } from './errors.js';
 import { newNonce, signGrpcRequest, signHttpRequest } from './request-signing.js';

@@ -36,7 +36,7 @@ import { SignedRequestVerifier } from '../exchange/signed-request.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { createHttpServer } from './http/server.js';
 import { RateLimiter } from '../core/rate-limit.js';
-import { LICENCE_EVENTS_TOPIC, LicenceReads, LicenceRegistry, LicenceVerifier, SqlLicenceStore } from '../registry/licences/index.js';
+import { LICENCE_EVENTS_TOPIC, LicenceReads, LicenceRegistry, LicenceVerifier, SqlLicenceStore } from '../licences/index.js';
 import { IntakeService, loadShippedServiceItems } from '../intake/index.js';
 import { RoleRegistry } from '../registry/roles/index.js';
 import { AccessEnforcer } from './access.js';

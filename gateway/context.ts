@@ -16,7 +16,7 @@ import type { ExchangeService } from '../exchange/exchange-service.js';
 import type { GrantIndex } from '../exchange/grants.js';
 import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DepartmentService } from '../registry/departments/index.js';
-import type { LicenceReads, LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
+import type { LicenceReads, LicenceRegistry, LicenceVerifier } from '../licences/index.js';
 import type { IntakeService } from '../intake/index.js';
 import type { RoleRegistry } from '../registry/roles/index.js';
 import type { AccessEnforcer } from './access.js';

@@ -12,7 +12,7 @@ import type { TrustStore } from '../certs/trust/index.js';
 import type { ExchangeService } from '../exchange/exchange-service.js';
 import { verifyPlatformEnvelope } from '../exchange/platform-signer.js';
 import type { SignatureTrail, SignedCall, SignedRequestVerifier, VerifiedCaller } from '../exchange/signed-request.js';
-import type { LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
+import type { LicenceRegistry, LicenceVerifier } from '../licences/index.js';
 import { PrefillService, type PrefillAnswer, type PrefillInput } from './prefill.js';
 import { APPLICANT_KINDS, defaultServiceItemDirectory, loadServiceItems, SERVICE_ITEM_CODE, serviceItemContext, type ApplicantKind, type ServiceItem } from './service-item.js';
 import { checkSubmission, type SubmissionCheck } from './submission.js';

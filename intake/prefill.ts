@@ -12,7 +12,7 @@ import type { SignedEnvelope } from '../certs/envelope/index.js';
 import { sm3 } from '../certs/sm2/sm2.js';
 import type { VerifiedCaller } from '../exchange/signed-request.js';
 import type { ExchangeService } from '../exchange/exchange-service.js';
-import type { LicenceRegistry, LicenceVerifier } from '../registry/licences/index.js';
+import type { LicenceRegistry, LicenceVerifier } from '../licences/index.js';
 import type { ApplicantKind, Material, ServiceItem } from './service-item.js';
 
 export const PREFILL_SCHEMA = 'zhengtong/prefill/v1';

@@ -11,7 +11,7 @@ import { isZtError, ZtError } from '../../core/errors/index.js';
 import { envelopeToJson, signEnvelope } from '../../certs/envelope/index.js';
 import { InProcessSm2Signer, inclusionProof, merkleRoot } from '../../certs/signer/index.js';
 import { exportPem } from '../../certs/x509/index.js';
-import { makeLicenceWorld, PLATFORM_USCC, type LicenceWorld } from '../../registry/licences/offline/test-support.js';
+import { makeLicenceWorld, PLATFORM_USCC, type LicenceWorld } from '../../licences/offline/test-support.js';
 import { normaliseAccessRecord, type AccessRecordInput } from '../access-record.js';
 import type { StoredAccessRecord } from '../access-record-row.js';
 import { accessLeafHash } from '../log/leaf.js';

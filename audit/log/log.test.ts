@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isZtError } from '../../core/errors/index.js';
 import { migrate, PgDatabase, PgliteDatabase, type Database, type Queryable } from '../../core/storage/index.js';
 import { verifyInclusion } from '../../certs/signer/merkle.js';
-import { makeLicenceWorld, PLATFORM_USCC, type LicenceWorld } from '../../registry/licences/offline/test-support.js';
+import { makeLicenceWorld, PLATFORM_USCC, type LicenceWorld } from '../../licences/offline/test-support.js';
 import { describeWithService, postgresUrl, uniqueName } from '../../test/support/services.js';
 import { accessRecordFromRow, ACCESS_RECORD_COLUMNS, type AccessRecordRow } from '../access-record-row.js';
 import { checkpointStatement, latestCheckpoint, signCheckpoint, storeCheckpoint, verifyCheckpoint, type Checkpoint, type CheckpointAnchors } from './checkpoint.js';

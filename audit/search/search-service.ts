@@ -34,7 +34,7 @@ import {
   type RawParameters,
 } from './query.js';
 
-/** The policy revision licence verifications are recorded under (registry/licences/verification-service.ts). */
+/** The policy revision licence verifications are recorded under (licences/verification-service.ts). */
 export const LICENCE_POLICY_REVISION = 'licence-registry';
 const EXPORT_BATCH = 1000;
 

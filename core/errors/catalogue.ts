@@ -96,7 +96,7 @@ export const errorCatalogue = {
   ZT_ERR_UPSTREAM_TIMEOUT: def(504, GrpcStatus.DEADLINE_EXCEEDED, 'The supplier\'s system did not answer in time.'),
   ZT_ERR_UPSTREAM_BAD_RESPONSE: def(502, GrpcStatus.UNAVAILABLE, 'The supplier\'s system answered with something that is not a valid record.'),
   ZT_ERR_EXTRACT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The supplier extract has invalid rows; the message lists them.'),
-  // E-licence registry (registry/licences/).
+  // E-licence registry (licences/).
   ZT_ERR_LICENCE_IDENTIFIER_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The licence identifier is not a well-formed GB/T 36904 identifier (prefix, type code, issuer code, serial, version, check).'),
   ZT_ERR_LICENCE_IDENTIFIER_CHECK: def(400, GrpcStatus.INVALID_ARGUMENT, 'The check character of the licence identifier is wrong (ISO/IEC 7064 MOD 37,36).'),
   ZT_ERR_LICENCE_TYPE_UNKNOWN: def(404, GrpcStatus.NOT_FOUND, 'No licence type has this type code.'),

@@ -12,7 +12,7 @@ import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
 import { roleHandlers } from '../../registry/roles/index.js';
-import { licenceHandlers } from '../../registry/licences/grpc/handlers.js';
+import { licenceHandlers } from '../../licences/grpc/handlers.js';
 import { intakeHandlers } from '../../intake/grpc/handlers.js';
 import { addAuditService } from '../../audit/search/grpc/service.js';
 import { auditAnalyticsHandlers } from '../../audit/analytics/grpc/handlers.js';

@@ -1,5 +1,5 @@
 import { exchangeRoutes } from '../../exchange/http/routes.js';
-import { licenceRoutes } from '../../registry/licences/http/routes.js';
+import { licenceRoutes } from '../../licences/http/routes.js';
 import { intakeRoutes } from '../../intake/http/routes.js';
 import { auditSearchRoutes } from '../../audit/search/http/routes.js';
 import { auditAnalyticsRoutes } from '../../audit/analytics/http/routes.js';

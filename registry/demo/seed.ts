@@ -4,7 +4,7 @@ import type { DemoSigners } from './keys.js';
 import type { DepartmentService } from '../departments/index.js';
 import { seedDemoCatalogue } from './catalogue.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
-import type { LicenceRegistry } from '../licences/licence-registry.js';
+import type { LicenceRegistry } from '../../licences/licence-registry.js';
 import { seedDemoLicences } from './licences.js';
 
 export interface SeedReport {
