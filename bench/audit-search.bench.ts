@@ -15,7 +15,7 @@ import { createLogger } from '../core/logging/index.js';
 import { usccCheckCharacter } from '../core/identifiers/index.js';
 import type { BlindIndex } from '../core/pseudonyms/index.js';
 import { buildApp } from '../gateway/app.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { AccessSearchStore, readFilters, type AccessFilters } from '../audit/search/index.js';
 import { AuditClient, DepartmentKey, type AuditSearchInput } from '../client/index.js';
 

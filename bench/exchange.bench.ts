@@ -13,7 +13,7 @@ import { DepartmentKey, encodeQueryJson, signHttpRequest } from '../client/index
 import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../certs/sm2/sm2.js';
 import { packageRoot } from '../core/paths.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 
 const YS = '112101000010000537';
 

@@ -15,7 +15,7 @@ import { createLogger } from '../core/logging/index.js';
 import { PgDatabase } from '../core/storage/index.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { buildApp } from '../gateway/app.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { describeMachine } from './machine.js';
 
 const BUSINESS_ENVIRONMENT = '112101000010000537';

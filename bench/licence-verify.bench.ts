@@ -12,7 +12,7 @@ import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../certs/sm2/sm2.js';
 import { packageRoot } from '../core/paths.js';
 import { composeUscc } from '../exchange/datasets/codes.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { DepartmentKey } from '../client/index.js';
 import { signLicenceStep } from '../licences/licence-steps.js';
 import { envelopeToJson } from '../certs/envelope/index.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSm2PublicKey, sm2Verify, sm3 } from '../certs/sm2/sm2.js';
 import { parseCertificate } from '../certs/x509/index.js';
 import { usccCheckCharacter } from '../core/identifiers/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { canonicalRequest } from '../transport/request-signature.js';
 import { runAdminCommand } from './admin.js';

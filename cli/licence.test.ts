@@ -8,7 +8,7 @@ import { CA_FILES } from '../certs/ca/ca-files.js';
 import { exportPem } from '../certs/x509/index.js';
 import { makeTestPki } from '../certs/x509/test-pki.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { randomUscc } from '../test/support/ca.js';
 import { runLicenceCommand } from './licence.js';

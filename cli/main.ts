@@ -6,7 +6,7 @@ import { createLogger } from '../core/logging/index.js';
 import { packageVersion } from '../core/paths.js';
 import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { migrate, openDatabase } from '../core/storage/index.js';
-import { demoKeysDirectory } from '../registry/demo/keys.js';
+import { demoKeysDirectory } from '../demo/keys.js';
 import { COMMANDS } from './commands.js';
 import { answerUsage, formatUsage } from './usage.js';
 

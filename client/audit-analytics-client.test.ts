@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Signer } from '../certs/signer/index.js';
-import { DemoSigners } from '../registry/demo/index.js';
+import { DemoSigners } from '../demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { waitUntil } from '../test/support/ca.js';
 import { person } from '../audit/analytics/test-support.js';
@@ -137,7 +137,7 @@ describe('analytics over HTTP and gRPC', () => {
 describe('zhengtong audit analyse | anomalies', () => {
   async function run(argv: string[]): Promise<{ status: number; out: string; err: string }> {
     const { runAuditAnalyticsCommand } = await import('../cli/audit-analytics.js');
-    const { demoKeyFiles } = await import('../registry/demo/index.js');
+    const { demoKeyFiles } = await import('../demo/index.js');
     const files = demoKeyFiles(app.config.dataDir, SUPERVISOR);
     let out = '';
     let err = '';

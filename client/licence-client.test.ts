@@ -11,7 +11,7 @@ import { usccCheckCharacter } from '../core/identifiers/index.js';
 import { sm3 } from '../certs/sm2/sm2.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { signedHeaders } from '../test/support/signing.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { parseLicenceIdentifier } from '../licences/identifier.js';
 import { statusAt } from '../licences/status-list/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';

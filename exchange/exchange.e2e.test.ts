@@ -10,7 +10,7 @@ import { DepartmentKey, ExchangeClient, ExchangeError, signGrpcRequest, signHttp
 import { InProcessSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate } from '../certs/x509/index.js';
 import { errorCatalogue, ZtError, type ErrorCode } from '../core/errors/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { waitUntil } from '../test/support/ca.js';
 import { demoSigner } from '../test/support/signing.js';

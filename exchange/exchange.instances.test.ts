@@ -9,7 +9,7 @@ import { ACCESS_RECORD_TOPIC } from '../audit/index.js';
 import { DepartmentKey, encodeQueryJson, ExchangeClient, ExchangeError, signHttpRequest, type QueryInput } from '../client/index.js';
 import { PgDatabase } from '../core/storage/index.js';
 import type { DeliveredEvent } from '../core/events/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { waitUntil } from '../test/support/ca.js';
 import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../test/support/services.js';

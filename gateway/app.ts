@@ -15,7 +15,7 @@ import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { pseudonymiseStoredIdentifiers } from '../audit/pseudonymisation.js';
 import { CATALOGUE_EVENTS_TOPIC, CatalogueService, DemandService, SignedTransitionAuthenticator, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
 import { DEPARTMENT_EVENTS_TOPIC, DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
-import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } from '../registry/demo/index.js';
+import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } from '../demo/index.js';
 import { loadPlatformCa, PlatformCa, platformCaExists, reviewCaDirectory } from '../certs/ca/index.js';
 import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';

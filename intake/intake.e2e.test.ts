@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DepartmentKey, ExchangeError, IntakeClient, newNonce, signHttpRequest, type IntakeInput } from '../client/index.js';
 import { errorCatalogue, type ErrorCode } from '../core/errors/index.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { demoKeyFiles } from '../registry/demo/index.js';
+import { demoKeyFiles } from '../demo/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 
 const YS = '112101000010000537'; // 营商环境建设局: takes restaurant applications

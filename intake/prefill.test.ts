@@ -3,8 +3,8 @@
 // against the one request; what the government does not hold is left to the applicant, with the reason.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { DEMO_RESOURCES } from '../registry/demo/catalogue.js';
-import { DEMO_LICENCE_TYPES } from '../registry/demo/licences.js';
+import { DEMO_RESOURCES } from '../demo/catalogue.js';
+import { DEMO_LICENCE_TYPES } from '../demo/licences.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { envelopeToJson, signEnvelope, verifyEnvelope } from '../certs/envelope/index.js';
 import type { Signer } from '../certs/signer/index.js';

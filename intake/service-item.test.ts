@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ZtError } from '../core/errors/index.js';
 import { packageRoot } from '../core/paths.js';
-import { DEMO_RESOURCES } from '../registry/demo/catalogue.js';
-import { DEMO_LICENCE_TYPES } from '../registry/demo/licences.js';
+import { DEMO_RESOURCES } from '../demo/catalogue.js';
+import { DEMO_LICENCE_TYPES } from '../demo/licences.js';
 import { defaultServiceItemDirectory, loadServiceItems, readServiceItem, serviceItemContext, type ApplicantKind, type ServiceItemProblem } from './index.js';
 
 // The registry's demo resources do not state whose records they are; the policy engine's demo catalogue does.

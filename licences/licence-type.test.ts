@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isZtError } from '../core/errors/index.js';
-import { DEMO_LICENCE_TYPES } from '../registry/demo/licences.js';
+import { DEMO_LICENCE_TYPES } from '../demo/licences.js';
 import { effectiveStatus } from './licence.js';
 import { readLicenceFields, readLicenceType } from './licence-type.js';
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ZtError } from '../core/errors/index.js';
 import { normalisePublication } from '../registry/catalogue/resource.js';
-import { DEMO_RESOURCES } from '../registry/demo/catalogue.js';
+import { DEMO_RESOURCES } from '../demo/catalogue.js';
 import { catalogueFromJson, catalogueOf, demoCatalogue, StaticCatalogue, type CatalogueView } from './catalogue.js';
 import type { Decision, DecisionRequest } from './decision.js';
 import { PolicyEngine } from './engine.js';

@@ -5,7 +5,7 @@ import type { DecisionRequest } from './decision.js';
 import type { RecordedDecision } from './impact.js';
 import type { CompiledPolicy } from './policy.js';
 
-/** The demo city's departments as requesters (the same codes as registry/demo). */
+/** The demo city's departments as requesters (the same codes as demo). */
 export const DEMO_REQUESTERS: readonly { readonly uscc: string; readonly name: string }[] = [
   { uscc: '11210100001000010R', name: '沈阳市公安局' },
   { uscc: '11210100001000029N', name: '沈阳市市场监督管理局' },
@@ -16,7 +16,7 @@ export const DEMO_REQUESTERS: readonly { readonly uscc: string; readonly name: s
   { uscc: '112101000010000700', name: '沈阳市卫生健康委员会' },
 ];
 
-/** Demo service items (事项), in the style of registry/demo; the codes are made up. */
+/** Demo service items (事项), in the style of demo; the codes are made up. */
 export const DEMO_SERVICE_ITEMS: readonly string[] = [
   'QYKB-210100-0001', // 企业开办
   'GTGSH-210100-0002', // 个体工商户登记

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { loadConfig } from '../core/config/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { openDatabase } from '../core/storage/index.js';
-import { demoKeyFiles, demoKeysDirectory, DemoSigners } from '../registry/demo/index.js';
+import { demoKeyFiles, demoKeysDirectory, DemoSigners } from '../demo/index.js';
 import { playSimulatedDay, scenarioDataDir } from './simulated-day/index.js';
 import { analyseSimulatedDay, waitForAnalytics } from './simulated-day/analyse.js';
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig, type Config } from '../core/config/index.js';
 import { createLogger } from '../core/logging/index.js';
 import { openDatabase } from '../core/storage/index.js';
-import { demoKeyFiles, DemoSigners } from '../registry/demo/index.js';
+import { demoKeyFiles, DemoSigners } from '../demo/index.js';
 import { kafkaBrokers, postgresUrl, uniqueName } from '../test/support/services.js';
 import { ensureBuilt, runCli } from '../test/e2e/process.js';
 import { ANOMALY_KINDS, playSimulatedDay, scenarioDataDir, type SimulatedDayRun } from './simulated-day/index.js';

@@ -14,7 +14,7 @@ import { openDatabase } from '../../core/storage/index.js';
 import { packageRoot } from '../../core/paths.js';
 import { verifyConsistency, verifyInclusion, leafHash } from '../../certs/signer/merkle.js';
 import { buildApp, type App } from '../../gateway/app.js';
-import { demoKeyFiles } from '../../registry/demo/index.js';
+import { demoKeyFiles } from '../../demo/index.js';
 import { DepartmentKey, signGrpcRequest, signHttpRequest } from '../../client/index.js';
 import { runAuditLogCommand } from '../../cli/audit-log.js';
 import { waitUntil } from '../../test/support/ca.js';

@@ -12,7 +12,7 @@ import { loadConfig, type Config } from '../../core/config/index.js';
 import { errorCatalogue, type ErrorCode } from '../../core/errors/index.js';
 import { createLogger } from '../../core/logging/index.js';
 import { buildApp, type App } from '../../gateway/app.js';
-import { demoKeyFiles } from '../../registry/demo/index.js';
+import { demoKeyFiles } from '../../demo/index.js';
 import { AuditClient, DepartmentKey, ExchangeError, signHttpRequest } from '../../client/index.js';
 import { describeWithService, postgresUrl, uniqueName } from '../../test/support/services.js';
 import { CSV_COLUMNS } from './export-format.js';

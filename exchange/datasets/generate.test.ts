@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isValidResidentId, isValidUscc } from '../../core/identifiers/index.js';
-import { DEMO_RESOURCES } from '../../registry/demo/catalogue.js';
+import { DEMO_RESOURCES } from '../../demo/catalogue.js';
 import { composeUscc, DEMO_DATASET_DEFAULTS, DEMO_SUBJECTS, generateDemoDatasets, organisationCodeCheckCharacter, SeededRandom, WeightedTable, type DemoDatasets } from './index.js';
 
 const itemsOf = (code: string): string[] => DEMO_RESOURCES.find((r) => r.code === code)!.items.map((i) => i.code);

@@ -1,4 +1,4 @@
-// The rows of the four demo datasets, keyed by the data item codes of the demo catalogue (registry/demo/catalogue.ts),
+// The rows of the four demo datasets, keyed by the data item codes of the demo catalogue (demo/catalogue.ts),
 // as a supplier department would deliver them in an extract. Type aliases (not interfaces) so that a row is also a
 // Record<string, unknown>, which is what an extract takes.
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { isZtError, type ZtError } from '../../core/errors/index.js';
 import { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
-import { DEMO_RESOURCES } from '../../registry/demo/catalogue.js';
+import { DEMO_RESOURCES } from '../../demo/catalogue.js';
 import { DEMO_SUBJECTS, generateDemoDatasets } from '../datasets/index.js';
 import { loadExtract, parseCsvExtract, parseJsonlExtract, seedDemoDatasets, streamJsonlExtract, type ExtractLoad, type ExtractRow } from './index.js';
 import type { DatabaseHarness } from './test-databases.js';

@@ -2,7 +2,7 @@
 // catalogue would deliver them: one extract each.
 import type { BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
-import { DEMO_RESOURCES } from '../../registry/demo/catalogue.js';
+import { DEMO_RESOURCES } from '../../demo/catalogue.js';
 import { generateDemoDatasets, type DemoDatasetOptions, type DemoDatasets } from '../datasets/index.js';
 import type { ExtractRow, SubjectKind } from './extract.js';
 import { loadExtract, type ExtractReport } from './load.js';

@@ -9,7 +9,7 @@ import { protoPath as healthProtoPath } from 'grpc-health-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../../core/paths.js';
 import { usccCheckCharacter } from '../../core/identifiers/index.js';
-import { DEMO_DEPARTMENTS } from '../../registry/demo/departments.js';
+import { DEMO_DEPARTMENTS } from '../../demo/departments.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { demoSigner, platformOperatorKey, signedMetadata } from '../../test/support/signing.js';
 

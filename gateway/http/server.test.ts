@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../core/errors/index.js';
 import { usccCheckCharacter } from '../../core/identifiers/index.js';
 import type { DeliveredEvent } from '../../core/events/index.js';
-import { DEMO_DEPARTMENTS } from '../../registry/demo/index.js';
+import { DEMO_DEPARTMENTS } from '../../demo/index.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { demoSigner, platformOperatorKey, signedHeaders } from '../../test/support/signing.js';
 

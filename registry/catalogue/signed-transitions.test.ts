@@ -10,7 +10,7 @@ import { describeWithService, postgresUrl, uniqueName } from '../../test/support
 import { makeTestCaDir, rejectionCode } from '../../test/support/ca.js';
 import { makeSigningWorld, type SigningWorld } from '../../test/support/signing.js';
 import { DepartmentService, SqlDepartmentStore } from '../departments/index.js';
-import { DEMO_DEPARTMENTS, DEMO_RESOURCES } from '../demo/index.js';
+import { DEMO_DEPARTMENTS, DEMO_RESOURCES } from '../../demo/index.js';
 import { CatalogueService } from './catalogue-service.js';
 import { DemandService } from './demand-service.js';
 import type { DemandRegistration } from './demand.js';

@@ -10,7 +10,7 @@ import type { Logger } from '../../core/logging/index.js';
 import { generateDemoDatasets } from '../../exchange/datasets/index.js';
 import { buildApp, type App } from '../../gateway/app.js';
 import { chinaDate, loadWorkingCalendar } from '../../registry/catalogue/working-days.js';
-import { DemoSigners } from '../../registry/demo/index.js';
+import { DemoSigners } from '../../demo/index.js';
 import { drive, ScenarioClock, type DriveProgress } from './drive.js';
 import { planScenario, previousWorkingDay, type ScenarioPlan } from './plan.js';
 import { buildWorld } from './world.js';

@@ -3,7 +3,7 @@
 // department taking it. Two more show the application–reply procedure at its worst: one demand left unanswered past
 // its deadline, one answered late.
 import { signTransition, type DemandService, type TransitionToSign } from '../../registry/catalogue/index.js';
-import type { DemoSigners } from '../../registry/demo/index.js';
+import type { DemoSigners } from '../../demo/index.js';
 import { chinaMidnight, HEALTH, NATURAL_RESOURCES, SCENARIO_DEMANDS } from './plan.js';
 
 const DAY = 86_400_000;

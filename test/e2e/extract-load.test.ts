@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DepartmentKey, ExchangeClient, ExchangeError } from '../../client/index.js';
 import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
-import { demoKeyFiles } from '../../registry/demo/index.js';
+import { demoKeyFiles } from '../../demo/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { ensureBuilt, runCli, tempDir } from './process.js';
 

@@ -19,7 +19,7 @@ import { isBlindIndex } from '../../core/pseudonyms/index.js';
 import { PgDatabase } from '../../core/storage/index.js';
 import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
 import { buildApp, type App } from '../../gateway/app.js';
-import { demoKeyFiles } from '../../registry/demo/index.js';
+import { demoKeyFiles } from '../../demo/index.js';
 import { waitUntil } from '../support/ca.js';
 import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../support/services.js';
 

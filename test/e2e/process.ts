@@ -12,7 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export const repoRoot = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 export const cliEntry = join(repoRoot, 'bin', 'zhengtong.js');
 
-const SOURCE_DIRS = ['core', 'transport', 'gateway', 'registry', 'licences', 'intake', 'certs', 'policies', 'exchange', 'audit', 'client', 'cli'];
+const SOURCE_DIRS = ['core', 'transport', 'gateway', 'registry', 'licences', 'demo', 'intake', 'certs', 'policies', 'exchange', 'audit', 'client', 'cli'];
 const BUILD_LOCK = join(repoRoot, 'dist', '.e2e-build.lock');
 const BUILD_STAMP = join(repoRoot, 'dist', '.e2e-build.stamp');
 

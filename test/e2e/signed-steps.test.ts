@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoKeyFiles } from '../../registry/demo/index.js';
+import { demoKeyFiles } from '../../demo/index.js';
 import { startTestApp, type TestApp } from '../support/app.js';
 import { ensureBuilt, runCli, tempDir } from './process.js';
 

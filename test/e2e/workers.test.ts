@@ -7,7 +7,7 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DepartmentKey, ExchangeClient } from '../../client/index.js';
 import { PgDatabase } from '../../core/storage/index.js';
 import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
-import { demoKeyFiles } from '../../registry/demo/index.js';
+import { demoKeyFiles } from '../../demo/index.js';
 import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../support/services.js';
 import { ensureBuilt, freePort, killAll, runCli, spawnCli, tempDir, waitForHttp, type CliProcess } from './process.js';
 

@@ -7,7 +7,7 @@ import { InProcessSm2Signer, type Signer } from '../../certs/signer/index.js';
 import { TrustStore } from '../../certs/trust/index.js';
 import type { Database } from '../../core/storage/index.js';
 import { SignedTransitionAuthenticator, signTransition, type TransitionToSign } from '../../registry/catalogue/index.js';
-import { demoKeyFiles, DemoSigners } from '../../registry/demo/index.js';
+import { demoKeyFiles, DemoSigners } from '../../demo/index.js';
 import { makeTestCaDir, TEST_PUBLIC_URL } from './ca.js';
 import { DepartmentKey } from '../../client/department-key.js';
 import { newNonce, signGrpcRequest, signHttpRequest } from '../../client/request-signing.js';

@@ -2,7 +2,7 @@
 // to commit a batch is refused (and its batch rolled back) rather than counted twice.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrate, PgliteDatabase } from '../../../core/storage/index.js';
-import { DEMO_LICENCE_TYPES } from '../../../registry/demo/licences.js';
+import { DEMO_LICENCE_TYPES } from '../../../demo/licences.js';
 import { SqlLicenceStore } from '../../sql/sql-licence-store.js';
 import { SqlConversionStore } from './sql-conversion-store.js';
 

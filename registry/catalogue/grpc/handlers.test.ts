@@ -10,10 +10,10 @@ import { envelopeFromMessage, envelopeToJson, envelopeToMessage } from '../../..
 import { sm3 } from '../../../certs/sm2/sm2.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
 import { demoSigner, platformOperatorKey, signedMetadata } from '../../../test/support/signing.js';
-import { demoKeyFiles } from '../../demo/index.js';
+import { demoKeyFiles } from '../../../demo/index.js';
 import { signTransition } from '../signed-transitions.js';
 import { serialised, serviceClient, unary, unaryError, type Client, type Msg } from '../../../test/support/grpc-client.js';
-import { DEMO_RESOURCES } from '../../demo/catalogue.js';
+import { DEMO_RESOURCES } from '../../../demo/catalogue.js';
 import { chinaDate } from '../working-days.js';
 
 const GA = '11210100001000010R'; // 市公安局: supplies 210100-GA-0001 (conditional)

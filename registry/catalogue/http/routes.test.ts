@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { sm3 } from '../../../certs/sm2/sm2.js';
 import { startTestApp, type TestApp } from '../../../test/support/app.js';
 import { demoSigner, platformOperatorKey, signedHeaders, signedJson } from '../../../test/support/signing.js';
-import { DEMO_DEMANDS, DEMO_DEPARTMENTS, demoKeyFiles } from '../../demo/index.js';
+import { DEMO_DEMANDS, DEMO_DEPARTMENTS, demoKeyFiles } from '../../../demo/index.js';
 import { parseCsv } from '../csv.js';
 import { chinaDate } from '../working-days.js';
 
@@ -170,7 +170,7 @@ describe('the demo catalogue', () => {
   });
 
   it('is not seeded twice', async () => {
-    const { DemoSigners, seedDemoData } = await import('../../demo/index.js');
+    const { DemoSigners, seedDemoData } = await import('../../../demo/index.js');
     const { db, departments, catalogue, demands } = a.app.ctx;
     const signers = new DemoSigners(a.app.ctx.ca!, a.config.dataDir);
     expect(await seedDemoData(db, departments, { catalogue: { catalogue, demands }, signers })).toEqual({ seeded: false, departments: 0, resources: 0, demands: 0, licenceTypes: 0, licences: 0 });

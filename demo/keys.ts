@@ -6,9 +6,9 @@
 // These are evaluation keys: a real department generates its own key and sends a CSR (zhengtong ca enrol --csr).
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { CA_FILES, initPlatformCa, platformCaExists, type PlatformCa } from '../../certs/ca/index.js';
-import { InProcessSm2Signer, type Signer } from '../../certs/signer/index.js';
-import { parseCertificate } from '../../certs/x509/index.js';
+import { CA_FILES, initPlatformCa, platformCaExists, type PlatformCa } from '../certs/ca/index.js';
+import { InProcessSm2Signer, type Signer } from '../certs/signer/index.js';
+import { parseCertificate } from '../certs/x509/index.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
 
 export const DEMO_CA_ORGANISATION = '沈阳市大数据管理局（演示）';

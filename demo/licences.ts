@@ -2,10 +2,10 @@
 // codes, not the real authorities'), and licences of the demo subjects issued by the demo departments, each signed by
 // the issuing department's demo key. One licence is changed (version 2 supersedes version 1) and one revoked, so
 // every status shows up in the demo.
-import { DEMO_SUBJECTS } from '../../exchange/datasets/demo-subjects.js';
-import type { LicenceRegistry } from '../../licences/licence-registry.js';
-import { signLicenceStep } from '../../licences/licence-steps.js';
-import type { LicenceType } from '../../licences/licence-type.js';
+import { DEMO_SUBJECTS } from '../exchange/datasets/demo-subjects.js';
+import type { LicenceRegistry } from '../licences/licence-registry.js';
+import { signLicenceStep } from '../licences/licence-steps.js';
+import type { LicenceType } from '../licences/licence-type.js';
 import type { DemoSigners } from './keys.js';
 
 const MARKET = '11210100001000029N'; // 沈阳市市场监督管理局

@@ -1,4 +1,4 @@
-import type { DepartmentRegistration } from '../departments/index.js';
+import type { DepartmentRegistration } from '../registry/departments/index.js';
 
 /**
  * The demo city's departments (Shenyang, area code 210100). The codes are synthetic but valid GB 32100 codes of

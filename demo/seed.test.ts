@@ -1,10 +1,10 @@
 // The full seed on an empty database, and that a second run does nothing, are checked end to end in
 // registry/catalogue/http/routes.test.ts; here the upgrade path of a database seeded before the catalogue existed.
 import { afterEach, describe, expect, it } from 'vitest';
-import { migrate, PgliteDatabase, type Database } from '../../core/storage/index.js';
-import { DepartmentService, SqlDepartmentStore } from '../departments/index.js';
-import { CatalogueService, DemandService, SqlDemandStore, SqlResourceStore } from '../catalogue/index.js';
-import { makeSigningWorld, type SigningWorld } from '../../test/support/signing.js';
+import { migrate, PgliteDatabase, type Database } from '../core/storage/index.js';
+import { DepartmentService, SqlDepartmentStore } from '../registry/departments/index.js';
+import { CatalogueService, DemandService, SqlDemandStore, SqlResourceStore } from '../registry/catalogue/index.js';
+import { makeSigningWorld, type SigningWorld } from '../test/support/signing.js';
 import { DEMO_DEMANDS, DEMO_DEPARTMENTS, DEMO_RESOURCES, seedDemoData, type SeedOptions } from './index.js';
 
 let db: Database | undefined;

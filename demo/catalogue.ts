@@ -1,10 +1,10 @@
 // The demo city's data catalogue: what five departments supply, and demands in every state of the
 // application–reply procedure, most of them from the business-environment bureau (营商局) that runs intake (受理).
 // Resource and service item codes are synthetic; the laws cited are real.
-import type { Session } from '../../core/storage/index.js';
-import { signTransition, type CatalogueService, type DemandService, type ResourcePublication, type TransitionToSign } from '../catalogue/index.js';
+import type { Session } from '../core/storage/index.js';
+import { signTransition, type CatalogueService, type DemandService, type ResourcePublication, type TransitionToSign } from '../registry/catalogue/index.js';
 import type { DemoSigners } from './keys.js';
-import type { DemandRegistration } from '../catalogue/demand.js';
+import type { DemandRegistration } from '../registry/catalogue/demand.js';
 
 const PUBLIC_SECURITY = '11210100001000010R';
 const MARKET_REGULATION = '11210100001000029N';

@@ -1,10 +1,10 @@
-import type { Database } from '../../core/storage/index.js';
-import type { CatalogueService, DemandService } from '../catalogue/index.js';
+import type { Database } from '../core/storage/index.js';
+import type { CatalogueService, DemandService } from '../registry/catalogue/index.js';
 import type { DemoSigners } from './keys.js';
-import type { DepartmentService } from '../departments/index.js';
+import type { DepartmentService } from '../registry/departments/index.js';
 import { seedDemoCatalogue } from './catalogue.js';
 import { DEMO_DEPARTMENTS } from './departments.js';
-import type { LicenceRegistry } from '../../licences/licence-registry.js';
+import type { LicenceRegistry } from '../licences/licence-registry.js';
 import { seedDemoLicences } from './licences.js';
 
 export interface SeedReport {
