@@ -11,7 +11,7 @@ import { startAnalyticsConsumer, type AnalyticsReport, type AnomalyReport, type 
 import { AuditAnalyticsClient } from '../client/audit-analytics-client.js';
 import { ExchangeClientError, ExchangeError } from '../client/errors.js';
 import { ACCESS_RECORD_TOPIC } from '../audit/access-record.js';
-import type { ConfigLoader } from './audit.js';
+import type { ConfigLoader } from './common.js';
 import { departmentKeyOf, UsageError } from './common.js';
 
 const OPTIONS = {

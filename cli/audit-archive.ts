@@ -16,7 +16,7 @@ import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
 import { migrate, openDatabase, type Database } from '../core/storage/index.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { AuditArchive, verifyArchiveFile, type ArchiveTrust, type ArchiveVerification, type SealReport } from '../audit/archive/index.js';
-import type { ConfigLoader } from './audit.js';
+import type { ConfigLoader } from './common.js';
 import { UsageError } from './common.js';
 
 export interface ArchiveCommandIo {

@@ -13,7 +13,7 @@ import { CA_FILES, loadPlatformCa, PlatformCa, platformCaExists } from '../certs
 import { leafHash, verifyInclusion } from '../certs/signer/merkle.js';
 import { openPlatformSigner, type PlatformSigner } from '../exchange/platform-signer.js';
 import { AuditLogService, verifyCheckpoint, verifyLog, type CheckpointAnchors, type LogVerification } from '../audit/log/index.js';
-import type { ConfigLoader } from './audit.js';
+import type { ConfigLoader } from './common.js';
 
 export interface AuditLogIo {
   stdout: { write(text: string): unknown };

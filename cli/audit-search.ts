@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { isZtError } from '../core/errors/index.js';
 import { AuditClient, type AuditFilters, type AuditRecord } from '../client/audit-client.js';
 import { ExchangeClientError, ExchangeError } from '../client/errors.js';
-import type { ConfigLoader } from './audit.js';
+import type { ConfigLoader } from './common.js';
 import { departmentKeyOf, UsageError } from './common.js';
 
 const OPTIONS = {

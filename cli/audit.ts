@@ -6,7 +6,9 @@
 // Each file exports a runner taking (config-loader, argv after the group's command) and returning an exit status.
 import { loadConfig, type Config } from '../core/config/index.js';
 
-export type ConfigLoader = () => Config;
+/** Reads the settings when a command first needs them (cli/common.ts). */
+export type { ConfigLoader } from './common.js';
+import type { ConfigLoader } from './common.js';
 
 /** The runner of each command; cli/commands.test.ts checks that these are the commands the usage catalogue lists. */
 export const AUDIT_RUNNERS: Record<string, () => Promise<(config: ConfigLoader, command: string, argv: string[]) => Promise<number>>> = {

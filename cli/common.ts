@@ -1,3 +1,4 @@
+import type { Config } from '../core/config/index.js';
 // What the commands that talk to a running gateway share: usage errors (exit 2), reading the files a command line
 // names, and the signing department's key from --key, --cert and --passphrase-file.
 import { readFileSync } from 'node:fs';
@@ -23,3 +24,6 @@ export function departmentKeyOf(v: { key?: string | undefined; cert?: string | u
   const passphrase = v['passphrase-file'] !== undefined ? readInput(v['passphrase-file'], 'passphrase file').toString('utf8').replace(/\r?\n$/, '') : undefined;
   return DepartmentKey.fromMaterial({ privateKey: readInput(v.key, 'key'), certificate: readInput(v.cert, 'certificate'), ...(passphrase !== undefined ? { passphrase } : {}) });
 }
+
+/** Reads the settings when a command first needs them, so that a command that needs none loads none. */
+export type ConfigLoader = () => Config;

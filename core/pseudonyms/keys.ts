@@ -7,10 +7,17 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZtError } from '../errors/index.js';
-import type { Queryable } from '../storage/index.js';
 import { BlindIndex, PSEUDONYM_KEY_BYTES, type PseudonymKey } from './blind-index.js';
 
 export const PSEUDONYM_KEY_FILE_SCHEMA = 'zhengtong/pseudonym-keys/v1';
+/**
+ * What opening the keys needs of the database: the storage port's query (declared here so that configuration, which
+ * reads the key list, does not depend on storage, which depends on configuration).
+ */
+interface Queryable {
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[] }>;
+}
+
 export const PSEUDONYM_KEY_FILE_NAME = 'pseudonym-keys.json';
 
 interface KeyFile {
