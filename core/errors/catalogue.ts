@@ -128,6 +128,7 @@ export const errorCatalogue = {
   ZT_ERR_CONVERSION_INPUT: def(400, GrpcStatus.INVALID_ARGUMENT, 'The stock conversion input cannot be read (unknown format, unreadable file, or a header without the required columns).'),
   // Access control (transport/access.ts, registry/roles/).
   ZT_ERR_ACCESS_FORBIDDEN: def(403, GrpcStatus.PERMISSION_DENIED, 'The signing department does not hold the role this route or method needs (docs/access-control.md); details.role names it.'),
+  ZT_ERR_NOT_A_PARTY: def(403, GrpcStatus.PERMISSION_DENIED, 'The department is not the party that takes this step: only the supplier of the resource replies to a demand, only the requesting department withdraws it; details.expectedActor names who may.'),
   ZT_ERR_ACTING_FOR_ANOTHER: def(403, GrpcStatus.PERMISSION_DENIED, 'The request acts for another department than the one that signed it (e.g. publishes into another provider\'s supply list).'),
   ZT_ERR_ROLE_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The role change is malformed: an unknown role, a department code that fails its check character, or a reason too long.'),
   ZT_ERR_ROLE_ALREADY_HELD: def(409, GrpcStatus.ALREADY_EXISTS, 'The department holds this role already.'),

@@ -74,10 +74,10 @@ describe('demand state machine', () => {
   it('lets only the supplier reply and only the requester withdraw', () => {
     const demand = { id: 'd', requester: REQUESTER, provider: PROVIDER };
     expect(codeOf(() => assertParty('approve', PROVIDER, demand))).toBeUndefined();
-    expect(codeOf(() => assertParty('approve', REQUESTER, demand))).toBe('ZT_ERR_REQUEST_INVALID');
-    expect(codeOf(() => assertParty('refuse', REQUESTER, demand))).toBe('ZT_ERR_REQUEST_INVALID');
+    expect(codeOf(() => assertParty('approve', REQUESTER, demand))).toBe('ZT_ERR_NOT_A_PARTY');
+    expect(codeOf(() => assertParty('refuse', REQUESTER, demand))).toBe('ZT_ERR_NOT_A_PARTY');
     expect(codeOf(() => assertParty('withdraw', REQUESTER, demand))).toBeUndefined();
-    expect(codeOf(() => assertParty('withdraw', PROVIDER, demand))).toBe('ZT_ERR_REQUEST_INVALID');
+    expect(codeOf(() => assertParty('withdraw', PROVIDER, demand))).toBe('ZT_ERR_NOT_A_PARTY');
   });
 
   it('is overdue only while pending past the reply deadline', () => {

@@ -150,13 +150,13 @@ export function nextState(state: DemandState, action: DemandAction, demandId = '
   return rule.to;
 }
 
-/** Only the supplier replies, and only the requester withdraws: ZT_ERR_REQUEST_INVALID otherwise. */
+/** Only the supplier replies, and only the requester withdraws: 403 ZT_ERR_NOT_A_PARTY otherwise (acting outside its rights). */
 export function assertParty(action: DemandAction, actor: string, demand: Pick<Demand, 'id' | 'requester' | 'provider'>): void {
   const rule = TRANSITIONS[action];
   const expected = rule.by === 'provider' ? demand.provider : rule.by === 'requester' ? demand.requester : null;
   if (expected !== actor) {
     const who = rule.by === 'provider' ? `the supplier of the resource (${demand.provider})` : rule.by === 'requester' ? `the requesting department (${demand.requester})` : 'the platform';
-    throw new ZtError('ZT_ERR_REQUEST_INVALID', `only ${who} may ${action} demand ${demand.id}; ${actor} may not`, {
+    throw new ZtError('ZT_ERR_NOT_A_PARTY', `only ${who} may ${action} demand ${demand.id}; ${actor} may not`, {
       details: { action, actor, expectedActor: expected },
     });
   }

@@ -272,7 +272,7 @@ describe('CatalogueService: the application–reply workflow', () => {
     expect(demandJson(pending)).toEqual((await http('GET', `/v1/catalogue/demands/${id}`)).json);
 
     // Only the provider replies: the requester may not approve its own demand.
-    expect((await expectCode('ApproveDemand', { id, actor: YS }, 'ZT_ERR_REQUEST_INVALID')).code).toBe(grpc.status.INVALID_ARGUMENT);
+    expect((await expectCode('ApproveDemand', { id, actor: YS }, 'ZT_ERR_NOT_A_PARTY')).code).toBe(grpc.status.PERMISSION_DENIED);
     await expectCode('ApproveDemand', { id, actor: BAD_USCC }, 'ZT_ERR_ID_INVALID_USCC');
     await expectCode('ApproveDemand', { id, actor: GA, terms: { items: ['address'] } }, 'ZT_ERR_REQUEST_INVALID');
     await expectCode('ApproveDemand', { id, actor: GA, terms: { items: ['salary'] } }, 'ZT_ERR_DATA_ITEM_UNKNOWN');
@@ -294,7 +294,7 @@ describe('CatalogueService: the application–reply workflow', () => {
     expect((await expectCode('RefuseDemand', { id, actor: GA }, 'ZT_ERR_REFUSAL_BASIS_MISSING')).code).toBe(grpc.status.INVALID_ARGUMENT);
     await expectCode('RefuseDemand', { id, actor: GA, reason: '数据敏感' }, 'ZT_ERR_REFUSAL_BASIS_MISSING');
     await expectCode('RefuseDemand', { id, actor: GA, legalBasis: { article: '第六条' } }, 'ZT_ERR_REQUEST_INVALID');
-    await expectCode('RefuseDemand', { id, actor: SC, legalBasis: { title: '《某法》' } }, 'ZT_ERR_REQUEST_INVALID');
+    await expectCode('RefuseDemand', { id, actor: SC, legalBasis: { title: '《某法》' } }, 'ZT_ERR_NOT_A_PARTY');
     expect((await rpc('GetDemand', { id })).state).toBe('pending');
 
     const refused = await rpc('RefuseDemand', { id, actor: GA, legalBasis: { title: '《中华人民共和国个人信息保护法》', article: '第六条' }, reason: '超出最小必要范围' });
@@ -315,7 +315,7 @@ describe('CatalogueService: the application–reply workflow', () => {
   });
 
   it('withdraws the approved demand; its history is every step, as over HTTP', async () => {
-    await expectCode('WithdrawDemand', { id: approvedId, actor: GA }, 'ZT_ERR_REQUEST_INVALID');
+    await expectCode('WithdrawDemand', { id: approvedId, actor: GA }, 'ZT_ERR_NOT_A_PARTY');
     await expectCode('WithdrawDemand', { id: approvedId, actor: YS, reason: 'x'.repeat(1001) }, 'ZT_ERR_REQUEST_INVALID');
     expect((await rpc('WithdrawDemand', { id: approvedId, actor: YS, reason: '事项已调整' })).state).toBe('withdrawn');
     await expectCode('WithdrawDemand', { id: approvedId, actor: YS }, 'ZT_ERR_DEMAND_STATE');

@@ -236,7 +236,7 @@ describe('application–reply workflow over HTTP', () => {
     expect(pending.json.replyDue > inDays(0)).toBe(true);
     const id = pending.json.id as string;
 
-    expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: YS }), 'ZT_ERR_REQUEST_INVALID');
+    expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: YS }), 'ZT_ERR_NOT_A_PARTY');
     expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: BAD_USCC }), 'ZT_ERR_ID_INVALID_USCC');
     expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA, terms: { items: ['address'] } }), 'ZT_ERR_REQUEST_INVALID');
     expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA, terms: { items: ['salary'] } }), 'ZT_ERR_DATA_ITEM_UNKNOWN');
@@ -248,7 +248,7 @@ describe('application–reply workflow over HTTP', () => {
     expect(approved.json).toMatchObject({ state: 'approved', terms: { items: ['idNumber'], dailyQuota: 50, validUntil: inDays(90) } });
     expectError(await post(`/v1/catalogue/demands/${id}/approve`, { actor: GA }), 'ZT_ERR_DEMAND_STATE');
     expectError(await post(`/v1/catalogue/demands/${id}/refuse`, { actor: GA, negativeListRuleId: 'NL-1' }), 'ZT_ERR_DEMAND_STATE');
-    expectError(await post(`/v1/catalogue/demands/${id}/withdraw`, { actor: GA }), 'ZT_ERR_REQUEST_INVALID');
+    expectError(await post(`/v1/catalogue/demands/${id}/withdraw`, { actor: GA }), 'ZT_ERR_NOT_A_PARTY');
     const withdrawn = await post(`/v1/catalogue/demands/${id}/withdraw`, { actor: YS, reason: '事项已调整' });
     expect(withdrawn.json.state).toBe('withdrawn');
     expectError(await post(`/v1/catalogue/demands/${id}/withdraw`, { actor: YS }), 'ZT_ERR_DEMAND_STATE');
@@ -289,7 +289,7 @@ describe('application–reply workflow over HTTP', () => {
     expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA }), 'ZT_ERR_REFUSAL_BASIS_MISSING');
     expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, reason: '数据敏感' }), 'ZT_ERR_REFUSAL_BASIS_MISSING');
     expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, legalBasis: { article: '第六条' } }), 'ZT_ERR_REQUEST_INVALID');
-    expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: MZ, negativeListRuleId: 'NL-GA-0002' }), 'ZT_ERR_REQUEST_INVALID');
+    expectError(await post(`/v1/catalogue/demands/${one}/refuse`, { actor: MZ, negativeListRuleId: 'NL-GA-0002' }), 'ZT_ERR_NOT_A_PARTY');
     expect((await get(`/v1/catalogue/demands/${one}`)).json.state).toBe('pending');
 
     const byRule = await post(`/v1/catalogue/demands/${one}/refuse`, { actor: GA, negativeListRuleId: 'NL-GA-0002' });
