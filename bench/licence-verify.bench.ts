@@ -12,8 +12,8 @@ import { generateSm2KeyPair, sm2Sign, sm2Verify } from '../certs/sm2/sm2.js';
 import { packageRoot } from '../core/paths.js';
 import { composeUscc } from '../exchange/datasets/codes.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { demoKeyFiles } from '../demo/index.js';
-import { DepartmentKey } from '../client/index.js';
+import { DEMO_LICENCES, demoKeyFiles } from '../demo/index.js';
+import { DepartmentKey, signHttpRequest } from '../client/index.js';
 import { signLicenceStep } from '../licences/licence-steps.js';
 import { envelopeToJson } from '../certs/envelope/index.js';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
@@ -73,20 +73,29 @@ async function drive(paths: string[], base: string, seconds: number, connections
   return { requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
 }
 
-async function demoIdentifiers(base: string): Promise<string[]> {
+/** The demo licences' identifiers, each read by its issuer for a case (a licence lookup is a signed, recorded read). */
+async function demoIdentifiers(base: string, dataDir: string): Promise<string[]> {
   const holders: [string, string][] = [
     [DEMO_SUBJECTS.restaurant.uscc, '001'],
     [DEMO_SUBJECTS.revokedCompany.uscc, '001'],
     [DEMO_SUBJECTS.applicant.idNumber, '111'],
     [DEMO_SUBJECTS.spouse.idNumber, '111'],
   ];
-  const ids: string[] = [];
+  const issuers = [...new Set(DEMO_LICENCES.map((l) => l.issuer))];
+  const ids = new Set<string>();
   for (const [code, type] of holders) {
-    const body = (await (await fetch(`${base}/v1/licences?holderCode=${code}&holderCodeType=${type}`)).json()) as { licences: { identifier: string }[] };
-    ids.push(...body.licences.map((l) => l.identifier));
+    for (const issuer of issuers) {
+      const files = demoKeyFiles(dataDir, issuer);
+      const path = `/v1/licences?holderCode=${code}&holderCodeType=${type}&serviceItem=BENCH-0001&caseNumber=BENCH-${issuer}`;
+      const { headers } = await signHttpRequest({ method: 'GET', path, body: Buffer.alloc(0), signer: DepartmentKey.fromFiles(files.key, files.certificate) });
+      const response = await fetch(base + path, { headers });
+      if (response.status === 403) continue; // none of this holder's licences is of this issuer's types
+      const body = (await response.json()) as { licences: { identifier: string }[] };
+      for (const l of body.licences) ids.add(l.identifier);
+    }
   }
-  if (ids.length === 0) throw new Error('the gateway holds no demo licences');
-  return ids;
+  if (ids.size === 0) throw new Error('the gateway holds no demo licences');
+  return [...ids];
 }
 
 /** Issues `count` business licences through the gateway, signed by the demo market regulator, `parallel` at a time. */
@@ -178,7 +187,7 @@ export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Pr
     try {
       const base = `http://127.0.0.1:${httpPort}`;
       await waitForHttp(`${base}/healthz`, gateway, 120_000);
-      const ids = await demoIdentifiers(base);
+      const ids = await demoIdentifiers(base, dataDir);
       const paths = ids.map((id) => `/v1/licences/${id}/verification`);
       await drive(paths, base, 2, options.connections); // warm-up: fills the cache, opens the signer
       if (options.bareBaseline !== false) bare ??= await bareFastify(await (await fetch(base + paths[0]!)).text(), options.seconds, options.connections);
