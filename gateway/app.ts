@@ -3,7 +3,7 @@
 import { format } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from '../core/config/index.js';
+import { settings, type Config } from '../core/config/index.js';
 import { ZtError } from '../core/errors/index.js';
 import { openEventBus, type EventBus } from '../core/events/index.js';
 import { createLogger, type Logger } from '../core/logging/index.js';
@@ -130,7 +130,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     const roles = new RoleRegistry({ db, departments, onOutboxWrite: () => relay.nudge(), logger: logger.child({ component: 'roles' }) });
     const bootstrapped = await roles.bootstrap({ administrator: config.platformUscc, supervisors: config.auditSupervisors, portals: config.auditPortals });
     if (bootstrapped.length > 0) logger.info({ roles: bootstrapped }, 'roles bootstrapped from configuration');
-    if (config.auditSupervisors.length > 0 || config.auditPortals.length > 0) {
+    // Only lists an operator set are worth a warning; the demo's defaults are what a first `npm start` runs on.
+    const setByOperator = (value: readonly string[], byDefault: readonly string[]): boolean => value.join(',') !== byDefault.join(',');
+    if (setByOperator(config.auditSupervisors, settings.auditSupervisors.default) || setByOperator(config.auditPortals, settings.auditPortals.default)) {
       logger.warn('ZT_AUDIT_SUPERVISORS and ZT_AUDIT_PORTALS are deprecated: they only bootstrap roles once; grant and withdraw roles with zhengtong role grant|withdraw (docs/access-control.md)');
     }
     await (await roles.listen(bus, config.instanceId!)).ready;

@@ -193,13 +193,13 @@ export const settings = {
     env: 'ZT_AUDIT_SUPERVISORS',
     kind: 'list',
     default: ['11210100001000096L'],
-    doc: 'USCCs of the departments that may search, export and analyse the access log (监管); the platform operator (ZT_PLATFORM_USCC) always may (the default is the demo city\'s 政务服务和数据管理局).',
+    doc: 'Deprecated: departments granted the supervisor role (search, export and analyse the access log, 监管) once, when they never held it; roles are then granted and withdrawn in the registry (zhengtong role). The default is the demo city\'s 政务服务和数据管理局.',
   }),
   auditPortals: spec<readonly string[]>({
     env: 'ZT_AUDIT_PORTALS',
     kind: 'list',
     default: ['11210100001000109A'],
-    doc: 'USCCs of the service portals that have authenticated a citizen or enterprise and may show it who read its data; supervisors may too (the default is the demo city\'s 政务服务中心, 一网通办).',
+    doc: 'Deprecated: service portals granted the portal role (show a citizen or enterprise who read its data) once, when they never held it; roles are then managed in the registry (zhengtong role). The default is the demo city\'s 政务服务中心, 一网通办.',
   }),
   auditMaxRangeDays: spec<number>({
     env: 'ZT_AUDIT_MAX_RANGE_DAYS',
