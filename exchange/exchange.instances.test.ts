@@ -1,18 +1,16 @@
 // Two gateway instances over one PostgreSQL and one Kafka, as deployed: a nonce used on one is refused on the other,
 // access records reach the Kafka topic, and a grant withdrawn through one instance stops serving on the other.
+import { sharedDeployment } from '../test/support/instances.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ACCESS_RECORD_TOPIC } from '../audit/index.js';
 import { DepartmentKey, encodeQueryJson, ExchangeClient, ExchangeError, signHttpRequest, type QueryInput } from '../client/index.js';
-import { PgDatabase } from '../core/storage/index.js';
 import type { DeliveredEvent } from '../core/events/index.js';
 import { demoKeyFiles } from '../demo/index.js';
-import { startTestApp, type TestApp } from '../test/support/app.js';
+import type { TestApp } from '../test/support/app.js';
 import { waitUntil } from '../test/support/ca.js';
-import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../test/support/services.js';
+import { describeWithService, uniqueName } from '../test/support/services.js';
 import { demoSigner, signedJson } from '../test/support/signing.js';
 import { DEMO_SUBJECTS } from './datasets/index.js';
 
@@ -29,10 +27,8 @@ const query = (caseNumber: string): QueryInput => ({
 
 describeWithService('kafka', 'the exchange on two instances', () => {
   describeWithService('postgres', 'sharing PostgreSQL, Kafka and the platform CA', () => {
-    const schema = uniqueName('zt_exchange');
-    const topicPrefix = `${uniqueName('zt-exchange')}.`;
-    const caParent = mkdtempSync(join(tmpdir(), 'zt-exchange-ca-'));
-    const caDir = join(caParent, 'ca');
+    const deployment = sharedDeployment('exchange');
+    const caDir = deployment.caDir;
     let a: TestApp;
     let b: TestApp;
     const clients: ExchangeClient[] = [];
@@ -50,22 +46,15 @@ describeWithService('kafka', 'the exchange on two instances', () => {
     };
 
     beforeAll(async () => {
-      const common = { databaseUrl: postgresUrl!, databaseSchema: schema, kafkaBrokers, kafkaTopicPrefix: topicPrefix, caDir };
       // The first instance seeds the demo (and makes the demo CA in the shared directory); the second finds both.
-      a = await startTestApp({ ...common, instanceId: 'exchange-a' });
-      b = await startTestApp({ ...common, instanceId: 'exchange-b' });
+      a = await deployment.start('exchange-a');
+      b = await deployment.start('exchange-b');
     });
 
     afterAll(async () => {
       for (const c of clients) await c.close();
       await Promise.all([a?.close(), b?.close()]);
-      const admin = await PgDatabase.open({ url: postgresUrl!, poolSize: 1, schema: undefined });
-      try {
-        await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await admin.close();
-      }
-      rmSync(caParent, { recursive: true, force: true });
+      await deployment.remove();
     });
 
     it('answers on both, and refuses on one a nonce already used on the other', async () => {

@@ -1,15 +1,14 @@
 // The registry on two gateway instances over one PostgreSQL and one Kafka, as deployed: each instance serves lookups
 // from its own cache, and a change made through one (revoke, suspend, a new version, a new licence for a holder
 // whose list was cached) reaches the other's cache through the event bus, so no instance keeps serving stale status.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { sharedDeployment } from '../test/support/instances.js';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PgDatabase } from '../core/storage/index.js';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
-import { startTestApp, type TestApp } from '../test/support/app.js';
+import type { TestApp } from '../test/support/app.js';
 import { waitUntil } from '../test/support/ca.js';
-import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../test/support/services.js';
+import { describeWithService } from '../test/support/services.js';
 import { demoSigner, signedHeaders } from '../test/support/signing.js';
 import { signLicenceStep } from './licence-steps.js';
 import { STATUS_LIST_VALUE } from './licence.js';
@@ -38,28 +37,19 @@ async function holderNumbers(app: TestApp, code: string, keysFrom: TestApp): Pro
 
 describeWithService('kafka', 'the licence registry on two instances', () => {
   describeWithService('postgres', 'sharing PostgreSQL, Kafka and the platform CA', () => {
-    const schema = uniqueName('zt_licences');
-    const topicPrefix = `${uniqueName('zt-licences')}.`;
-    const caParent = mkdtempSync(join(tmpdir(), 'zt-licences-ca-'));
-    const caDir = join(caParent, 'ca');
+    const deployment = sharedDeployment('licences');
+    const caDir = deployment.caDir;
     let a: TestApp;
     let b: TestApp;
 
     beforeAll(async () => {
-      const common = { databaseUrl: postgresUrl!, databaseSchema: schema, kafkaBrokers, kafkaTopicPrefix: topicPrefix, caDir, licenceAnonymousRate: 0 };
-      a = await startTestApp({ ...common, instanceId: 'licences-a' });
-      b = await startTestApp({ ...common, instanceId: 'licences-b' });
+      a = await deployment.start('licences-a', { licenceAnonymousRate: 0 });
+      b = await deployment.start('licences-b', { licenceAnonymousRate: 0 });
     });
 
     afterAll(async () => {
       await Promise.all([a?.close(), b?.close()]);
-      const admin = await PgDatabase.open({ url: postgresUrl!, poolSize: 1, schema: undefined });
-      try {
-        await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await admin.close();
-      }
-      rmSync(caParent, { recursive: true, force: true });
+      await deployment.remove();
     });
 
     it('drops a cached licence in the other instance when one revokes, suspends or supersedes it', async () => {

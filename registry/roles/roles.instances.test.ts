@@ -1,40 +1,27 @@
 // Roles on two gateway instances over one PostgreSQL and one Kafka, as deployed: a role granted through one instance
 // admits the department on the other within a second, and a withdrawal shuts it out as fast.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { sharedDeployment } from '../../test/support/instances.js';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { PgDatabase } from '../../core/storage/index.js';
-import { startTestApp, type TestApp } from '../../test/support/app.js';
-import { describeWithService, kafkaBrokers, postgresUrl, uniqueName } from '../../test/support/services.js';
+import type { TestApp } from '../../test/support/app.js';
+import { describeWithService } from '../../test/support/services.js';
 import { demoSigner, platformOperatorKey, signedHeaders } from '../../test/support/signing.js';
 
 const MARKET = '11210100001000029N'; // 市场监管局: no role of its own
 
 describeWithService('kafka', 'roles on two instances', () => {
   describeWithService('postgres', 'sharing PostgreSQL, Kafka and the platform CA', () => {
-    const schema = uniqueName('zt_roles');
-    const topicPrefix = `${uniqueName('zt-roles')}.`;
-    const caParent = mkdtempSync(join(tmpdir(), 'zt-roles-ca-'));
-    const caDir = join(caParent, 'ca');
+    const deployment = sharedDeployment('roles');
     let a: TestApp;
     let b: TestApp;
 
     beforeAll(async () => {
-      const common = { databaseUrl: postgresUrl!, databaseSchema: schema, kafkaBrokers, kafkaTopicPrefix: topicPrefix, caDir };
-      a = await startTestApp({ ...common, instanceId: 'roles-a' });
-      b = await startTestApp({ ...common, instanceId: 'roles-b' });
+      a = await deployment.start('roles-a');
+      b = await deployment.start('roles-b');
     });
 
     afterAll(async () => {
       await Promise.all([a?.close(), b?.close()]);
-      const admin = await PgDatabase.open({ url: postgresUrl!, poolSize: 1, schema: undefined });
-      try {
-        await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      } finally {
-        await admin.close();
-      }
-      rmSync(caParent, { recursive: true, force: true });
+      await deployment.remove();
     });
 
     /** 市场监管局's signed search of the access log on `app`: 200 as a supervisor, 403 otherwise. */
