@@ -6,6 +6,7 @@ export default defineConfig({
     testTimeout: 30000,
     hookTimeout: 60000,
     pool: 'forks',
+    setupFiles: ['test/support/leaks.ts'],
     reporters: ['default'],
   },
 });

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import Kafka from 'node-rdkafka';
 import { ZtError } from '../../errors/index.js';
+import { openClients } from './open-clients.js';
 import {
   batchLimit,
   deliverEvent,
@@ -32,6 +33,7 @@ interface Waiter {
 }
 
 const ERR_TOPIC_ALREADY_EXISTS = 36;
+
 const ERR_QUEUE_FULL = -184;
 const ERR_ASSIGN_PARTITIONS = -175;
 const ERR_REVOKE_PARTITIONS = -174;
@@ -97,6 +99,7 @@ export class KafkaEventBus implements EventBus {
       } as Kafka.ProducerGlobalConfig,
       {},
     );
+    openClients.set(producer, `producer ${options.clientId}`);
     await new Promise<void>((resolve, reject) => {
       producer.connect({ timeout: options.connectTimeoutMs }, (error) => {
         if (error) {
@@ -109,12 +112,8 @@ export class KafkaEventBus implements EventBus {
           );
         } else resolve();
       });
-    }).catch((error: unknown) => {
-      try {
-        producer.disconnect();
-      } catch {
-        // Never connected: nothing to release.
-      }
+    }).catch(async (error: unknown) => {
+      await releaseClient(producer);
       throw error;
     });
     producer.setPollInterval(5);
@@ -132,6 +131,7 @@ export class KafkaEventBus implements EventBus {
       'metadata.broker.list': describeBrokers(this.#options.brokers),
       'client.id': `${this.#options.clientId}-admin`,
     });
+    openClients.set(admin, `admin ${this.#options.clientId}`);
     try {
       for (const topic of missing) {
         await new Promise<void>((resolve, reject) => {
@@ -149,6 +149,7 @@ export class KafkaEventBus implements EventBus {
       }
     } finally {
       admin.disconnect();
+      openClients.delete(admin);
     }
   }
 
@@ -183,7 +184,12 @@ export class KafkaEventBus implements EventBus {
     const subscription = new KafkaSubscription(this.#options, options, (name) => name.slice(this.#options.topicPrefix.length));
     this.#consumers.add(subscription);
     subscription.closed.then(() => this.#consumers.delete(subscription)).catch(() => undefined);
-    await subscription.start(options.topics.map((t) => this.#name(t)));
+    try {
+      await subscription.start(options.topics.map((t) => this.#name(t)));
+    } catch (error) {
+      await subscription.close();
+      throw error;
+    }
     return subscription;
   }
 
@@ -204,14 +210,29 @@ export class KafkaEventBus implements EventBus {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
-    await Promise.all([...this.#consumers].map((c) => c.close()));
+    // One at a time: each disconnect holds a libuv pool thread until its group has let it go.
+    for (const consumer of [...this.#consumers]) await consumer.close();
     // Flush until every accepted event has its delivery report (each report settles a durable publish).
     const deadline = Date.now() + 60000;
     while (this.#inFlight > 0 && Date.now() < deadline) {
       await new Promise<void>((resolve) => this.#producer.flush(1000, () => resolve()));
     }
-    await new Promise<void>((resolve) => this.#producer.disconnect(() => resolve()));
+    await releaseClient(this.#producer);
   }
+}
+
+/** Disconnects a client (connected, connecting or failed to connect) and waits until librdkafka has let it go. */
+async function releaseClient(client: Kafka.Producer | Kafka.KafkaConsumer): Promise<void> {
+  if (!openClients.has(client)) return;
+  await new Promise<void>((resolve) => {
+    try {
+      client.disconnect(() => resolve());
+    } catch {
+      // Never connected: there is no native handle to release.
+      resolve();
+    }
+  });
+  openClients.delete(client);
 }
 
 class KafkaSubscription implements Subscription {
@@ -243,11 +264,17 @@ class KafkaSubscription implements Subscription {
         'session.timeout.ms': 10000,
         'heartbeat.interval.ms': 1000,
         rebalance_cb(this: Kafka.KafkaConsumer, error: Kafka.LibrdKafkaError, assignment: Kafka.Assignment[]) {
-          if (error.code === ERR_ASSIGN_PARTITIONS) {
-            this.assign(assignment);
-            self.#markReady();
-          } else if (error.code === ERR_REVOKE_PARTITIONS) {
-            this.unassign();
+          // Called from librdkafka's dispatcher: nothing may throw out of here. The revocation that a disconnect
+          // causes can arrive when the client already counts as disconnected, and unassign() then throws.
+          try {
+            if (error.code === ERR_ASSIGN_PARTITIONS) {
+              this.assign(assignment);
+              self.#markReady();
+            } else if (error.code === ERR_REVOKE_PARTITIONS) {
+              this.unassign();
+            }
+          } catch (failure) {
+            if (self.#running) bus.onError?.(failure, `consumer ${options.group} rebalance`);
           }
         },
       } as Kafka.ConsumerGlobalConfig,
@@ -257,6 +284,7 @@ class KafkaSubscription implements Subscription {
   }
 
   async start(topics: string[]): Promise<void> {
+    openClients.set(this.#consumer, `consumer ${this.bus.clientId} group ${this.options.group}`);
     await new Promise<void>((resolve, reject) => {
       this.#consumer.connect({ timeout: this.bus.connectTimeoutMs }, (error) => {
         if (error) reject(new ZtError('ZT_ERR_EVENTS_UNAVAILABLE', `consumer group ${this.options.group} cannot reach Kafka: ${error.message}`, { cause: error }));
@@ -317,7 +345,7 @@ class KafkaSubscription implements Subscription {
     } catch {
       // Nothing consumed since the last commit.
     }
-    await new Promise<void>((resolve) => this.#consumer.disconnect(() => resolve()));
+    await releaseClient(this.#consumer);
     this.#markReady();
     this.#markClosed();
   }
