@@ -10,6 +10,7 @@ import type { SignedRequestVerifier } from '../exchange/signed-request.js';
 import type { RoleRegistry } from '../registry/roles/index.js';
 import type { AccessClass, Caller } from '../transport/access.js';
 import type { SignedCall, Verification } from '../transport/signed-call.js';
+import type { Person, PersonAuthenticator, PresentedSession } from '../transport/person.js';
 
 export interface ForbiddenCall {
   readonly requester: string;
@@ -26,11 +27,15 @@ export interface AccessEnforcerOptions {
   roles: RoleRegistry;
   /** Told of every verified call refused for want of a role, before the refusal: probing leaves a trace. */
   onForbidden?: (call: ForbiddenCall) => Promise<void>;
+  /** Resolves console sessions (console/accounts); without it, every console route is refused. */
+  persons?: PersonAuthenticator;
 }
 
 export interface Authorised {
   caller: Caller | null;
   verification: Verification | null;
+  /** The signed-in person, on console routes. */
+  person?: Person;
 }
 
 const NONE: Authorised = Object.freeze({ caller: null, verification: null });
@@ -47,8 +52,10 @@ export class AccessEnforcer {
    * whether the call carries any signature part (an optional signature is checked only when given); `statement`
    * whether it carries a signed statement (transport/access.ts carriesStatement), for routes that take one.
    */
-  async authorise(access: AccessClass, call: SignedCall, signed: boolean, statement: boolean): Promise<Authorised> {
+  async authorise(access: AccessClass, call: SignedCall, signed: boolean, statement: boolean, session?: PresentedSession): Promise<Authorised> {
     switch (access.kind) {
+      case 'person':
+        return { caller: null, verification: null, person: await this.#person(access.roles, session) };
       case 'public':
         if (access.signed !== 'optional' || !signed) return NONE;
         return this.#verified(call, true, null);
@@ -62,6 +69,15 @@ export class AccessEnforcer {
       case 'role':
         return this.#verified(call, access.recordsRefusals === true, access.recordsRefusals ? null : access.roles);
     }
+  }
+
+  async #person(roles: readonly string[] | undefined, session: PresentedSession | undefined): Promise<Person> {
+    if (!this.#o.persons || !session) throw new ZtError('ZT_ERR_SESSION_REQUIRED', 'sign in to the console first (/console)');
+    const person = await this.#o.persons.authenticate(session);
+    if (roles && !roles.some((r) => person.roles.has(r as never))) {
+      throw new ZtError('ZT_ERR_CONSOLE_FORBIDDEN', `${person.login} acting for ${person.department} does not hold the ${roles.join(' or ')} role this page needs`, { details: { role: roles } });
+    }
+    return person;
   }
 
   async #verified(call: SignedCall, deferred: boolean, roles: readonly string[] | null): Promise<Authorised> {

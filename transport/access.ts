@@ -9,7 +9,10 @@
 //   role        the same, from a department holding the role in the role registry (registry/roles), or a signed
 //               statement in the body, checked by the feature, from a department holding the role for that object
 //               (the provider of a resource, an issuer of a licence type).
+//   person      a person signed in to the web console (transport/person.ts): a live session cookie, and on every
+//               state-changing call the session's CSRF token; optionally one of the console roles.
 import type { TrustedCertificate } from '../certs/trust/index.js';
+import type { ConsoleRole } from './person.js';
 
 /** Roles kept in the role registry, granted and withdrawn by the platform administrator. */
 export const REGISTRY_ROLES = ['administrator', 'supervisor', 'portal'] as const;
@@ -36,6 +39,12 @@ export type AccessClass =
       readonly recordsRefusals?: boolean;
     }
   | {
+      readonly kind: 'person';
+      /** Any of these console roles admits the person; none given: any signed-in person. */
+      readonly roles?: readonly ConsoleRole[];
+      readonly scope?: string;
+    }
+  | {
       readonly kind: 'statement';
       /** The object role the statement's signer must hold, checked by the feature that owns the object. */
       readonly role: ObjectRole | RegistryRole;
@@ -49,6 +58,8 @@ export const DEPARTMENT: AccessClass = Object.freeze({ kind: 'department' });
 export const role = (roles: RegistryRole | readonly RegistryRole[], options: { scope?: string; recordsRefusals?: boolean } = {}): AccessClass =>
   Object.freeze({ kind: 'role', roles: typeof roles === 'string' ? [roles] : roles, ...options });
 export const department = (scope: string, options: { recordsRefusals?: boolean } = {}): AccessClass => Object.freeze({ kind: 'department', scope, ...options });
+export const person = (roles: readonly ConsoleRole[] = [], scope?: string): AccessClass =>
+  Object.freeze({ kind: 'person', ...(roles.length > 0 ? { roles } : {}), ...(scope ? { scope } : {}) });
 export const statement = (r: ObjectRole | RegistryRole, scope: string): AccessClass => Object.freeze({ kind: 'statement', role: r, scope });
 
 /** A department whose signed call the gateway verified. */
@@ -75,6 +86,11 @@ export function describeAccess(access: AccessClass): { access: string; who: stri
       return { access: `role: ${access.roles.join(' or ')}`, who: access.scope ?? `a department holding the ${access.roles.join(' or ')} role` };
     case 'statement':
       return { access: `signed statement: ${access.role}`, who: access.scope };
+    case 'person':
+      return {
+        access: access.roles ? `person: ${access.roles.join(' or ')}` : 'person',
+        who: access.scope ?? (access.roles ? `a person signed in to the console with the ${access.roles.join(' or ')} role` : 'any person signed in to the console'),
+      };
   }
 }
 
@@ -82,7 +98,7 @@ export function describeAccess(access: AccessClass): { access: string; who: stri
 export function isAccessClass(value: unknown): value is AccessClass {
   if (!value || typeof value !== 'object') return false;
   const kind = (value as { kind?: unknown }).kind;
-  return kind === 'public' || kind === 'department' || kind === 'role' || kind === 'statement';
+  return kind === 'public' || kind === 'department' || kind === 'role' || kind === 'statement' || kind === 'person';
 }
 
 /** Whether a decoded request carries a signed statement in its `signature` field (JSON or protobuf). */

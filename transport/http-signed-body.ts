@@ -4,6 +4,7 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { AccessClass, Caller } from './access.js';
 import { HTTP_HEADERS, presentedSignature, type PresentedSignature } from './request-signature.js';
 import type { SignedCall, Verification } from './signed-call.js';
+import type { Person } from './person.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -56,11 +57,18 @@ export function presentedHttpSignature(request: FastifyRequest): PresentedSignat
 }
 
 const EMPTY = Buffer.alloc(0);
-const authorised = new WeakMap<FastifyRequest, { caller: Caller | null; verification: Verification | null }>();
+const authorised = new WeakMap<FastifyRequest, { caller: Caller | null; verification: Verification | null; person?: Person }>();
 
 /** Set by the gateway once it has admitted the request (gateway/access.ts). */
-export function setAuthorised(request: FastifyRequest, value: { caller: Caller | null; verification: Verification | null }): void {
+export function setAuthorised(request: FastifyRequest, value: { caller: Caller | null; verification: Verification | null; person?: Person }): void {
   authorised.set(request, value);
+}
+
+/** The signed-in person of a console route (access class `person`): the gateway has resolved the session already. */
+export function requirePerson(request: FastifyRequest): Person {
+  const person = authorised.get(request)?.person;
+  if (!person) throw new Error(`route ${request.method} ${request.routeOptions.url} reads a person it does not declare`);
+  return person;
 }
 
 /** The department the gateway admitted the request for; null on a public route called without a signature. */

@@ -136,6 +136,18 @@ export const errorCatalogue = {
   ZT_ERR_ROLE_LAST_ADMINISTRATOR: def(409, GrpcStatus.FAILED_PRECONDITION, 'The last platform administrator cannot be withdrawn; grant the role to another department first.'),
   ZT_ERR_PURPOSE_REQUIRED: def(400, GrpcStatus.INVALID_ARGUMENT, 'A read of personal data states its purpose: the service item (事项编码) and the case number (办件编号).'),
   ZT_ERR_LICENCE_READ_FORBIDDEN: def(403, GrpcStatus.PERMISSION_DENIED, 'The department may not read this licence: it neither issues its type, nor holds a grant for it, nor has the holder\'s application open for the case.'),
+  // The web console's people and sessions (console/, transport/person.ts).
+  ZT_ERR_SESSION_REQUIRED: def(401, GrpcStatus.UNAUTHENTICATED, 'This console route needs a signed-in person: no session cookie, or one the console does not know.'),
+  ZT_ERR_SESSION_EXPIRED: def(401, GrpcStatus.UNAUTHENTICATED, 'The console session has ended: idle too long, past its absolute lifetime, signed out, or its account disabled; sign in again.'),
+  ZT_ERR_CSRF_INVALID: def(403, GrpcStatus.PERMISSION_DENIED, 'A state-changing console call came without the session\'s CSRF token (x-zt-csrf header or the form\'s token field), or with another one.'),
+  ZT_ERR_CONSOLE_FORBIDDEN: def(403, GrpcStatus.PERMISSION_DENIED, 'The signed-in person\'s department does not hold the role this console page or action needs; details.role names it.'),
+  ZT_ERR_SIGN_IN_FAILED: def(401, GrpcStatus.UNAUTHENTICATED, 'Wrong login or password, or the account is disabled (the answer does not say which).'),
+  ZT_ERR_ACCOUNT_LOCKED: def(429, GrpcStatus.RESOURCE_EXHAUSTED, 'Too many failed sign-ins for this account: it is locked for a while (details.retryAfterSeconds); an operator may unlock it with zhengtong operator reset.'),
+  ZT_ERR_ACCOUNT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The console account is malformed: a login, name or department that fails its rules, a password too short, or an unknown role; details.field names it.'),
+  ZT_ERR_ACCOUNT_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No console account has this login.'),
+  ZT_ERR_ACCOUNT_EXISTS: def(409, GrpcStatus.ALREADY_EXISTS, 'A console account with this login exists already.'),
+  ZT_ERR_OIDC_NOT_CONFIGURED: def(404, GrpcStatus.NOT_FOUND, 'Sign-in through an identity provider is not configured here (ZT_OIDC_ISSUER); use a local account.'),
+  ZT_ERR_OIDC_FAILED: def(401, GrpcStatus.UNAUTHENTICATED, 'The identity provider\'s sign-in did not complete: a state or PKCE mismatch, a refused code, an ID token that does not verify, or a claim the configuration needs is missing or maps to no department.'),
   // Application intake (intake/).
   ZT_ERR_SERVICE_ITEM_UNKNOWN: def(404, GrpcStatus.NOT_FOUND, 'No service item (事项) has this code.'),
   ZT_ERR_INTAKE_NOT_AUTHORISED: def(403, GrpcStatus.PERMISSION_DENIED, 'The department does not take applications for this service item.'),

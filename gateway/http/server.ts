@@ -8,7 +8,7 @@ import { AuditLogApi } from '../../audit/log/api.js';
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
 import { caRoutes } from '../../certs/ca/http/routes.js';
 import { policyRoutes } from '../../policies/http/routes.js';
@@ -18,6 +18,7 @@ import { checkReadiness, type AppContext } from '../context.js';
 import { errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import { carriesSignature, keepRawBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
 import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
+import { cookieValue, CSRF_HEADER, SESSION_COOKIE, type PresentedSession } from '../../transport/person.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
 import { roleRoutes } from '../../registry/roles/index.js';
 
@@ -120,7 +121,8 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     if (access === undefined || (access.kind === 'public' && access.signed !== 'optional')) return;
     // A statement travels in the body's signature field, or for a whole-file import in the Zt-Signature header.
     const statement = carriesStatement(request.body) || request.headers['zt-signature'] !== undefined;
-    setAuthorised(request, await ctx.access.authorise(access, signedHttpCall(request), carriesSignature(request), statement));
+    const session = access.kind === 'person' ? presentedSession(request) : undefined;
+    setAuthorised(request, await ctx.access.authorise(access, signedHttpCall(request), carriesSignature(request), statement, session));
   });
 
   app.addHook('onResponse', async (request, reply) => {
@@ -235,4 +237,13 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));
   await app.register(auditLogRoutes(new AuditLogApi(ctx.auditLog, ctx.auditGuard)));
   return app;
+}
+
+/** The session a console call presents: its cookie, and its CSRF token (header, or a urlencoded form's `csrf` field). */
+function presentedSession(request: FastifyRequest): PresentedSession {
+  const header = request.headers[CSRF_HEADER];
+  const form = request.body && typeof request.body === 'object' ? (request.body as { csrf?: unknown }).csrf : undefined;
+  const csrf = typeof header === 'string' ? header : typeof form === 'string' ? form : undefined;
+  const method = request.method.toUpperCase();
+  return { cookie: cookieValue(request.headers.cookie, SESSION_COOKIE), csrf, changesState: method !== 'GET' && method !== 'HEAD' && method !== 'OPTIONS' };
 }
