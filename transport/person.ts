@@ -26,6 +26,11 @@ export interface Person {
   readonly sessionId: string;
   /** How the person signed in. */
   readonly via: 'local' | 'oidc';
+  /**
+   * A citizen's resident ID number, for the views of their own data; null for staff. Never stored in clear: the
+   * account keeps it sealed (console/accounts), and it is opened for the call.
+   */
+  readonly subject: string | null;
 }
 
 /** What a console call presents: the session cookie and the CSRF token header. */
