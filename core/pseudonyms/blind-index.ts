@@ -22,6 +22,7 @@ export const BLIND_INDEX_SQL = '^p[1-9][0-9]{0,3}\\.[A-Za-z0-9_-]{43}$';
 export const PSEUDONYM_KEY_BYTES = 32;
 // The domain byte, as a string so that the message is one update (the code's UTF-8 bytes follow it).
 const SUBJECT_DOMAIN = '\u0001';
+const DERIVE_DOMAIN = Buffer.from([0x02]);
 const CHECK_MESSAGE = Buffer.concat([Buffer.from([0x00]), Buffer.from('zhengtong/pseudonym-key-check/v1', 'utf8')]);
 
 export interface PseudonymKey {
@@ -133,6 +134,18 @@ export class BlindIndex {
   /** The index of a value unless it is one already (conversions, and callers that may hold either). */
   ensure(value: string): string {
     return isBlindIndex(value) ? value : this.of(value);
+  }
+
+  /**
+   * A 32-byte key for another purpose derived from one version's key (HMAC-SM3 over a domain byte of its own and the
+   * purpose), e.g. the key that seals a citizen's ID number in their console account (console/accounts): no second
+   * secret to distribute, and rotation gives the purpose a new version too. The domain byte keeps derived keys apart
+   * from indexes and check values.
+   */
+  derivedKey(purpose: string, version: number = this.current): Buffer {
+    const mac = this.#macs.get(version);
+    if (!mac) throw new TypeError(`no pseudonym key of version ${version}`);
+    return mac.mac(Buffer.concat([DERIVE_DOMAIN, Buffer.from(purpose, 'utf8')]));
   }
 
   /**
