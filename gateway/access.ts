@@ -29,6 +29,8 @@ export interface AccessEnforcerOptions {
   onForbidden?: (call: ForbiddenCall) => Promise<void>;
   /** Resolves console sessions (console/accounts); without it, every console route is refused. */
   persons?: PersonAuthenticator;
+  /** Told of every signed-in person refused for want of a console role, before the refusal. */
+  onPersonRefused?: (person: Person, path: string, code: string) => Promise<void>;
 }
 
 export interface Authorised {
@@ -55,7 +57,7 @@ export class AccessEnforcer {
   async authorise(access: AccessClass, call: SignedCall, signed: boolean, statement: boolean, session?: PresentedSession): Promise<Authorised> {
     switch (access.kind) {
       case 'person':
-        return { caller: null, verification: null, person: await this.#person(access.roles, session) };
+        return { caller: null, verification: null, person: await this.#person(access.roles, session, call.path) };
       case 'public':
         if (access.signed !== 'optional' || !signed) return NONE;
         return this.#verified(call, true, null);
@@ -71,10 +73,11 @@ export class AccessEnforcer {
     }
   }
 
-  async #person(roles: readonly string[] | undefined, session: PresentedSession | undefined): Promise<Person> {
+  async #person(roles: readonly string[] | undefined, session: PresentedSession | undefined, path: string): Promise<Person> {
     if (!this.#o.persons || !session) throw new ZtError('ZT_ERR_SESSION_REQUIRED', 'sign in to the console first (/console)');
     const person = await this.#o.persons.authenticate(session);
     if (roles && !roles.some((r) => person.roles.has(r as never))) {
+      await this.#o.onPersonRefused?.(person, path, 'ZT_ERR_CONSOLE_FORBIDDEN');
       throw new ZtError('ZT_ERR_CONSOLE_FORBIDDEN', `${person.login} acting for ${person.department} does not hold the ${roles.join(' or ')} role this page needs`, { details: { role: roles } });
     }
     return person;

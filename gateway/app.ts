@@ -40,6 +40,7 @@ import { LICENCE_EVENTS_TOPIC, LicenceReads, LicenceRegistry, LicenceVerifier, S
 import { IntakeService, loadShippedServiceItems } from '../intake/index.js';
 import { RoleRegistry } from '../registry/roles/index.js';
 import { AccessEnforcer } from './access.js';
+import { ConsoleActionLog } from '../console/index.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
@@ -303,6 +304,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       checkpointSeconds: config.auditCheckpointSeconds,
       logger: logger.child({ component: 'audit-log' }),
     });
+    const consoleActions = new ConsoleActionLog(db);
     const ctx: AppContext = {
       config,
       logger,
@@ -317,7 +319,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         roles,
         onForbidden: (attempt): Promise<void> =>
           auditSearch.recordForbidden(attempt).catch((error: unknown) => logger.error({ err: error, requester: attempt.requester }, 'a forbidden call could not be recorded')),
+        onPersonRefused: (person, path, code): Promise<void> =>
+          consoleActions
+            .record({ person, action: 'console.refused', target: path.slice(0, 200), status: 403, errorCode: code })
+            .catch((error: unknown) => logger.error({ err: error, login: person.login }, 'a refused console call could not be recorded')),
       }),
+      consoleActions,
       catalogue,
       demands,
       ca,

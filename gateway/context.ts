@@ -20,6 +20,7 @@ import type { LicenceReads, LicenceRegistry, LicenceVerifier } from '../licences
 import type { IntakeService } from '../intake/index.js';
 import type { RoleRegistry } from '../registry/roles/index.js';
 import type { AccessEnforcer } from './access.js';
+import type { ConsoleActionLog } from '../console/index.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
 export interface AppContext {
@@ -34,6 +35,8 @@ export interface AppContext {
   readonly roles: RoleRegistry;
   /** The enforcement of every route's and method's access class (gateway/access.ts). */
   readonly access: AccessEnforcer;
+  /** Every console action, with the person and the department (console/api). */
+  readonly consoleActions: ConsoleActionLog;
   /** The data catalogue's supply list (供给清单). */
   readonly catalogue: CatalogueService;
   /** Demand lists (需求清单) and the application–reply procedure. */

@@ -68,3 +68,15 @@ export function cookieValue(header: string | undefined, name: string): string | 
   }
   return undefined;
 }
+
+/** A console call as the services take it in place of a signed call: the person, and what they called. */
+export interface PersonCall {
+  readonly person: Person;
+  /** The console path and query called, for the record of refused attempts. */
+  readonly path: string;
+}
+
+/** Whether a call to a service comes from a signed-in person rather than a department's signature. */
+export function isPersonCall(call: object): call is PersonCall {
+  return 'person' in call && (call as { person?: unknown }).person !== undefined;
+}

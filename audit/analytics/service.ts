@@ -1,5 +1,6 @@
 // The analytics as the gateway serves them: signed requests from supervisors, checked parameters, the report and
 // the anomaly flags; and, with ZT_AUDIT_ANALYTICS=inline, this instance's member of the analytics consumer group.
+import type { PersonCall } from '../../transport/person.js';
 import type { Config } from '../../core/config/index.js';
 import type { EventBus } from '../../core/events/index.js';
 import type { Logger } from '../../core/logging/index.js';
@@ -39,7 +40,7 @@ export class AuditAnalytics {
     return this.#o.settings;
   }
 
-  async #authorise(raw: RawParameters, call: SignedCall): Promise<void> {
+  async #authorise(raw: RawParameters, call: SignedCall | PersonCall): Promise<void> {
     const requester = uscc(raw, 'requester');
     if (requester === undefined) throw invalidParameter('requester', 'is required: the USCC of the signing department');
     await this.#o.guard.authorise(call, requester, 'supervisor');
@@ -50,7 +51,7 @@ export class AuditAnalytics {
   }
 
   /** GET /v1/audit/analytics, AuditAnalyticsService/Report. */
-  async report(raw: RawParameters, call: SignedCall): Promise<AnalyticsReport> {
+  async report(raw: RawParameters, call: SignedCall | PersonCall): Promise<AnalyticsReport> {
     await this.#authorise(raw, call);
     const now = this.#now();
     const q = readReportQuery(raw, { maxRangeDays: this.#o.maxRangeDays, defaultDays: 7, now });
@@ -58,7 +59,7 @@ export class AuditAnalytics {
   }
 
   /** GET /v1/audit/anomalies, AuditAnalyticsService/Anomalies. */
-  async anomalies(raw: RawParameters, call: SignedCall): Promise<AnomalyReport> {
+  async anomalies(raw: RawParameters, call: SignedCall | PersonCall): Promise<AnomalyReport> {
     await this.#authorise(raw, call);
     const q = readAnomalyQuery(raw, { maxRangeDays: this.#o.maxRangeDays, defaultDays: 1, now: this.#now() });
     return detectAnomalies(this.#o.db, { ...q, settings: this.#o.settings });

@@ -2,6 +2,7 @@
 // a query string or proto3 fields carry them) with a catalogue code naming the bad one, and who may ask what.
 // Checkpoints and consistency proofs are public: they reveal only counts and hashes. An inclusion proof names a record,
 // so it is a signed request from a service portal or a supervisor; only a supervisor is given the leaf's bytes.
+import type { PersonCall } from '../../transport/person.js';
 import { ZtError } from '../../core/errors/index.js';
 import { isValidUscc } from '../../core/identifiers/index.js';
 import type { SignedCall } from '../../exchange/signed-request.js';
@@ -80,7 +81,7 @@ export class AuditLogApi {
   }
 
   /** Signed by a portal or a supervisor (`requester`); the leaf's bytes only for a supervisor. */
-  async inclusion(call: SignedCall, raw: RawParameters, recordId: string): Promise<InclusionAnswer> {
+  async inclusion(call: SignedCall | PersonCall, raw: RawParameters, recordId: string): Promise<InclusionAnswer> {
     refuseUnknown(raw, ['requester', 'treeSize']);
     const requester = raw.requester;
     if (requester === undefined || requester === '') {

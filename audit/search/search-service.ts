@@ -7,6 +7,7 @@ import { ZtError } from '../../core/errors/index.js';
 import { IDENTIFIER_PATTERN, type BlindIndex } from '../../core/pseudonyms/index.js';
 import type { Database } from '../../core/storage/index.js';
 import type { SignedCall } from '../../exchange/signed-request.js';
+import type { PersonCall } from '../../transport/person.js';
 import { accessRecordToJson, type AccessProtocol } from '../access-record.js';
 import type { StoredAccessRecord } from '../access-record-row.js';
 import type { AuditAccessGuard, AuditCaller, AuditDepartmentCaller, ForbiddenAuditCall } from '../supervision/access-guard.js';
@@ -56,10 +57,17 @@ export interface AccessLogSearchOptions {
   now?: () => Date;
 }
 
-/** A signed call and the protocol that carried it. */
+/** A signed call and the protocol that carried it, or a console reader's call (protocol 'console'). */
 export interface AuditCall {
-  readonly call: SignedCall;
-  readonly protocol: AccessProtocol;
+  readonly call: SignedCall | PersonCall;
+  readonly protocol: AuditQueryProtocol;
+}
+
+/** How a query of the log arrived: a signed HTTP or gRPC request, or a person signed in to the console. */
+export type AuditQueryProtocol = AccessProtocol | 'console';
+
+function hexBytes(hex: string | null): Buffer | null {
+  return hex === null ? null : Buffer.from(hex, 'hex');
 }
 
 export type SearchHitJson = ReturnType<typeof accessRecordToJson> & {
@@ -183,7 +191,7 @@ export class AccessLogSearch {
   async #recorded<T>(
     caller: AuditCaller | AuditDepartmentCaller,
     kind: AuditQueryKind,
-    protocol: AccessProtocol,
+    protocol: AuditQueryProtocol,
     filters: () => Record<string, unknown>,
     fn: () => Promise<{ value: T; rows: number }>,
   ): Promise<T> {
@@ -197,11 +205,24 @@ export class AccessLogSearch {
     }
   }
 
-  async #log(caller: AuditCaller | AuditDepartmentCaller, kind: AuditQueryKind, protocol: AccessProtocol, filters: Record<string, unknown>, rows: number, errorCode: string | null): Promise<void> {
+  async #log(caller: AuditCaller | AuditDepartmentCaller, kind: AuditQueryKind, protocol: AuditQueryProtocol, filters: Record<string, unknown>, rows: number, errorCode: string | null): Promise<void> {
     await this.#db.query(
-      `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [this.#now(), caller.requester, caller.role, kind, JSON.stringify(this.#pseudonymous(filters)), rows, errorCode, protocol, Buffer.from(caller.requestDigest, 'hex'), Buffer.from(caller.certificateSm3, 'hex')],
+      `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3, console_account, console_session)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+      [
+        this.#now(),
+        caller.requester,
+        caller.role,
+        kind,
+        JSON.stringify(this.#pseudonymous(filters)),
+        rows,
+        errorCode,
+        protocol,
+        hexBytes(caller.requestDigest),
+        hexBytes(caller.certificateSm3),
+        caller.person?.accountId ?? null,
+        caller.person?.sessionId ?? null,
+      ],
     );
   }
 
@@ -211,18 +232,20 @@ export class AccessLogSearch {
    * guard, so attempts on any of them land here.
    */
   async recordForbidden(attempt: ForbiddenAuditCall): Promise<void> {
-    const grpc = attempt.path.startsWith('/zhengtong.');
+    const protocol = attempt.person ? 'console' : attempt.path.startsWith('/zhengtong.') ? 'grpc' : 'http';
     await this.#db.query(
-      `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3)
-       VALUES ($1, $2, 'none', 'forbidden', $3, 0, $7, $4, $5, $6)`,
+      `INSERT INTO audit_queries (at, requester, role, kind, filters, rows, error_code, protocol, request_digest, certificate_sm3, console_account, console_session)
+       VALUES ($1, $2, 'none', 'forbidden', $3, 0, $7, $4, $5, $6, $8, $9)`,
       [
         this.#now(),
         attempt.requester,
         JSON.stringify(this.#pseudonymous({ path: attempt.path.slice(0, 2000), needed: attempt.needed }, attempt.requester)),
-        grpc ? 'grpc' : 'http',
-        Buffer.from(attempt.requestDigest, 'hex'),
-        Buffer.from(attempt.certificateSm3, 'hex'),
+        protocol,
+        hexBytes(attempt.requestDigest),
+        hexBytes(attempt.certificateSm3),
         attempt.code ?? 'ZT_ERR_AUDIT_FORBIDDEN',
+        attempt.person?.accountId ?? null,
+        attempt.person?.sessionId ?? null,
       ],
     );
   }

@@ -1,5 +1,5 @@
 import { exchangeRoutes } from '../../exchange/http/routes.js';
-import { licenceRoutes } from '../../licences/http/routes.js';
+import { licenceJson, licenceRoutes } from '../../licences/http/routes.js';
 import { intakeRoutes } from '../../intake/http/routes.js';
 import { auditSearchRoutes } from '../../audit/search/http/routes.js';
 import { auditAnalyticsRoutes } from '../../audit/analytics/http/routes.js';
@@ -17,6 +17,7 @@ import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
 import { errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import { carriesSignature, keepRawBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
+import { consoleApiRoutes } from '../../console/index.js';
 import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
 import { cookieValue, CSRF_HEADER, SESSION_COOKIE, type PresentedSession } from '../../transport/person.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
@@ -235,7 +236,21 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(intakeRoutes(ctx.intake));
   await app.register(auditSearchRoutes(ctx.auditSearch));
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));
-  await app.register(auditLogRoutes(new AuditLogApi(ctx.auditLog, ctx.auditGuard)));
+  const auditLogApi = new AuditLogApi(ctx.auditLog, ctx.auditGuard);
+  await app.register(auditLogRoutes(auditLogApi));
+  await app.register(
+    consoleApiRoutes({
+      search: ctx.auditSearch,
+      analytics: ctx.auditAnalytics,
+      log: auditLogApi,
+      catalogue: ctx.catalogue,
+      demands: ctx.demands,
+      licences: ctx.licences,
+      actions: ctx.consoleActions,
+      inject: (options) => app.inject(options),
+      licenceJson,
+    }),
+  );
   return app;
 }
 
