@@ -1,0 +1,175 @@
+// Signing in to the console in a real browser: a refused sign-in, the keyboard, the session cookie's attributes, the
+// English switch, an idle session sent back to sign-in, state-changing calls without the CSRF token refused,
+// sign-out ending the session on the server, and a phone-sized screen.
+import { expect, it } from 'vitest';
+import type { Page } from 'playwright-core';
+import { describeWithBrowser, screenshot, signIn, useConsole, type PageGlobals } from './support.js';
+
+describeWithBrowser('console sign-in (browser)', () => {
+  const world = useConsole();
+
+  /** The test id of the element that has the keyboard focus. */
+  const focused = (page: Page) =>
+    page.evaluate(() => {
+      const active = (globalThis as unknown as PageGlobals).document.activeElement;
+      return active?.getAttribute('data-testid') ?? active?.tagName ?? null;
+    });
+
+  it('is served with a strict Content-Security-Policy', async () => {
+    const page = await world.newPage();
+    const response = await page.goto(world.url('/console/'));
+    expect(response?.status()).toBe(200);
+    const csp = (await response!.headerValue('content-security-policy')) ?? '';
+    expect(csp).toMatch(/default-src 'none'|default-src 'self'/);
+    expect(csp).toMatch(/script-src 'self'/);
+    expect(csp).not.toContain("'unsafe-inline'");
+    expect(csp).not.toContain("'unsafe-eval'");
+    await page.getByTestId('signin-form').waitFor();
+  });
+
+  it('refuses a wrong password with the error shown, and sets no session', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.administrator!;
+    await page.goto(world.url('/console/'));
+    await page.getByTestId('signin-login').fill(account.login);
+    await page.getByTestId('signin-password').fill(`${account.password}-wrong`);
+    await page.getByTestId('signin-submit').click();
+    await expect.poll(() => page.getByTestId('error-code').textContent()).toBe('ZT_ERR_SIGN_IN_FAILED');
+    await screenshot(page, 'sign-in-refused');
+    expect(await page.getByTestId('signin-form').isVisible()).toBe(true);
+    expect(await page.getByTestId('person').count()).toBe(0);
+    expect((await page.context().cookies()).map((c) => c.name)).not.toContain('zt_session');
+  });
+
+  it('signs in with the keyboard alone: Tab to the fields, Enter submits', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.supervisor!;
+    await page.goto(world.url('/console/'));
+    await page.getByTestId('signin-form').waitFor();
+    await screenshot(page, 'sign-in');
+    // The fields are labelled: a screen reader names them.
+    expect(await page.getByLabel('账号', { exact: true }).getAttribute('data-testid')).toBe('signin-login');
+    expect(await page.getByLabel('密码', { exact: true }).getAttribute('data-testid')).toBe('signin-password');
+    // From the top of the page: the skip link, the language switch, then the form's fields in order.
+    for (let i = 0; i < 10 && (await focused(page)) !== 'signin-login'; i++) await page.keyboard.press('Tab');
+    expect(await focused(page)).toBe('signin-login');
+    await page.keyboard.type(account.login);
+    await page.keyboard.press('Tab');
+    expect(await focused(page)).toBe('signin-password');
+    await page.keyboard.type(account.password);
+    await page.keyboard.press('Enter');
+    await page.getByTestId('person-name').waitFor();
+    expect(await page.getByTestId('person-name').textContent()).toBe(account.name);
+  });
+
+  it('keeps the session in an HttpOnly, SameSite=Strict cookie on /console', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.supervisor!;
+    await signIn(page, world, account.login, account.password);
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'zt_session');
+    expect(cookie).toBeDefined();
+    expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/console' });
+    // Plain HTTP here, so not Secure (it is over TLS); and the page's script cannot read it.
+    expect(cookie!.secure).toBe(false);
+    expect(await page.evaluate(() => (globalThis as unknown as PageGlobals).document.cookie)).not.toContain('zt_session');
+  });
+
+  it('switches to English and back', async () => {
+    const page = await world.newPage();
+    await page.goto(world.url('/console/'));
+    await page.getByTestId('signin-form').waitFor();
+    expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
+    expect(await page.locator('h1').textContent()).toBe('登录控制台');
+    await page.getByTestId('lang-switch').click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Sign in to the console');
+    expect(await page.locator('html').getAttribute('lang')).toBe('en');
+    expect(await page.getByTestId('signin-submit').textContent()).toBe('Sign in');
+    await screenshot(page, 'sign-in-english');
+    // The choice is kept across a reload, and switching again goes back to Chinese.
+    await page.reload();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Sign in to the console');
+    await page.getByTestId('lang-switch').click();
+    await expect.poll(() => page.locator('h1').textContent()).toBe('登录控制台');
+  });
+
+  it('sends an idle session back to sign-in', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.supervisor!;
+    await signIn(page, world, account.login, account.password);
+    await page.getByTestId('nav-anomalies').waitFor();
+    // The session was last used an hour ago (the idle timeout is 30 minutes by default): its next use ends it.
+    await world.app.app.ctx.db.query(
+      `UPDATE console_sessions SET last_seen_at = last_seen_at - interval '1 hour'
+        WHERE ended_at IS NULL AND account_id = (SELECT id FROM console_accounts WHERE login = $1)`,
+      [account.login],
+    );
+    const answered = page.waitForResponse((r) => r.url().includes('/console/api/') && r.status() === 401);
+    await page.getByTestId('nav-anomalies').click();
+    const refusal = await answered;
+    expect(((await refusal.json()) as { error: { code: string } }).error.code).toBe('ZT_ERR_SESSION_EXPIRED');
+    await page.getByTestId('signin-form').waitFor();
+    expect(await page.getByTestId('signin-notice').textContent()).toBe('会话已结束或已过期，请重新登录。');
+    expect(await page.getByTestId('person').count()).toBe(0);
+    await screenshot(page, 'session-expired');
+    // The session is over on the server: the cookie the browser still holds opens nothing.
+    const again = await page.request.get(world.url('/console/api/session'));
+    expect(again.status()).toBe(401);
+  });
+
+  it('refuses state-changing calls without the CSRF token (403 ZT_ERR_CSRF_INVALID), from the page and as a form post', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.steward!;
+    await signIn(page, world, account.login, account.password);
+    // A fetch from the page itself, with the session cookie but without the x-zt-csrf header.
+    const fromPage = await page.evaluate(async () => {
+      const r = await fetch('/console/api/session', { method: 'DELETE', credentials: 'same-origin' });
+      return { status: r.status, body: (await r.json()) as { error: { code: string } } };
+    });
+    expect(fromPage.status).toBe(403);
+    expect(fromPage.body.error.code).toBe('ZT_ERR_CSRF_INVALID');
+    // A urlencoded form post with the cookie and no csrf field, and one with a wrong csrf field.
+    const candidate = 'entries: []\n';
+    const noToken = await page.request.post(world.url('/console/api/policy/impact'), { form: { candidate } });
+    expect(noToken.status()).toBe(403);
+    expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe('ZT_ERR_CSRF_INVALID');
+    const wrongToken = await page.request.post(world.url('/console/api/policy/impact'), { form: { candidate, csrf: 'x'.repeat(43) } });
+    expect(wrongToken.status()).toBe(403);
+    expect(((await wrongToken.json()) as { error: { code: string } }).error.code).toBe('ZT_ERR_CSRF_INVALID');
+    // None of these ended the session: the page still works, and sign-out (with the token) does.
+    const session = await page.request.get(world.url('/console/api/session'));
+    expect(session.status()).toBe(200);
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('signin-form').waitFor();
+  });
+
+  it('ends the session on the server at sign-out', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.citizen!;
+    await signIn(page, world, account.login, account.password);
+    const cookie = (await page.context().cookies()).find((c) => c.name === 'zt_session')!;
+    await page.getByTestId('sign-out').click();
+    await page.getByTestId('signin-form').waitFor();
+    expect((await page.context().cookies()).map((c) => c.name)).not.toContain('zt_session');
+    // The old cookie, presented again from outside the browser, is refused: the session ended server-side.
+    const replay = await fetch(world.url('/console/api/session'), { headers: { cookie: `zt_session=${cookie.value}` } });
+    expect(replay.status).toBe(401);
+    expect(((await replay.json()) as { error: { code: string } }).error.code).toMatch(/^ZT_ERR_SESSION_(EXPIRED|REQUIRED)$/);
+  });
+
+  it('works on a phone-sized screen', async () => {
+    const page = await world.newPage({ phone: true });
+    const account = world.accounts.supervisor!;
+    await page.goto(world.url('/console/'));
+    await page.getByTestId('signin-form').waitFor();
+    await screenshot(page, 'sign-in-phone');
+    await signIn(page, world, account.login, account.password);
+    await page.getByTestId('nav').waitFor();
+    // Nothing wider than the screen: no sideways scrolling.
+    const { scrollWidth, innerWidth } = await page.evaluate(() => {
+      const g = globalThis as unknown as PageGlobals;
+      return { scrollWidth: g.document.documentElement.scrollWidth, innerWidth: g.innerWidth };
+    });
+    expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
+    expect(await page.getByTestId('person-name').isVisible()).toBe(true);
+  });
+});
