@@ -91,6 +91,9 @@ function fromPkcs8(der: Uint8Array): string {
   return fromEcPrivateKey(parts[2]!.value);
 }
 
+/** WebCrypto takes bytes over a plain ArrayBuffer: a copy gives one. */
+const copy = (b: Uint8Array): Uint8Array<ArrayBuffer> => new Uint8Array(b);
+
 /** EncryptedPrivateKeyInfo with PBES2 (PBKDF2 + AES-CBC), decrypted by WebCrypto. */
 async function decryptPkcs8(der: Uint8Array, passphrase: string): Promise<Uint8Array> {
   const [algorithm, data] = children(readDer(der));
@@ -108,10 +111,10 @@ async function decryptPkcs8(der: Uint8Array, passphrase: string): Promise<Uint8A
   const bits = AES_CBC[oid(encOid!)];
   if (!hash || !bits) throw new KeyFileError('legacy-encrypted', 'the key is encrypted with a cipher the page does not have (AES-CBC with PBKDF2 only)');
   const subtle = globalThis.crypto.subtle;
-  const base = await subtle.importKey('raw', utf8(passphrase), 'PBKDF2', false, ['deriveKey']);
-  const key = await subtle.deriveKey({ name: 'PBKDF2', salt, iterations, hash }, base, { name: 'AES-CBC', length: bits }, false, ['decrypt']);
+  const base = await subtle.importKey('raw', copy(utf8(passphrase)), 'PBKDF2', false, ['deriveKey']);
+  const key = await subtle.deriveKey({ name: 'PBKDF2', salt: copy(salt), iterations, hash }, base, { name: 'AES-CBC', length: bits }, false, ['decrypt']);
   try {
-    return new Uint8Array(await subtle.decrypt({ name: 'AES-CBC', iv: iv!.value }, key, data!.value));
+    return new Uint8Array(await subtle.decrypt({ name: 'AES-CBC', iv: copy(iv!.value) }, key, copy(data!.value)));
   } catch {
     throw new KeyFileError('passphrase-wrong', 'the passphrase does not decrypt the private key');
   }

@@ -58,7 +58,8 @@ export function leafBytes(leaf: string): Uint8Array {
 }
 
 /** Runs every check and reports each; ok only when all hold. */
-export function verifyInclusionInPage(answer: ProofAnswer, platformCertificatePem: string): ProofReport {
+/** `platformCertificate`: PEM text or DER bytes of the platform's certificate. */
+export function verifyInclusionInPage(answer: ProofAnswer, platformCertificate: string | Uint8Array): ProofReport {
   const steps: ProofStep[] = [];
   const cp = answer.checkpoint;
   let leaf: Uint8Array | null = null;
@@ -82,7 +83,7 @@ export function verifyInclusionInPage(answer: ProofAnswer, platformCertificatePe
   let sigOk = false;
   let detail: string;
   try {
-    const cert = readCertificate(platformCertificatePem);
+    const cert = readCertificate(platformCertificate);
     signer = cert.subject;
     const inEnvelope = cp.envelope.signer.certificate;
     const same = inEnvelope === undefined || equalBytes(base64ToBytes(inEnvelope), cert.der);

@@ -1,0 +1,177 @@
+// Efficiency charts (效能分析) with uPlot: requests per department, requests per department and hour, latency
+// percentiles, refusals by rule. Each chart has its figures as a table beside it (for screen readers and tests).
+// The analytics report (audit/analytics/report.ts) has per-department rows; when it carries no hourly series or
+// refusals by rule, they are computed from a page of access records and say so.
+import type { JSX } from 'preact';
+import { useEffect, useRef } from 'preact/hooks';
+import uPlot from 'uplot';
+import { query } from '../api.js';
+import { t } from '../i18n.js';
+import { BASE, Empty, Show, useApi } from '../ui.js';
+
+interface Row {
+  key: string;
+  name: string | null;
+  requests: number;
+  permitted: number;
+  denied: number;
+  errors: number;
+  latencyMs: { mean: number; p50: number; p95: number; p99: number } | null;
+}
+
+interface Series {
+  label: string;
+  values: number[];
+  color: string;
+}
+
+const COLORS = ['#1f5fa8', '#c0392b', '#2e8b57', '#b7791f', '#6b46c1', '#0f766e', '#9d174d', '#4b5563'];
+
+function Chart(props: { title: string; testid: string; categories: string[]; series: Series[]; bars?: boolean; xTime?: boolean; xs?: number[] }): JSX.Element {
+  const box = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = box.current;
+    if (!el || props.categories.length === 0) return;
+    const xs = props.xs ?? props.categories.map((_, i) => i);
+    const bars = props.bars ? uPlot.paths.bars!({ size: [0.6, 60] }) : undefined;
+    const opts: uPlot.Options = {
+      width: Math.max(280, el.clientWidth || 600),
+      height: 260,
+      scales: { x: { time: !!props.xTime } },
+      axes: [
+        props.xTime ? {} : { values: (_u: uPlot, splits: number[]) => splits.map((s) => props.categories[Math.round(s)] ?? ''), space: 40, rotate: 0 },
+        {},
+      ] as uPlot.Axis[],
+      series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, fill: props.bars ? `${s.color}99` : undefined, width: 2, ...(bars ? { paths: bars, points: { show: false } } : {}) }))],
+    };
+    const plot = new uPlot(opts, [xs, ...props.series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 260 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [JSON.stringify(props.series), JSON.stringify(props.categories)]);
+  return (
+    <figure class="chart" data-testid={props.testid}>
+      <figcaption>{props.title}</figcaption>
+      {props.categories.length === 0 ? <Empty /> : <div ref={box} class="plot" role="img" aria-label={props.title} />}
+      {props.categories.length > 0 ? (
+        <details>
+          <summary>{t('details')}</summary>
+          <div class="scroll">
+            <table>
+              <thead>
+                <tr>
+                  <th scope="col" />
+                  {props.series.map((s) => (
+                    <th scope="col" key={s.label}>
+                      {s.label}
+                    </th>
+                  ))}
+                </tr>
+              </thead>
+              <tbody>
+                {props.categories.map((c, i) => (
+                  <tr key={c}>
+                    <th scope="row">{c}</th>
+                    {props.series.map((s) => (
+                      <td key={s.label}>{s.values[i] ?? ''}</td>
+                    ))}
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        </details>
+      ) : null}
+    </figure>
+  );
+}
+
+interface RecordLite {
+  at: string;
+  requester: string | null;
+  requesterName?: string | null;
+  decision: string;
+  ruleIds: string[];
+}
+
+const HOUR = 3_600_000;
+
+/** Requests per department and hour from (hour, department, count) points. */
+function hourly(points: { hour: number; department: string; n: number }[]): { xs: number[]; categories: string[]; series: Series[] } {
+  const departments = [...new Set(points.map((p) => p.department))].slice(0, COLORS.length);
+  const hours = [...new Set(points.map((p) => p.hour))].sort((a, b) => a - b);
+  const index = new Map(hours.map((h, i) => [h, i]));
+  const series = departments.map((d, k) => ({ label: d, color: COLORS[k]!, values: hours.map(() => 0) }));
+  for (const p of points) {
+    const s = series.find((x) => x.label === p.department);
+    const i = index.get(p.hour);
+    if (s && i !== undefined) s.values[i]! += p.n;
+  }
+  return { xs: hours.map((h) => h / 1000), categories: hours.map((h) => new Date(h).toISOString().slice(0, 13).replace('T', ' ') + ':00Z'), series };
+}
+
+const fromRecords = (records: RecordLite[]) =>
+  records.map((r) => ({ hour: Math.floor(Date.parse(r.at) / HOUR) * HOUR, department: r.requesterName ?? r.requester ?? '—', n: 1 }));
+
+function byRule(records: RecordLite[]): { categories: string[]; values: number[] } {
+  const counts = new Map<string, number>();
+  for (const r of records) if (r.decision === 'deny') for (const rule of r.ruleIds.length ? r.ruleIds : ['—']) counts.set(rule, (counts.get(rule) ?? 0) + 1);
+  const sorted = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 20);
+  return { categories: sorted.map(([k]) => k), values: sorted.map(([, n]) => n) };
+}
+
+export function AnalyticsCharts(props: { report: Record<string, unknown>; from: string; to: string }): JSX.Element {
+  const rows = ((props.report.rows as Row[] | undefined) ?? []).filter((r) => r.requests > 0);
+  const names = rows.map((r) => r.name ?? r.key);
+  const givenHourly = props.report.hourly as { hour: string; department: string; departmentName?: string | null; requests: number }[] | undefined;
+  const givenRules = props.report.refusalsByRule as { rule: string; count?: number; denied?: number }[] | undefined;
+  const needRecords = !givenHourly || !givenRules;
+  const records = useApi<{ records: RecordLite[] }>(needRecords ? `${BASE}/api/audit/records${query({ from: props.from, to: props.to, limit: 500 })}` : null);
+
+  return (
+    <div class="charts">
+      <Chart
+        title={t('requestsPerDept')}
+        testid="chart-requests"
+        bars
+        categories={names}
+        series={[
+          { label: t('permit'), values: rows.map((r) => r.permitted), color: COLORS[2]! },
+          { label: t('deny'), values: rows.map((r) => r.denied), color: COLORS[1]! },
+          { label: t('errorDecision'), values: rows.map((r) => r.errors), color: COLORS[3]! },
+        ]}
+      />
+      <Chart
+        title={t('latencyPercentiles')}
+        testid="chart-latency"
+        bars
+        categories={names}
+        series={(['p50', 'p95', 'p99'] as const).map((p, k) => ({ label: p, values: rows.map((r) => r.latencyMs?.[p] ?? 0), color: COLORS[k * 2]! }))}
+      />
+      {givenHourly ? (
+        <Chart title={t('requestsPerHour')} testid="chart-hourly" xTime {...hourly(givenHourly.map((h) => ({ hour: Math.floor(Date.parse(h.hour) / HOUR) * HOUR, department: h.departmentName ?? h.department, n: h.requests })))} />
+      ) : (
+        <Show loaded={records}>
+          {(page) => (
+            <>
+              <Chart title={`${t('requestsPerHour')} ${t('derivedFromRecords', { n: page.records.length })}`} testid="chart-hourly" xTime {...hourly(fromRecords(page.records))} />
+            </>
+          )}
+        </Show>
+      )}
+      {givenRules ? (
+        <Chart title={t('refusalsByRule')} testid="chart-rules" bars categories={givenRules.map((r) => r.rule)} series={[{ label: t('refusals'), values: givenRules.map((r) => r.count ?? r.denied ?? 0), color: COLORS[1]! }]} />
+      ) : (
+        <Show loaded={records}>
+          {(page) => {
+            const r = byRule(page.records);
+            return <Chart title={`${t('refusalsByRule')} ${t('derivedFromRecords', { n: page.records.length })}`} testid="chart-rules" bars categories={r.categories} series={[{ label: t('refusals'), values: r.values, color: COLORS[1]! }]} />;
+          }}
+        </Show>
+      )}
+    </div>
+  );
+}
