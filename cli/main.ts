@@ -51,6 +51,10 @@ async function serve(config: Config): Promise<void> {
       `  demo keys ${demoKeysDirectory(config.dataDir)}   (each demo department's SM2 key and certificate, to sign with)`,
     );
   }
+  if (app.consoleDemo) {
+    lines.push(`  console   ${where.httpUrl}/console   demo accounts (passwords also in ${app.consoleDemo.file}):`);
+    for (const a of app.consoleDemo.accounts) lines.push(`            ${a.role.padEnd(13)} ${a.login.padEnd(22)} ${a.password ?? '(password set before; zhengtong operator reset)'}`);
+  }
   lines.push(`  exchange  POST ${where.httpUrl}/v1/exchange/query, gRPC zhengtong.v1.ExchangeService; ${app.ctx.grants.size} grants in force (docs/exchange-protocol.md)`);
   lines.push(`  licences  ${where.httpUrl}/v1/licences, gRPC zhengtong.v1.LicenceService; ${app.ctx.licences.types().length} licence types (${where.httpUrl}/v1/licence-types, docs/licences.md)`);
   const policy = app.ctx.policy.current?.engine.status();
@@ -231,7 +235,7 @@ export async function main(argv: string[]): Promise<void> {
       args: argv,
       allowPositionals: true,
       // Sub-commands (ca …) parse their own options.
-      strict: !['ca', 'sign', 'verify', 'extract', 'licence', 'audit', 'department', 'role'].includes(argv[0] ?? ''),
+      strict: !['ca', 'sign', 'verify', 'extract', 'licence', 'audit', 'department', 'role', 'operator'].includes(argv[0] ?? ''),
       options: { config: { type: 'string' }, force: { type: 'boolean' }, version: { type: 'boolean' } },
     });
   } catch (error) {
@@ -285,6 +289,9 @@ export async function main(argv: string[]): Promise<void> {
         return await (await import('./extract.js')).runExtract(config, argv);
       case 'pseudonym':
         process.exitCode = await (await import('./pseudonym.js')).runPseudonym(config, argv);
+        return;
+      case 'operator':
+        process.exitCode = await (await import('./operator.js')).runOperator(config, argv.slice(1));
         return;
       default:
         // The usage catalogue names a command this dispatcher does not run.

@@ -41,6 +41,8 @@ import { IntakeService, loadShippedServiceItems } from '../intake/index.js';
 import { RoleRegistry } from '../registry/roles/index.js';
 import { AccessEnforcer } from './access.js';
 import { ConsoleActionLog } from '../console/index.js';
+import { ConsoleAccounts, ConsoleSessions, OidcSignIn, parseOidcDepartments, seedDemoAccounts, DEMO_ACCOUNTS_FILE_NAME, type DemoAccountsReport } from '../console/accounts/index.js';
+import { join } from 'node:path';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
@@ -81,6 +83,8 @@ export interface App {
   readonly ctx: AppContext;
   readonly migrations: MigrationReport;
   readonly seed: SeedReport | null;
+  /** The demo's console accounts and how to sign in as each, when the demo was seeded. */
+  readonly consoleDemo: DemoAccountsReport | null;
   readonly http: FastifyInstance;
   readonly grpc: GrpcServer;
   /** Binds the HTTP and gRPC ports and starts background work; returns where it listens. */
@@ -305,6 +309,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       logger: logger.child({ component: 'audit-log' }),
     });
     const consoleActions = new ConsoleActionLog(db);
+    // People of the web console: local accounts, sessions in the database, and the city's identity provider when set.
+    const consoleAccounts = new ConsoleAccounts({ db, pseudonyms });
+    const consoleSessions = new ConsoleSessions({
+      db,
+      accounts: consoleAccounts,
+      rolesOf: (uscc) => roles.rolesOf(uscc),
+      settings: { maxFailures: config.consoleMaxFailures, lockMinutes: config.consoleLockMinutes, idleMinutes: config.consoleIdleMinutes, sessionHours: config.consoleSessionHours },
+    });
+    const oidc = openOidc(config, db, consoleAccounts, consoleSessions);
     const ctx: AppContext = {
       config,
       logger,
@@ -317,6 +330,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       access: new AccessEnforcer({
         requests,
         roles,
+        persons: consoleSessions,
         onForbidden: (attempt): Promise<void> =>
           auditSearch.recordForbidden(attempt).catch((error: unknown) => logger.error({ err: error, requester: attempt.requester }, 'a forbidden call could not be recorded')),
         onPersonRefused: (person, path, code): Promise<void> =>
@@ -325,6 +339,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
             .catch((error: unknown) => logger.error({ err: error, login: person.login }, 'a refused console call could not be recorded')),
       }),
       consoleActions,
+      consoleAccounts,
+      consoleSessions,
+      oidc,
       catalogue,
       demands,
       ca,
@@ -351,6 +368,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
         ? await seedDemoData(db, departments, { catalogue: { catalogue, demands }, licences, signers: new DemoSigners(ca, config.dataDir), force: options.forceSeed ?? false })
         : null;
     if (options.forceSeed && !ca) logger.warn({ caDir: config.caDir }, 'demo data not seeded: the database was seeded before, and ZT_CA_DIR holds no CA to sign with');
+    const demoAccounts = options.seedDemo
+      ? await seedDemoAccounts(consoleAccounts, { platformUscc: config.platformUscc, file: join(config.dataDir, DEMO_ACCOUNTS_FILE_NAME) })
+      : null;
     if (options.seedDemo) {
       const datasets = await seedDemoDatasets(db, { pseudonyms });
       if (datasets.seeded) logger.info({ extracts: datasets.extracts.length, ms: Math.round(datasets.loadMs) }, 'demo datasets loaded into the exchange tables');
@@ -396,7 +416,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await (await policyRef.current.listen(bus, config.instanceId!)).ready;
     const http = await createHttpServer(ctx);
     const grpc = createGrpcServer(ctx);
-    return assemble(ctx, migrations, seed, http, grpc, closeExchange);
+    return assemble(ctx, migrations, seed, demoAccounts, http, grpc, closeExchange);
   } catch (error) {
     await bus?.close().catch(() => undefined);
     await db?.close().catch(() => undefined);
@@ -408,6 +428,7 @@ function assemble(
   ctx: AppContext,
   migrations: MigrationReport,
   seed: SeedReport | null,
+  consoleDemo: DemoAccountsReport | null,
   http: FastifyInstance,
   grpc: GrpcServer,
   closeExchange: () => Promise<void>,
@@ -428,6 +449,7 @@ function assemble(
     ctx,
     migrations,
     seed,
+    consoleDemo,
     http,
     grpc,
     async listen() {
@@ -484,4 +506,28 @@ function assemble(
       return closing;
     },
   };
+}
+
+/** Sign-in at the city's identity provider, when ZT_OIDC_ISSUER is set (docs/console-sign-in.md). */
+function openOidc(config: Config, db: Database, accounts: ConsoleAccounts, sessions: ConsoleSessions): OidcSignIn | null {
+  if (!config.oidcIssuer) return null;
+  const missing = (['oidcClientId', 'oidcRedirectUri'] as const).filter((k) => !config[k]);
+  if (missing.length > 0) {
+    throw new ZtError('ZT_ERR_CONFIG_INVALID', `ZT_OIDC_ISSUER is set, so ${missing.map((k) => (k === 'oidcClientId' ? 'ZT_OIDC_CLIENT_ID' : 'ZT_OIDC_REDIRECT_URI')).join(' and ')} must be too`);
+  }
+  return new OidcSignIn({
+    db,
+    accounts,
+    sessions,
+    settings: {
+      issuer: config.oidcIssuer,
+      clientId: config.oidcClientId!,
+      clientSecret: config.oidcClientSecret,
+      redirectUri: config.oidcRedirectUri!,
+      personClaim: config.oidcPersonClaim,
+      nameClaim: config.oidcNameClaim,
+      departmentClaim: config.oidcDepartmentClaim,
+      departments: parseOidcDepartments(config.oidcDepartments),
+    },
+  });
 }

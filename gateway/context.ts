@@ -21,6 +21,7 @@ import type { IntakeService } from '../intake/index.js';
 import type { RoleRegistry } from '../registry/roles/index.js';
 import type { AccessEnforcer } from './access.js';
 import type { ConsoleActionLog } from '../console/index.js';
+import type { ConsoleAccounts, ConsoleSessions, OidcSignIn } from '../console/accounts/index.js';
 
 /** What the servers are handed: built once by buildApp(), never rebuilt during a request. */
 export interface AppContext {
@@ -37,6 +38,12 @@ export interface AppContext {
   readonly access: AccessEnforcer;
   /** Every console action, with the person and the department (console/api). */
   readonly consoleActions: ConsoleActionLog;
+  /** The console's people (local accounts; OIDC people get one at first sign-in). */
+  readonly consoleAccounts: ConsoleAccounts;
+  /** Console sessions: sign-in, lockout, timeouts, CSRF; the gateway's PersonAuthenticator. */
+  readonly consoleSessions: ConsoleSessions;
+  /** Sign-in at the city's identity provider; null when ZT_OIDC_ISSUER is unset. */
+  readonly oidc: OidcSignIn | null;
   /** The data catalogue's supply list (供给清单). */
   readonly catalogue: CatalogueService;
   /** Demand lists (需求清单) and the application–reply procedure. */

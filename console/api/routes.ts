@@ -119,18 +119,20 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
       const code = (error as { code?: unknown }).code;
       if (typeof code === 'string' && /^ZT_ERR_[A-Z0-9_]+$/.test(code)) codes.set(request, code);
     });
-    app.addHook('onResponse', async (request, reply) => {
+    // Recorded before the answer leaves, so that what the person saw is on record by the time they see it.
+    app.addHook('onSend', async (request, reply, payload) => {
       const action = request.routeOptions.config.consoleAction;
       let p: Person;
       try {
         p = requirePerson(request);
       } catch {
-        return;
+        return payload;
       }
-      if (!action) return;
+      if (!action || action === 'signed.step') return payload;
       await o.actions
         .record({ person: p, action, target: targets.get(request) ?? null, status: reply.statusCode, errorCode: codes.get(request) ?? null })
         .catch((error: unknown) => request.log.error({ err: error, action }, 'a console action could not be recorded'));
+      return payload;
     });
 
     // --- Supervisors -------------------------------------------------------------------------------------------
@@ -311,10 +313,19 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         const relay = request.body;
         const route = SIGNED_ROUTES.find((r) => r.method === relay.method && r.path.test(relay.path));
         targets.set(request, relay.path.slice(0, 200));
-        if (!route) throw new ZtError('ZT_ERR_CONSOLE_FORBIDDEN', `the console does not take signed steps for ${relay.method} ${relay.path.slice(0, 200)}`);
-        const signer = signerOf(relay);
+        const refused = async (error: ZtError): Promise<never> => {
+          await o.actions.record({ person: p, action: route?.action ?? 'signed.step', target: relay.path.slice(0, 200), status: error.httpStatus, errorCode: error.code });
+          throw error;
+        };
+        if (!route) return refused(new ZtError('ZT_ERR_CONSOLE_FORBIDDEN', `the console does not take signed steps for ${relay.method} ${relay.path.slice(0, 200)}`));
+        let signer: string;
+        try {
+          signer = signerOf(relay);
+        } catch (error) {
+          return refused(error as ZtError);
+        }
         if (signer !== p.department) {
-          throw new ZtError('ZT_ERR_ACTING_FOR_ANOTHER', `the step is signed by ${signer}, but ${p.login} acts for ${p.department}`);
+          return refused(new ZtError('ZT_ERR_ACTING_FOR_ANOTHER', `the step is signed by ${signer}, but ${p.login} acts for ${p.department}`));
         }
         const headers: Record<string, string> = {};
         for (const name of SIGNED_HEADERS) {
@@ -334,7 +345,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
           action: route.action,
           target: relay.path.slice(0, 200),
           status: answer.statusCode,
-          errorCode: answer.statusCode >= 400 ? (((body as { error?: { code?: string } })?.error?.code ?? null) as string | null) : null,
+          errorCode: answer.statusCode >= 400 ? ((body as { code?: string } | null)?.code ?? null) : null,
         });
         return { status: answer.statusCode, body };
       },

@@ -18,6 +18,7 @@ import { checkReadiness, type AppContext } from '../context.js';
 import { errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import { carriesSignature, keepRawBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
 import { consoleApiRoutes } from '../../console/index.js';
+import { consoleSessionRoutes } from '../../console/accounts/index.js';
 import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
 import { cookieValue, CSRF_HEADER, SESSION_COOKIE, type PresentedSession } from '../../transport/person.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
@@ -238,6 +239,14 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));
   const auditLogApi = new AuditLogApi(ctx.auditLog, ctx.auditGuard);
   await app.register(auditLogRoutes(auditLogApi));
+  await app.register(
+    consoleSessionRoutes({
+      sessions: ctx.consoleSessions,
+      oidc: ctx.oidc,
+      departmentName: (uscc) => ctx.departments.get(uscc).then((d) => d.name, () => null),
+      secureCookies: ctx.config.consoleSecureCookies,
+    }),
+  );
   await app.register(
     consoleApiRoutes({
       search: ctx.auditSearch,

@@ -1,0 +1,174 @@
+// The console's data API through the real gateway: people sign in with the demo accounts, read what their role
+// allows through the same audit services as signed reads (recorded with the person), are refused the rest with a
+// console code, and hand steps signed with their department's key to the real routes.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DepartmentKey, ExchangeClient, type QueryInput } from '../../client/index.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { demoKeyFiles } from '../../demo/index.js';
+import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
+import { startTestApp, type TestApp } from '../../test/support/app.js';
+import { postgresUrl } from '../../test/support/services.js';
+import { demoSigner, signedJson } from '../../test/support/signing.js';
+
+const YS = '112101000010000537';
+const GA = '11210100001000010R';
+const PLATFORM = '11210100001000088R';
+
+interface Session {
+  cookie: string;
+  csrf: string;
+  accountId: string;
+}
+
+describe('the console API', () => {
+  let t: TestApp;
+  const sessions = new Map<string, Session>();
+
+  const password = (login: string): string => {
+    const account = t.app.consoleDemo!.accounts.find((a) => a.login === login);
+    return account!.password!;
+  };
+
+  const signIn = async (login: string): Promise<Session> => {
+    const known = sessions.get(login);
+    if (known) return known;
+    const response = await fetch(`${t.httpUrl}/console/api/session`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ login, password: password(login) }),
+    });
+    expect(response.status).toBe(200);
+    const cookie = response.headers.get('set-cookie')!.split(';')[0]!;
+    const body = (await response.json()) as { csrf: string };
+    const { rows } = await t.app.ctx.db.query<{ id: string }>('SELECT id FROM console_accounts WHERE login = $1', [login]);
+    const session = { cookie, csrf: body.csrf, accountId: rows[0]!.id };
+    sessions.set(login, session);
+    return session;
+  };
+
+  const get = async (login: string | null, path: string) => {
+    const headers: Record<string, string> = {};
+    if (login) headers.cookie = (await signIn(login)).cookie;
+    const response = await fetch(`${t.httpUrl}${path}`, { headers });
+    const text = await response.text();
+    return { status: response.status, body: text.startsWith('{') ? (JSON.parse(text) as Record<string, unknown>) : text, headers: response.headers };
+  };
+
+  beforeAll(async () => {
+    t = await startTestApp(postgresUrl ? { databaseUrl: postgresUrl } : {});
+    // One read of the applicant's data, so the log and the citizen's view have something to show.
+    const files = demoKeyFiles(t.config.dataDir, YS);
+    const client = new ExchangeClient({
+      httpUrl: t.httpUrl,
+      grpcAddress: t.grpcAddress,
+      signer: DepartmentKey.fromFiles(files.key, files.certificate),
+      trust: { root: readFileSync(join(t.config.caDir, 'root-ca.cert.pem')), issuing: readFileSync(join(t.config.caDir, 'issuing-ca.cert.pem')) },
+      platformUscc: PLATFORM,
+    });
+    const query: QueryInput = {
+      requester: YS,
+      resource: '210100-GA-0001',
+      items: ['name', 'address'],
+      subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
+      purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: 'CONSOLE-API-1' },
+    };
+    await client.query(query, { protocol: 'http' });
+    await client.close();
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+  });
+
+  it('refuses every console route without a session, and names the code', async () => {
+    for (const path of ['/console/api/audit/records', '/console/api/me/accesses', '/console/api/demands', '/console/api/session']) {
+      const r = await get(null, path);
+      expect(r.status, path).toBe(401);
+      expect((r.body as { code: string }).code).toBe('ZT_ERR_SESSION_REQUIRED');
+    }
+  });
+
+  it('answers a supervisor the access log, and records the read with the person in audit_queries and console_actions', async () => {
+    const s = await signIn('supervisor');
+    const r = await get('supervisor', '/console/api/audit/records?caseNumber=CONSOLE-API-1');
+    expect(r.status).toBe(200);
+    const records = (r.body as { records: { caseNumber: string; subjectCode: string | null; id: string }[] }).records;
+    expect(records.length).toBe(1);
+    expect(records[0]!.caseNumber).toBe('CONSOLE-API-1');
+    const q = await t.app.ctx.db.query<{ protocol: string; console_account: string; role: string; requester: string; request_digest: Buffer | null }>(
+      `SELECT protocol, console_account, role, requester, request_digest FROM audit_queries WHERE kind = 'search' ORDER BY seq DESC LIMIT 1`,
+    );
+    expect(q.rows[0]).toMatchObject({ protocol: 'console', console_account: s.accountId, role: 'supervisor', request_digest: null });
+    const a = await t.app.ctx.consoleActions.ofAccount(s.accountId, 5);
+    expect(a[0]).toMatchObject({ action: 'audit.search', outcome: 'ok', status: 200, department: '11210100001000096L' });
+
+    const trace = await get('supervisor', `/console/api/audit/records/${records[0]!.id}`);
+    expect(trace.status).toBe(200);
+    expect((trace.body as { record: { id: string } }).record.id).toBe(records[0]!.id);
+
+    const csv = await get('supervisor', '/console/api/audit/records/export?caseNumber=CONSOLE-API-1&format=csv');
+    expect(csv.status).toBe(200);
+    expect(csv.headers.get('content-type')).toMatch(/text\/csv/);
+    expect(String(csv.body)).toContain('CONSOLE-API-1');
+  });
+
+  it('refuses a steward the supervisor pages with ZT_ERR_CONSOLE_FORBIDDEN, and records the refusal with the person', async () => {
+    const s = await signIn('steward');
+    const r = await get('steward', '/console/api/audit/records?caseNumber=CONSOLE-API-1');
+    expect(r.status).toBe(403);
+    expect((r.body as { code: string }).code).toBe('ZT_ERR_CONSOLE_FORBIDDEN');
+    expect(JSON.stringify(r.body)).not.toContain('CONSOLE-API-1"');
+    const a = await t.app.ctx.consoleActions.ofAccount(s.accountId, 5);
+    expect(a[0]).toMatchObject({ action: 'console.refused', outcome: 'refused', errorCode: 'ZT_ERR_CONSOLE_FORBIDDEN' });
+  });
+
+  it("shows a citizen who read their data, and their own licences with the QR payload, and no one else's", async () => {
+    const r = await get('citizen', '/console/api/me/accesses');
+    expect(r.status).toBe(200);
+    const accesses = (r.body as { accesses: { purpose: { caseNumber: string }; department: { uscc: string } }[] }).accesses;
+    expect(accesses.some((x) => x.purpose.caseNumber === 'CONSOLE-API-1' && x.department.uscc === YS)).toBe(true);
+    expect(JSON.stringify(r.body)).not.toContain(DEMO_SUBJECTS.applicant.idNumber);
+    const licences = await get('citizen', '/console/api/me/licences');
+    expect(licences.status).toBe(200);
+    for (const l of (licences.body as { licences: { holder?: { code?: string }; compact: string }[] }).licences) {
+      expect(l.compact.length).toBeGreaterThan(20);
+    }
+    const refused = await get('citizen', '/console/api/audit/records');
+    expect(refused.status).toBe(403);
+    const steward = await get('steward', '/console/api/me/accesses');
+    expect(steward.status).toBe(403);
+  });
+
+  it("relays a steward's step signed with the department key to the real route, and refuses one signed by another department or without the CSRF token", async () => {
+    const s = await signIn('steward');
+    const pending = await t.app.ctx.demands.exportAll({ provider: GA, state: 'pending' });
+    expect(pending.length).toBeGreaterThan(0);
+    const demand = pending[0]!;
+    const step = async (signerUscc: string, csrf: string | null) => {
+      const content = { terms: {} };
+      const signature = await signedJson(demoSigner(t.config.dataDir, signerUscc), { kind: 'approve', demandId: demand.id, actor: signerUscc, content });
+      const body = JSON.stringify({ actor: signerUscc, signature });
+      const headers: Record<string, string> = { 'content-type': 'application/json', cookie: s.cookie };
+      if (csrf !== null) headers['x-zt-csrf'] = csrf;
+      const response = await fetch(`${t.httpUrl}/console/api/signed`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ method: 'POST', path: `/v1/catalogue/demands/${demand.id}/approve`, body }),
+      });
+      return { status: response.status, body: (await response.json()) as { status?: number; body?: { state?: string }; code?: string } };
+    };
+    const noCsrf = await step(GA, null);
+    expect(noCsrf.status).toBe(403);
+    expect(noCsrf.body.code).toBe('ZT_ERR_CSRF_INVALID');
+    const other = await step(YS, s.csrf);
+    expect(other.status).toBe(403);
+    expect(other.body.code).toBe('ZT_ERR_ACTING_FOR_ANOTHER');
+    const ok = await step(GA, s.csrf);
+    expect(ok.status).toBe(200);
+    expect(ok.body.status).toBe(200);
+    expect(ok.body.body?.state).toBe('approved');
+    const a = await t.app.ctx.consoleActions.ofAccount(s.accountId, 10);
+    expect(a.some((x) => x.action === 'demand.approve' && x.outcome === 'ok')).toBe(true);
+  });
+});
