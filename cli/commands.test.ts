@@ -12,6 +12,7 @@ import { ARCHIVE_RUNNERS } from './audit-archive.js';
 import { AUDIT_RUNNERS } from './audit.js';
 import { COMMANDS } from './commands.js';
 import { LICENCE_GATEWAY_COMMANDS } from './licence.js';
+import { OPERATOR_COMMANDS } from './operator.js';
 import { answerUsage, formatUsage, isGroup, readCommandLine, usageNode, type CommandGroup } from './usage.js';
 
 /** Every group and command of the catalogue, the top level first, by path. */
@@ -53,8 +54,9 @@ describe('zhengtong … --help: every group and command answers with its own usa
       'audit archive seal', 'audit archive verify', 'audit archive restore', 'audit archive list',
       'department register', 'role grant', 'role withdraw', 'role list', 'role history',
       'pseudonym status', 'pseudonym rotate',
+      'operator add', 'operator disable', 'operator enable', 'operator reset', 'operator list',
     ]); // prettier-ignore
-    expect(GROUP_PATHS.map((p) => p.join(' '))).toEqual(['', 'ca', 'extract', 'licence', 'audit', 'audit covert', 'audit archive', 'department', 'role', 'pseudonym']);
+    expect(GROUP_PATHS.map((p) => p.join(' '))).toEqual(['', 'ca', 'extract', 'licence', 'audit', 'audit covert', 'audit archive', 'department', 'role', 'pseudonym', 'operator']);
   });
 
   it.each(PATHS.map((p) => [name(p), p] as const))('%s', (_, path) => {
@@ -146,6 +148,7 @@ describe('the usage catalogue and the runners', () => {
     expect(commandsOf('department')).toEqual([...ADMIN_RUNNERS.department].sort());
     expect(commandsOf('role')).toEqual([...ADMIN_RUNNERS.role].sort());
     expect(commandsOf('pseudonym')).toEqual(['rotate', 'status']);
+    expect(commandsOf('operator')).toEqual([...OPERATOR_COMMANDS].sort());
   });
 
   it('quotes the values it repeats as the code has them', () => {

@@ -764,6 +764,72 @@ const PSEUDONYM: CommandGroup = {
   },
 };
 
+const OPERATOR_PASSWORD: UsageOption = [
+  '--password-file F',
+  'read the password from the first line of F; else ZT_OPERATOR_PASSWORD; else it is asked for (twice, not shown) on a terminal, or read from the first line of standard input',
+];
+const OPERATOR_LOGIN: UsageOption = ['--login LOGIN', 'the account\'s login'];
+
+const OPERATOR: CommandGroup = {
+  summary: 'people who sign in to the web console (/console): add, disable, enable, reset, list',
+  description:
+    'Local accounts of the web console, kept in the configured database (DATABASE_URL, else the embedded database in ZT_DATA_DIR); no running gateway needed. ' +
+    'A person acts for one department with the roles it holds in the registry, and is a steward of its supply list and demands; a citizen account acts through a service portal and sees only who read their own data. ' +
+    'Passwords are hashed with scrypt and have at least 12 characters; they are never given on the command line. docs/console-sign-in.md has the whole story, sign-in at the city\'s identity provider included.',
+  commands: {
+    add: {
+      summary: 'add a local account for a department\'s staff member, or for a citizen',
+      synopsis: ['--login LOGIN --name NAME --department USCC [--citizen --subject ID] [--password-file F] [--json]'],
+      description:
+        'Adds an account that signs in with LOGIN (letters, digits and . _ @ -, kept in lower case) and the password. ' +
+        'With --citizen it is a citizen\'s, acting through the service portal --department names; their resident ID number (--subject) is stored sealed, never in clear, and one citizen has one account.',
+      options: [
+        OPERATOR_LOGIN,
+        ['--name NAME', 'the person\'s name, as the console shows it'],
+        ['--department USCC', 'the department the person acts for (a citizen: the service portal)'],
+        ['--citizen', 'a citizen\'s account (needs --subject)'],
+        ['--subject ID', 'the citizen\'s resident ID number (18 characters)'],
+        OPERATOR_PASSWORD,
+        JSON_OUTPUT,
+        CONFIG,
+      ],
+      examples: [
+        'zhengtong operator add --login wang.li --name 王丽 --department 11210100001000010R',
+        'ZT_OPERATOR_PASSWORD=... zhengtong operator add --login liu --name 刘志强 --department 11210100001000109A --citizen --subject 210103198503120312',
+      ],
+    },
+    disable: {
+      summary: 'refuse an account\'s sign-ins and end its open sessions',
+      synopsis: ['--login LOGIN [--json]'],
+      description: 'Disables the account: its open sessions end at once, and signing in answers as a wrong password would. Works for accounts of the identity provider too.',
+      options: [OPERATOR_LOGIN, JSON_OUTPUT, CONFIG],
+      examples: ['zhengtong operator disable --login wang.li'],
+    },
+    enable: {
+      summary: 'let a disabled account sign in again',
+      synopsis: ['--login LOGIN [--json]'],
+      description: 'Enables the account again; its password is unchanged (reset sets a new one).',
+      options: [OPERATOR_LOGIN, JSON_OUTPUT, CONFIG],
+      examples: ['zhengtong operator enable --login wang.li'],
+    },
+    reset: {
+      summary: 'set a new password, unlock the account and end its sessions',
+      synopsis: ['--login LOGIN [--password-file F] [--json]'],
+      description:
+        'Sets a new password for a local account, lifts a lock left by repeated failed sign-ins, and ends the account\'s open sessions (whoever held one signs in again with the new password).',
+      options: [OPERATOR_LOGIN, OPERATOR_PASSWORD, JSON_OUTPUT, CONFIG],
+      examples: ['zhengtong operator reset --login wang.li --password-file new-password.txt'],
+    },
+    list: {
+      summary: 'every console account: kind, department, source, state',
+      synopsis: ['[--json]'],
+      description: 'Lists every account by login: staff or citizen, the department it acts for, local or oidc (made at a first sign-in at the identity provider), and whether it is active, locked or disabled.',
+      options: [JSON_OUTPUT, CONFIG],
+      examples: ['zhengtong operator list', 'zhengtong operator list --json'],
+    },
+  },
+};
+
 export const COMMANDS: CommandGroup = {
   summary: 'government data-sharing exchange and e-licence middleware',
   description: '',
@@ -812,6 +878,7 @@ export const COMMANDS: CommandGroup = {
     department: DEPARTMENT,
     role: ROLE,
     pseudonym: PSEUDONYM,
+    operator: OPERATOR,
   },
   options: [CONFIG, ['--version', 'print the version'], ['-h, --help', 'print this text; after a command, that command\'s usage']],
   notes: 'Settings come from environment variables; see the README\'s configuration table or `zhengtong config`.',
