@@ -19,6 +19,9 @@ import { errorBodySchema, errorResponses, toCatalogueError } from '../../transpo
 import { carriesSignature, keepRawBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
 import { consoleApiRoutes } from '../../console/index.js';
 import { consoleSessionRoutes } from '../../console/accounts/index.js';
+import { consoleSecurityHeaders, consoleStatic } from '../../console/static.js';
+import { packageRoot } from '../../core/paths.js';
+import { join } from 'node:path';
 import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
 import { cookieValue, CSRF_HEADER, SESSION_COOKIE, type PresentedSession } from '../../transport/person.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
@@ -239,6 +242,9 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));
   const auditLogApi = new AuditLogApi(ctx.auditLog, ctx.auditGuard);
   await app.register(auditLogRoutes(auditLogApi));
+  // The web console's page (built into dist/console by npm run build) and the headers of everything under /console.
+  app.addHook('onRequest', consoleSecurityHeaders);
+  await app.register(consoleStatic({ dir: join(packageRoot(), 'dist', 'console') }));
   await app.register(
     consoleSessionRoutes({
       sessions: ctx.consoleSessions,
