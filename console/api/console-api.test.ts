@@ -3,12 +3,14 @@
 // console code, and hand steps signed with their department's key to the real routes.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DepartmentKey, ExchangeClient, type QueryInput } from '../../client/index.js';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { defaultPolicyDirectory } from '../../policies/index.js';
 import { join } from 'node:path';
 import { demoKeyFiles } from '../../demo/index.js';
 import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
-import { postgresUrl } from '../../test/support/services.js';
+import { postgresUrl, uniqueName } from '../../test/support/services.js';
+import { PgDatabase } from '../../core/storage/index.js';
 import { demoSigner, signedJson } from '../../test/support/signing.js';
 
 const YS = '112101000010000537';
@@ -24,6 +26,7 @@ interface Session {
 describe('the console API', () => {
   let t: TestApp;
   const sessions = new Map<string, Session>();
+  const schema = uniqueName('zt_console_api');
 
   const password = (login: string): string => {
     const account = t.app.consoleDemo!.accounts.find((a) => a.login === login);
@@ -56,7 +59,7 @@ describe('the console API', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp(postgresUrl ? { databaseUrl: postgresUrl } : {});
+    t = await startTestApp(postgresUrl ? { databaseUrl: postgresUrl, databaseSchema: schema } : {});
     // One read of the applicant's data, so the log and the citizen's view have something to show.
     const files = demoKeyFiles(t.config.dataDir, YS);
     const client = new ExchangeClient({
@@ -79,6 +82,14 @@ describe('the console API', () => {
 
   afterAll(async () => {
     await t?.close();
+    if (postgresUrl) {
+      const admin = await PgDatabase.open({ url: postgresUrl, poolSize: 1, schema: undefined });
+      try {
+        await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      } finally {
+        await admin.close();
+      }
+    }
   });
 
   it('refuses every console route without a session, and names the code', async () => {
@@ -170,5 +181,30 @@ describe('the console API', () => {
     expect(ok.body.body?.state).toBe('approved');
     const a = await t.app.ctx.consoleActions.ofAccount(s.accountId, 10);
     expect(a.some((x) => x.action === 'demand.approve' && x.outcome === 'ok')).toBe(true);
+  });
+
+  it('shows a steward the negative-list entries reaching its resources, and previews a candidate list', async () => {
+    const entries = await get('steward', '/console/api/policy/entries');
+    expect(entries.status).toBe(200);
+    const list = (entries.body as { entries: { id: string; resources: string[] }[] }).entries;
+    expect(list.length).toBeGreaterThan(0);
+    const ours = new Set((await t.app.ctx.catalogue.exportAll(GA)).map((r) => r.code));
+    for (const e of list) for (const code of e.resources) expect(ours.has(code), `${e.id} reaches ${code}`).toBe(true);
+
+    const s = await signIn('steward');
+    const preview = async (candidate: string) => {
+      const response = await fetch(`${t.httpUrl}/console/api/policy/impact`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: s.cookie, 'x-zt-csrf': s.csrf },
+        body: JSON.stringify({ candidate, count: 200 }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const current = readdirSync(defaultPolicyDirectory()).filter((f) => f.endsWith('.yaml')).map((f) => readFileSync(join(defaultPolicyDirectory(), f), 'utf8'));
+    const same = await preview(current[0]!);
+    expect(same.status).toBe(200);
+    const bad = await preview('rules: [this is not a list entry');
+    expect(bad.status).toBe(400);
+    expect(bad.body.code).toBe('ZT_ERR_POLICY_INVALID');
   });
 });

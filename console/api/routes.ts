@@ -19,6 +19,8 @@ import type { DemandService } from '../../registry/catalogue/index.js';
 import type { CatalogueService } from '../../registry/catalogue/index.js';
 import type { LicenceRegistry, StoredLicence } from '../../licences/index.js';
 import { encodeCompactLicence } from '../../licences/offline/compact.js';
+import type { PolicyEngine } from '../../policies/index.js';
+import { candidateImpact } from '../../policies/http/routes.js';
 import { errorResponses } from '../../transport/http-errors.js';
 import { person } from '../../transport/access.js';
 import { requirePerson } from '../../transport/http-signed-body.js';
@@ -26,6 +28,8 @@ import type { Person } from '../../transport/person.js';
 import type { ConsoleActionLog } from './action-log.js';
 
 export interface ConsoleApiOptions {
+  /** The negative list in force (gateway/policy.ts's holder). */
+  policy: { readonly current: { readonly engine: PolicyEngine } | null };
   search: AccessLogSearch;
   analytics: AuditAnalytics;
   log: AuditLogApi;
@@ -281,6 +285,65 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         const mine = request.query.direction === 'mine';
         const demands = await o.demands.exportAll(mine ? { requester: p.department } : { provider: p.department });
         return { department: p.department, direction: mine ? 'mine' : 'addressed', demands };
+      },
+    );
+
+    const engine = (): PolicyEngine => {
+      const current = o.policy.current;
+      if (!current) throw new ZtError('ZT_ERR_SHUTTING_DOWN', 'the negative list is not loaded yet');
+      return current.engine;
+    };
+
+    app.get(
+      '/console/api/policy/entries',
+      {
+        config: { access: STEWARD, consoleAction: 'policy.entries' },
+        schema: { tags: ['console'], summary: "The negative-list entries in force that reach the person's department's resources, each with the resources it reaches.", response: { 200: object, ...errorResponses } },
+      },
+      async (request) => {
+        const p = requirePerson(request);
+        const e = engine();
+        const reached = new Map<string, Set<string>>();
+        for (const code of e.policy.resourceCodes()) {
+          const resource = e.policy.resource(code)!;
+          if (resource.provider !== p.department) continue;
+          for (const item of resource.items.values()) {
+            for (const rule of [item.secret, ...item.denies, ...item.conditionals, ...item.masks]) {
+              if (!rule) continue;
+              let codes = reached.get(rule.id);
+              if (!codes) reached.set(rule.id, (codes = new Set()));
+              codes.add(code);
+            }
+          }
+        }
+        const entries = e
+          .rules()
+          .filter((r) => reached.has(r.id))
+          .map((r) => ({ ...r, resources: [...reached.get(r.id)!].sort() }));
+        return { revision: e.revision, department: p.department, entries };
+      },
+    );
+
+    app.post<{ Body: { candidate: string; count?: number; seed?: number } }>(
+      '/console/api/policy/impact',
+      {
+        config: { access: STEWARD, consoleAction: 'policy.impact' },
+        bodyLimit: 2 * 1024 * 1024,
+        schema: {
+          tags: ['console'],
+          summary: 'The impact preview of a candidate negative list (one YAML file), as POST /v1/policies/impact computes it: nothing is put in force.',
+          body: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['candidate'],
+            properties: { candidate: { type: 'string', minLength: 1, maxLength: 1024 * 1024 }, count: { type: 'integer', minimum: 1, maximum: 5000 }, seed: { type: 'integer' }, csrf: { type: 'string' } },
+          },
+          response: { 200: object, ...errorResponses },
+        },
+      },
+      async (request) => {
+        const { candidate, count, seed } = request.body;
+        return candidateImpact(engine(), { files: [{ name: 'candidate.yaml', text: candidate }], ...(count !== undefined ? { count } : {}), ...(seed !== undefined ? { seed } : {}) });
       },
     );
 

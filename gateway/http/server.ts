@@ -255,6 +255,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   );
   await app.register(
     consoleApiRoutes({
+      policy: ctx.policy,
       search: ctx.auditSearch,
       analytics: ctx.auditAnalytics,
       log: auditLogApi,
