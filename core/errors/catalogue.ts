@@ -146,7 +146,7 @@ export const errorCatalogue = {
   ZT_ERR_ACCOUNT_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The console account is malformed: a login, name or department that fails its rules, a password too short, or an unknown role; details.field names it.'),
   ZT_ERR_ACCOUNT_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No console account has this login.'),
   ZT_ERR_ACCOUNT_EXISTS: def(409, GrpcStatus.ALREADY_EXISTS, 'A console account with this login exists already.'),
-  ZT_ERR_CONSOLE_NOT_BUILT: def(503, GrpcStatus.UNAVAILABLE, 'The web console\'s page is not built (dist/console is missing): run npm run build, then reload.'),
+  ZT_ERR_CONSOLE_NOT_BUILT: def(503, GrpcStatus.UNAVAILABLE, 'The web console\'s page is not built (dist/web is missing): run npm run build, then reload.'),
   ZT_ERR_OIDC_NOT_CONFIGURED: def(404, GrpcStatus.NOT_FOUND, 'Sign-in through an identity provider is not configured here (ZT_OIDC_ISSUER); use a local account.'),
   ZT_ERR_OIDC_FAILED: def(401, GrpcStatus.UNAUTHENTICATED, 'The identity provider\'s sign-in did not complete: a state or PKCE mismatch, a refused code, an ID token that does not verify, or a claim the configuration needs is missing or maps to no department.'),
   // Application intake (intake/).

@@ -242,9 +242,9 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   await app.register(auditAnalyticsRoutes(ctx.auditAnalytics));
   const auditLogApi = new AuditLogApi(ctx.auditLog, ctx.auditGuard);
   await app.register(auditLogRoutes(auditLogApi));
-  // The web console's page (built into dist/console by npm run build) and the headers of everything under /console.
+  // The web console's page (built into dist/web by npm run build) and the headers of everything under /console.
   app.addHook('onRequest', consoleSecurityHeaders);
-  await app.register(consoleStatic({ dir: join(packageRoot(), 'dist', 'console') }));
+  await app.register(consoleStatic({ dir: join(packageRoot(), 'dist', 'web') }));
   await app.register(
     consoleSessionRoutes({
       sessions: ctx.consoleSessions,
