@@ -3,7 +3,7 @@
 // sign-out ending the session on the server, and a phone-sized screen.
 import { expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
-import { describeWithBrowser, screenshot, signIn, useConsole, type PageGlobals } from './support.js';
+import { describeWithBrowser, errorCodeOf, screenshot, signIn, useConsole, type PageGlobals } from './support.js';
 
 describeWithBrowser('console sign-in (browser)', () => {
   const world = useConsole();
@@ -106,7 +106,7 @@ describeWithBrowser('console sign-in (browser)', () => {
     const answered = page.waitForResponse((r) => r.url().includes('/console/api/') && r.status() === 401);
     await page.getByTestId('nav-anomalies').click();
     const refusal = await answered;
-    expect(((await refusal.json()) as { error: { code: string } }).error.code).toBe('ZT_ERR_SESSION_EXPIRED');
+    expect(errorCodeOf(await refusal.json())).toBe('ZT_ERR_SESSION_EXPIRED');
     await page.getByTestId('signin-form').waitFor();
     expect(await page.getByTestId('signin-notice').textContent()).toBe('会话已结束或已过期，请重新登录。');
     expect(await page.getByTestId('person').count()).toBe(0);
@@ -116,30 +116,40 @@ describeWithBrowser('console sign-in (browser)', () => {
     expect(again.status()).toBe(401);
   });
 
-  it('refuses state-changing calls without the CSRF token (403 ZT_ERR_CSRF_INVALID), from the page and as a form post', async () => {
+  it('refuses a state-changing call from the page without the CSRF header (403 ZT_ERR_CSRF_INVALID)', async () => {
     const page = await world.newPage();
     const account = world.accounts.steward!;
     await signIn(page, world, account.login, account.password);
     // A fetch from the page itself, with the session cookie but without the x-zt-csrf header.
     const fromPage = await page.evaluate(async () => {
       const r = await fetch('/console/api/session', { method: 'DELETE', credentials: 'same-origin' });
-      return { status: r.status, body: (await r.json()) as { error: { code: string } } };
+      return { status: r.status, body: (await r.json()) as unknown };
     });
     expect(fromPage.status).toBe(403);
-    expect(fromPage.body.error.code).toBe('ZT_ERR_CSRF_INVALID');
-    // A urlencoded form post with the cookie and no csrf field, and one with a wrong csrf field.
-    const candidate = 'entries: []\n';
-    const noToken = await page.request.post(world.url('/console/api/policy/impact'), { form: { candidate } });
-    expect(noToken.status()).toBe(403);
-    expect(((await noToken.json()) as { error: { code: string } }).error.code).toBe('ZT_ERR_CSRF_INVALID');
-    const wrongToken = await page.request.post(world.url('/console/api/policy/impact'), { form: { candidate, csrf: 'x'.repeat(43) } });
-    expect(wrongToken.status()).toBe(403);
-    expect(((await wrongToken.json()) as { error: { code: string } }).error.code).toBe('ZT_ERR_CSRF_INVALID');
-    // None of these ended the session: the page still works, and sign-out (with the token) does.
-    const session = await page.request.get(world.url('/console/api/session'));
-    expect(session.status()).toBe(200);
+    expect(errorCodeOf(fromPage.body)).toBe('ZT_ERR_CSRF_INVALID');
+    // It did not end the session: the page still works, and sign-out (which sends the token) does.
+    expect((await page.request.get(world.url('/console/api/session'))).status()).toBe(200);
     await page.getByTestId('sign-out').click();
     await page.getByTestId('signin-form').waitFor();
+    expect((await page.request.get(world.url('/console/api/session'))).status()).toBe(401);
+  });
+
+  it('refuses a form post without the CSRF field, or with a wrong one (403 ZT_ERR_CSRF_INVALID)', async () => {
+    const page = await world.newPage();
+    const account = world.accounts.steward!;
+    await signIn(page, world, account.login, account.password);
+    const { csrf } = (await (await page.request.get(world.url('/console/api/session'))).json()) as { csrf: string };
+    // An HTML form sends application/x-www-form-urlencoded with the cookie; its token goes in the `csrf` field.
+    const form = { method: 'POST', path: '/v1/catalogue/demands' };
+    const noToken = await page.request.post(world.url('/console/api/signed'), { form });
+    expect(noToken.status(), await noToken.text()).toBe(403);
+    expect(errorCodeOf(await noToken.json())).toBe('ZT_ERR_CSRF_INVALID');
+    const wrongToken = await page.request.post(world.url('/console/api/signed'), { form: { ...form, csrf: `${csrf.slice(0, -2)}xx` } });
+    expect(wrongToken.status(), await wrongToken.text()).toBe(403);
+    expect(errorCodeOf(await wrongToken.json())).toBe('ZT_ERR_CSRF_INVALID');
+    // With the session's own token the same post gets past the check (and is then judged on what it carries).
+    const withToken = await page.request.post(world.url('/console/api/signed'), { form: { ...form, csrf } });
+    expect(errorCodeOf(await withToken.json().catch(() => ({})))).not.toBe('ZT_ERR_CSRF_INVALID');
   });
 
   it('ends the session on the server at sign-out', async () => {
@@ -153,7 +163,7 @@ describeWithBrowser('console sign-in (browser)', () => {
     // The old cookie, presented again from outside the browser, is refused: the session ended server-side.
     const replay = await fetch(world.url('/console/api/session'), { headers: { cookie: `zt_session=${cookie.value}` } });
     expect(replay.status).toBe(401);
-    expect(((await replay.json()) as { error: { code: string } }).error.code).toMatch(/^ZT_ERR_SESSION_(EXPIRED|REQUIRED)$/);
+    expect(errorCodeOf(await replay.json())).toMatch(/^ZT_ERR_SESSION_(EXPIRED|REQUIRED)$/);
   });
 
   it('works on a phone-sized screen', async () => {
