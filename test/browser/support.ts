@@ -200,6 +200,8 @@ export function useConsole(options: ConsoleOptions = {}): ConsoleWorld {
         viewport: phone ? PHONE_VIEWPORT : DESKTOP_VIEWPORT,
         ...(phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { deviceScaleFactor: 1 }),
         locale,
+        // The console's people are in China: times on the page, and in the screenshots, are China time.
+        timezoneId: 'Asia/Shanghai',
         acceptDownloads: true,
       });
       contexts.push(context);
@@ -286,6 +288,11 @@ export interface PageGlobals {
   };
   innerWidth: number;
   fetch: typeof fetch;
+}
+
+/** A datetime-local field's value for `at` in China time (UTC+8, no daylight saving), as the pages' contexts use. */
+export function chinaLocal(at: Date): string {
+  return new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 16);
 }
 
 /** Whether screenshots for docs/console.md are written in this run (ZT_WRITE_DOCS=1). */
