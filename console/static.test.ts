@@ -25,7 +25,9 @@ function build(files: boolean): void {
 async function start(files: boolean): Promise<void> {
   build(files);
   app = Fastify();
-  app.addHook('onRoute', (r) => routes.push({ url: r.url, access: r.config?.access }));
+  app.addHook('onRoute', (r) => {
+    routes.push({ url: r.url, access: r.config?.access });
+  });
   app.addHook('onRequest', consoleSecurityHeaders);
   await app.register(consoleStatic({ dir }));
   app.get('/console/api/session', { config: { access: { kind: 'public' } } }, async () => ({ person: null }));

@@ -1,5 +1,5 @@
 // The web console's page, served by the gateway on its own origin at /console (docs/console.md). The page is built
-// at `npm install` (scripts/build-console.mjs) into dist/console: index.html, a manifest and content-hashed assets.
+// at `npm install` (scripts/build-console.mjs) into dist/web: index.html, a manifest and content-hashed assets.
 // index.html and client-side routes are answered with the page and `no-cache`; a hashed asset never changes, so it is
 // cached for a year as immutable. Every answer carries a strict Content-Security-Policy: no inline script or style,
 // nothing from another origin. The files are read once, on the first request that finds them (a gateway started
@@ -49,7 +49,7 @@ interface LoadedConsole {
 }
 
 export interface ConsoleStaticOptions {
-  /** The built console: dist/console (index.html, manifest.json, assets/). */
+  /** The built console: dist/web (index.html, manifest.json, assets/). */
   dir: string;
 }
 

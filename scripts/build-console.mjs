@@ -1,14 +1,17 @@
-// Builds the web console (console/web) into dist/console: esbuild bundles the Preact page, its CSS and uPlot's CSS
+// Builds the web console (console/web) into dist/web: esbuild bundles the Preact page, its CSS and uPlot's CSS
 // into content-hashed files under assets/, and this script writes index.html (no inline script or style, so the
 // strict Content-Security-Policy of console/static.ts holds) and manifest.json (what the gateway may serve).
 // Run by `npm run build`, hence at `npm install` (prepare) and `npm start`.
 import { build } from 'esbuild';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const out = join(root, 'dist', 'console');
+// dist/web, not dist/console: tsc compiles console/*.ts (the gateway's side) into dist/console.
+const target = join(root, 'dist', 'web');
+// Built beside the target and swapped in at the end, so a gateway (or a concurrent build) never sees half a console.
+const out = `${target}.building-${process.pid}`;
 const assets = join(out, 'assets');
 const started = Date.now();
 
@@ -52,6 +55,7 @@ const html = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>政通 · 数据共享控制台</title>
 ${css ? `<link rel="stylesheet" href="/console/assets/${css}">\n` : ''}<script type="module" src="/console/assets/${js}"></script>
 </head>
@@ -62,5 +66,9 @@ ${css ? `<link rel="stylesheet" href="/console/assets/${css}">\n` : ''}<script t
 `;
 writeFileSync(join(out, 'index.html'), html);
 writeFileSync(join(out, 'manifest.json'), `${JSON.stringify({ files, entry: { js, css }, builtAt: new Date().toISOString() }, null, 2)}\n`);
+const old = `${target}.old-${process.pid}`;
+if (existsSync(target)) renameSync(target, old);
+renameSync(out, target);
+rmSync(old, { recursive: true, force: true });
 const bytes = Object.values(result.metafile.outputs).reduce((n, o) => n + o.bytes, 0);
-console.log(`console: ${files.length} files, ${Math.round(bytes / 1024)} KiB in dist/console (${Date.now() - started} ms)`);
+console.log(`console: ${files.length} files, ${Math.round(bytes / 1024)} KiB in dist/web (${Date.now() - started} ms)`);

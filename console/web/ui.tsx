@@ -58,6 +58,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
     if (path === null) return;
     let live = true;
     setState((s) => ({ ...s, loading: true, error: null }));
+    // The answer to a path other than the one on screen replaces it; a reload of the same path keeps it until then.
     api<T>('GET', path).then(
       (data) => live && setState({ data, error: null, loading: false }),
       (error: unknown) => live && setState({ data: null, error: asApiError(error), loading: false }),
@@ -117,7 +118,8 @@ export function Loading(): JSX.Element {
 export function Show<T>(props: { loaded: Loaded<T>; children: (data: T) => ComponentChildren }): JSX.Element {
   const { loaded } = props;
   if (loaded.error) return <ErrorBox error={loaded.error} onRetry={loaded.reload} />;
-  if (loaded.loading || loaded.data === null) return <Loading />;
+  // While reloading, the last data stays on screen (forms and outcomes in it stay put).
+  if (loaded.data === null) return <Loading />;
   return <>{props.children(loaded.data)}</>;
 }
 

@@ -27,24 +27,40 @@ interface Series {
 
 const COLORS = ['#1f5fa8', '#c0392b', '#2e8b57', '#b7791f', '#6b46c1', '#0f766e', '#9d174d', '#4b5563'];
 
-function Chart(props: { title: string; testid: string; categories: string[]; series: Series[]; bars?: boolean; xTime?: boolean; xs?: number[] }): JSX.Element {
+/**
+ * A uPlot chart over categories (bars; `stacked` draws each series on the sum of those before it, so one bar shows
+ * the parts of a whole) or over time (lines). Series are drawn last first, so the smaller values stay in front.
+ */
+function Chart(props: { title: string; testid: string; categories: string[]; series: Series[]; bars?: boolean; stacked?: boolean; xTime?: boolean; xs?: number[] }): JSX.Element {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const el = box.current;
     if (!el || props.categories.length === 0) return;
+    const n = props.categories.length;
     const xs = props.xs ?? props.categories.map((_, i) => i);
-    const bars = props.bars ? uPlot.paths.bars!({ size: [0.6, 60] }) : undefined;
+    let drawn = props.series;
+    if (props.stacked) {
+      const sums = props.categories.map(() => 0);
+      drawn = props.series.map((s) => ({ ...s, values: s.values.map((x, i) => (sums[i]! += x)) }));
+    }
+    drawn = props.bars ? [...drawn].reverse() : drawn;
+    const bars = props.bars ? uPlot.paths.bars!({ size: [0.6, 80] }) : undefined;
+    const label = (i: number) => {
+      const c = props.categories[i] ?? '';
+      return c.length > 10 ? `${c.slice(0, 9)}…` : c;
+    };
     const opts: uPlot.Options = {
       width: Math.max(280, el.clientWidth || 600),
       height: 260,
-      scales: { x: { time: !!props.xTime } },
-      axes: [
-        props.xTime ? {} : { values: (_u: uPlot, splits: number[]) => splits.map((s) => props.categories[Math.round(s)] ?? ''), space: 40, rotate: 0 },
-        {},
-      ] as uPlot.Axis[],
-      series: [{}, ...props.series.map((s) => ({ label: s.label, stroke: s.color, fill: props.bars ? `${s.color}99` : undefined, width: 2, ...(bars ? { paths: bars, points: { show: false } } : {}) }))],
+      legend: { live: false },
+      cursor: { show: !props.bars },
+      scales: props.xTime ? { x: { time: true } } : { x: { time: false, range: () => [-0.5, n - 0.5] }, y: { range: (_u, _min, max) => [0, Math.max(1, max * 1.1)] } },
+      axes: (props.xTime
+        ? [{}, {}]
+        : [{ splits: () => xs, values: (_u: uPlot, splits: number[]) => splits.map((x) => (Number.isInteger(x) ? label(x) : '')), gap: 6 }, {}]) as uPlot.Axis[],
+      series: [{}, ...drawn.map((s) => ({ label: s.label, stroke: s.color, fill: props.bars ? s.color : undefined, width: props.bars ? 1 : 2, ...(bars ? { paths: bars, points: { show: false } } : {}) }))],
     };
-    const plot = new uPlot(opts, [xs, ...props.series.map((s) => s.values)] as uPlot.AlignedData, el);
+    const plot = new uPlot(opts, [xs, ...drawn.map((s) => s.values)] as uPlot.AlignedData, el);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(280, el.clientWidth), height: 260 }));
     resize.observe(el);
     return () => {
@@ -137,6 +153,7 @@ export function AnalyticsCharts(props: { report: Record<string, unknown>; from: 
         title={t('requestsPerDept')}
         testid="chart-requests"
         bars
+        stacked
         categories={names}
         series={[
           { label: t('permit'), values: rows.map((r) => r.permitted), color: COLORS[2]! },

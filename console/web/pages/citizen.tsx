@@ -132,7 +132,8 @@ async function drawLicence(l: Licence, qrDataUrl: string): Promise<HTMLCanvasEle
   const d = l.document;
   const W = 1240;
   const lines = rows(d);
-  const H = 360 + lines.length * 56 + 80;
+  const top = 260 + lines.length * 56;
+  const H = top + 400;
   const canvas = document.createElement('canvas');
   canvas.width = W;
   canvas.height = H;
@@ -155,15 +156,18 @@ async function drawLicence(l: Licence, qrDataUrl: string): Promise<HTMLCanvasEle
     g.font = '26px "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif';
     g.fillText(k, 80, y);
     g.fillStyle = '#111';
-    g.font = '30px "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif';
-    g.fillText(String(x).slice(0, 60), 330, y);
+    // Long values (the identifier) are set smaller until they fit the line.
+    let size = 30;
+    do g.font = `${size}px "Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei", sans-serif`;
+    while (g.measureText(String(x)).width > W - 330 - 80 && --size > 14);
+    g.fillText(String(x), 330, y);
     y += 56;
   }
   const qr = await loadImage(qrDataUrl);
-  g.drawImage(qr, W - 380, H - 420, 320, 320);
+  g.drawImage(qr, W - 380, top, 300, 300);
   const seal = sealSource(l.issuer?.sealPng);
   const sx = W - 560;
-  const sy = H - 220;
+  const sy = top + 150;
   if (seal) g.drawImage(await loadImage(seal), sx - 110, sy - 110, 220, 220);
   else {
     // No seal image: the seal is drawn as issuers print it, the issuer's name in red around a star.
@@ -214,7 +218,8 @@ function LicenceCard(props: { licence: Licence }): JSX.Element {
   useEffect(() => {
     live.current = true;
     import('qrcode')
-      .then((QR) => QR.toDataURL(l.compact, { errorCorrectionLevel: 'L', margin: 1, width: 320 }))
+      // qrcode is CommonJS: its functions come as the module's default export.
+      .then((m) => ((m as unknown as { default?: typeof m }).default ?? m).toDataURL(l.compact, { errorCorrectionLevel: 'L', margin: 1, width: 320 }))
       .then(
         (url) => live.current && setQr(url),
         (e: Error) => live.current && setError(e.message),

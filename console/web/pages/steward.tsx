@@ -143,17 +143,17 @@ function Outcome(props: { state: { busy: boolean; error: ApiError | null; answer
   return null;
 }
 
-function useAction(): [{ busy: boolean; error: ApiError | null; answer: RelayAnswer | null }, (f: () => Promise<RelayAnswer>) => Promise<boolean>] {
+function useAction(): [{ busy: boolean; error: ApiError | null; answer: RelayAnswer | null }, (f: () => Promise<RelayAnswer>) => Promise<RelayAnswer | null>] {
   const [state, setState] = useState<{ busy: boolean; error: ApiError | null; answer: RelayAnswer | null }>({ busy: false, error: null, answer: null });
   const run = async (f: () => Promise<RelayAnswer>) => {
     setState({ busy: true, error: null, answer: null });
     try {
       const answer = await f();
       setState({ busy: false, error: null, answer });
-      return true;
+      return answer;
     } catch (error) {
       setState({ busy: false, error: asApiError(error), answer: null });
-      return false;
+      return null;
     }
   };
   return [state, run];
@@ -298,7 +298,7 @@ interface NegativeEntry {
   resource?: string;
 }
 
-function ReplyForm(props: { demand: Demand; person: Person; entries: NegativeEntry[]; onDone: () => void }): JSX.Element {
+function ReplyForm(props: { demand: Demand; person: Person; entries: NegativeEntry[]; onDone: (answer: RelayAnswer) => void }): JSX.Element {
   const key = useSigningKey();
   const d = props.demand;
   const [mode, setMode] = useState<'approve' | 'narrow' | 'refuse'>('approve');
@@ -314,22 +314,22 @@ function ReplyForm(props: { demand: Demand; person: Person; entries: NegativeEnt
   const submit = async (e: Event) => {
     e.preventDefault();
     if (!key) return;
-    let ok: boolean;
+    let answer: RelayAnswer | null;
     if (mode === 'refuse') {
       if (!entry && !basis.trim()) {
         await run(() => Promise.reject(new ApiError(0, 'ZT_ERR_REFUSAL_BASIS_MISSING', t('refuseNeedsBasis'))));
         return;
       }
       const content = { negativeListRuleId: entry || null, legalBasis: basis.trim() ? { title: basis.trim(), article: article.trim() || null } : null, reason: reason.trim() || null };
-      ok = await run(() => sendSignedStep(key, 'refuse', d.id, actor, content));
+      answer = await run(() => sendSignedStep(key, 'refuse', d.id, actor, content));
     } else {
       const terms =
         mode === 'narrow'
           ? { items: items.length < d.items.length ? items : null, dailyQuota: quota ? Number(quota) : null, validUntil: until || null }
           : null;
-      ok = await run(() => sendSignedStep(key, 'approve', d.id, actor, { terms }));
+      answer = await run(() => sendSignedStep(key, 'approve', d.id, actor, { terms }));
     }
-    if (ok) props.onDone();
+    if (answer) props.onDone(answer);
   };
   return (
     <form class="reply" onSubmit={submit} data-testid="reply-form" aria-label={`${t('approve')} / ${t('refuse')} ${d.id}`}>
@@ -378,7 +378,7 @@ function ReplyForm(props: { demand: Demand; person: Person; entries: NegativeEnt
       <button type="submit" disabled={!key || state.busy} data-testid="reply-submit">
         {t('signAndSend')}
       </button>
-      <Outcome state={state} />
+      {state.error ? <ErrorBox error={state.error} /> : null}
     </form>
   );
 }
@@ -387,6 +387,8 @@ function DemandList(props: { direction: 'mine' | 'addressed'; person: Person; en
   const loaded = useApi<{ demands: Demand[] }>(`${BASE}/api/demands?direction=${props.direction}`);
   const key = useSigningKey();
   const [withdrawState, runWithdraw] = useAction();
+  // A reply's outcome is shown here: the demand leaves the pending state, and its form with it.
+  const [replied, setReplied] = useState<RelayAnswer | null>(null);
   return (
     <section aria-labelledby={`demands-${props.direction}`} data-testid={`demands-${props.direction}`}>
       <h2 id={`demands-${props.direction}`}>{props.direction === 'mine' ? t('mine') : t('addressed')}</h2>
@@ -413,7 +415,10 @@ function DemandList(props: { direction: 'mine' | 'addressed'; person: Person; en
                   ) : null}
                   {d.terms ? <Fields value={{ terms: d.terms }} /> : null}
                   {d.refusal ? <Fields value={{ refusal: d.refusal }} /> : null}
-                  {props.direction === 'addressed' && d.state === 'pending' ? <ReplyForm demand={d} person={props.person} entries={props.entries} onDone={loaded.reload} /> : null}
+                  {props.direction === 'addressed' && d.state === 'pending' ? <ReplyForm demand={d} person={props.person} entries={props.entries} onDone={(answer) => {
+                        setReplied(answer);
+                        loaded.reload();
+                      }} /> : null}
                   {props.direction === 'mine' && ['pending', 'granted', 'approved'].includes(d.state) ? (
                     <button
                       type="button"
@@ -434,6 +439,7 @@ function DemandList(props: { direction: 'mine' | 'addressed'; person: Person; en
         }
       </Show>
       <Outcome state={withdrawState} />
+      <Outcome state={{ busy: false, error: null, answer: replied }} />
     </section>
   );
 }
