@@ -12,11 +12,14 @@
 //   person      a person signed in to the web console (transport/person.ts): a live session cookie, and on every
 //               state-changing call the session's CSRF token; optionally one of the console roles.
 import type { TrustedCertificate } from '../certs/trust/index.js';
-import type { ConsoleRole } from './person.js';
 
 /** Roles kept in the role registry, granted and withdrawn by the platform administrator. */
 export const REGISTRY_ROLES = ['administrator', 'supervisor', 'portal'] as const;
 export type RegistryRole = (typeof REGISTRY_ROLES)[number];
+
+/** Roles of people signed in to the web console (transport/person.ts): the registry's, and steward and citizen. */
+export const CONSOLE_ROLES = ['administrator', 'supervisor', 'portal', 'steward', 'citizen'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
 
 /** Roles that depend on the object acted on, checked by the feature that owns it. */
 export type ObjectRole = 'provider' | 'issuer' | 'party';

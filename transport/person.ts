@@ -2,10 +2,9 @@
 // holds in the role registry, and every department's people are stewards of its own supply list and demands. A
 // citizen signs in through a service portal and sees only what concerns them. The gateway resolves the session of
 // every console call before its handler runs (gateway/access.ts), as it verifies department signatures.
-import type { RegistryRole } from './access.js';
+import type { ConsoleRole, RegistryRole } from './access.js';
 
-export const CONSOLE_ROLES = ['administrator', 'supervisor', 'portal', 'steward', 'citizen'] as const;
-export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+export { CONSOLE_ROLES, type ConsoleRole } from './access.js';
 
 export type PersonKind = 'staff' | 'citizen';
 
