@@ -3,7 +3,7 @@ import 'uplot/dist/uPlot.min.css';
 import './styles.css';
 import type { JSX } from 'preact';
 import { render } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, ApiError, setCsrf, SESSION_LOST, type Person } from './api.js';
 import { currentLang, roleName, setLang, t } from './i18n.js';
 import { BASE, ErrorBox, Field, Link, Loading, navigate, useLocation } from './ui.js';
@@ -158,6 +158,16 @@ function App(): JSX.Element {
   useEffect(() => {
     document.title = t('appName');
   });
+
+  // After a client-side navigation, keyboard and screen-reader users land on the new page's content.
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById('main')?.focus();
+  }, [path]);
 
   const signedIn = (s: Session) => {
     setCsrf(s.csrf);
