@@ -98,3 +98,9 @@ export interface DenyDecision extends DecisionFields {
 
 export type Decision = PermitDecision | ConditionalDecision | DenyDecision;
 export type Outcome = Decision['outcome'];
+
+/** A decision as the access log (or, until it exists, the synthetic generator) records it. */
+export interface RecordedDecision {
+  readonly request: DecisionRequest;
+  readonly decision: Decision;
+}

@@ -1,16 +1,12 @@
 // Impact analysis: decide recorded requests again under a candidate policy and report what would change, by
 // requesting department and by resource, before the candidate is put in force.
-import type { Decision, DecisionRequest, Outcome } from './decision.js';
+import type { Decision, Outcome, RecordedDecision } from './decision.js';
 import { PolicyEngine } from './engine.js';
 import { combineMasks, sameMask, type MaskSpec } from './masks.js';
 import type { CompiledPolicy } from './policy.js';
 import { DEMO_REQUESTERS } from './synthetic.js';
 
-/** A decision as the access log (or, until it exists, the synthetic generator) records it. */
-export interface RecordedDecision {
-  readonly request: DecisionRequest;
-  readonly decision: Decision;
-}
+export type { RecordedDecision } from './decision.js';
 
 /** What a decision does, stripped of how it is cited: outcome, released items and masks, held items. */
 export interface DecisionEffect {

@@ -2,7 +2,7 @@
 // benchmark and property tests feed the engine. Deterministic for a given seed.
 import { residentIdCheckCharacter, usccCheckCharacter, USCC_ALPHABET } from '../core/identifiers/index.js';
 import type { DecisionRequest } from './decision.js';
-import type { RecordedDecision } from './impact.js';
+import type { RecordedDecision } from './decision.js';
 import type { CompiledPolicy } from './policy.js';
 
 /** The demo city's departments as requesters (the same codes as demo). */
