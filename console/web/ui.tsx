@@ -148,7 +148,18 @@ export function Page(props: { title: string; testid: string; children: Component
 export const fmtTime = (iso: string | null | undefined): string => (iso ? new Date(iso).toLocaleString(document.documentElement.lang || 'zh-CN', { hour12: false }) : '—');
 
 /** A small text value, or a dash. */
-export const v = (x: unknown): string => (x === null || x === undefined || x === '' ? '—' : Array.isArray(x) ? x.join(', ') : typeof x === 'object' ? JSON.stringify(x) : String(x));
+export function v(x: unknown): string {
+  if (x === null || x === undefined || x === '') return '—';
+  if (Array.isArray(x)) return x.length === 0 ? '—' : x.map(v).join('；');
+  if (typeof x === 'object') {
+    // A legal basis, a rule or a department reads best by its title or name.
+    const o = x as Record<string, unknown>;
+    const label = o.title ?? o.name;
+    if (typeof label === 'string') return [label, o.article, o.code ?? o.id].filter((p) => typeof p === 'string' && p).join(' ');
+    return JSON.stringify(x);
+  }
+  return String(x);
+}
 
 /** Reads a picked file as text, locally. */
 export function readFileText(file: File): Promise<string> {

@@ -170,6 +170,11 @@ interface Resource {
   items: { code: string; name: string; type: string; sensitivity: string; categories?: string[] }[];
 }
 
+/**
+ * The publication JSON for the form: an existing resource (its fields as published, a starting point for a change or
+ * a new resource) or a template. The /v1 API has no update of a published resource yet: publishing an existing code
+ * again is refused with ZT_ERR_RESOURCE_EXISTS, which the page shows.
+ */
 function publication(r: Resource | null, provider: string): string {
   const p = r
     ? { code: r.code, name: r.name, provider: r.provider, sharingClass: r.sharingClass, legalBasis: r.legalBasis ?? undefined, updateCycle: r.updateCycle, connector: r.connector, items: r.items.map(({ code, name, type, sensitivity, categories }) => ({ code, name, type, sensitivity, categories })) }
