@@ -153,7 +153,7 @@ describeWithBrowser('console: the department data steward (browser)', () => {
     expect(relayBody.path).toBe(`/v1/catalogue/demands/${id}/approve`);
     const signature = (JSON.parse(relayBody.body) as { signature: object }).signature;
     await expect.poll(() => page.locator(`[data-testid="demand"][data-demand-id="${id}"]`).getAttribute('data-state')).toBe('approved');
-    await screenshot(page, 'steward-demand-approved');
+    await screenshot(page, 'steward-demand-approved', page.locator(`[data-testid="demand"][data-demand-id="${id}"]`));
 
     // The API: approved, by the department, with the envelope the page made kept as the step's signature.
     const answer = (await (await fetch(world.url(`/v1/catalogue/demands/${id}`))).json()) as { state: string };
@@ -194,11 +194,10 @@ describeWithBrowser('console: the department data steward (browser)', () => {
     });
     await page.goto(world.url('/console/audit'));
     await page.getByTestId('forbidden').waitFor();
-    expect(await page.locator('main').textContent()).toContain('ZT_ERR_CONSOLE_FORBIDDEN');
+    await screenshot(page, 'steward-forbidden');
     expect(await page.getByTestId('record-row').count()).toBe(0);
     // Whatever the page asked of the audit API was refused.
     for (const call of calls) expect(call).toMatch(/^403 /);
-    await screenshot(page, 'steward-forbidden');
     // The API itself refuses the steward's session.
     const from = new Date(Date.now() - 86_400_000).toISOString();
     const response = await page.request.get(world.url(`/console/api/audit/records?from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date().toISOString())}`));
@@ -206,5 +205,7 @@ describeWithBrowser('console: the department data steward (browser)', () => {
     const body = (await response.json()) as Record<string, unknown>;
     expect(errorCodeOf(body)).toBe('ZT_ERR_CONSOLE_FORBIDDEN');
     expect(body).not.toHaveProperty('records');
+    // And the page says which refusal it is, by its code, as it does for every refusal.
+    expect(await page.locator('main').textContent()).toContain('ZT_ERR_CONSOLE_FORBIDDEN');
   });
 });

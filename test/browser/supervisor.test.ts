@@ -116,7 +116,7 @@ describeWithBrowser('console: the supervisor (browser)', () => {
     expect(await result.textContent()).toContain('✓');
     // The page names the library that does SM3 and SM2 in the browser.
     expect(await page.getByTestId('proof').textContent()).toContain('sm-crypto');
-    await screenshot(page, 'supervisor-record-proof');
+    await screenshot(page, 'supervisor-record-proof', page.getByTestId('proof'));
 
     // The same check against a proof changed on the way (one byte of the leaf): the page says it does not hold.
     await page.route('**/console/api/audit/records/*/proof', async (route) => {

@@ -8,7 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium, type Browser, type BrowserContext, type Page, type Request } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page, type Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, it } from 'vitest';
 import { DepartmentKey, EXCHANGE_HTTP_PATH, ExchangeClient, type QueryInput } from '../../client/index.js';
 import { ConsoleAccounts, DEMO_ACCOUNTS_FILE_NAME, seedDemoAccounts, type DemoAccountsReport } from '../../console/accounts/index.js';
@@ -198,7 +198,9 @@ export function useConsole(options: ConsoleOptions = {}): ConsoleWorld {
     async newPage({ phone = false, locale = 'zh-CN' } = {}) {
       const context = await must(browser, 'browser').newContext({
         viewport: phone ? PHONE_VIEWPORT : DESKTOP_VIEWPORT,
-        ...(phone ? { isMobile: true, hasTouch: true, deviceScaleFactor: 2 } : { deviceScaleFactor: 1 }),
+        // One device pixel per CSS pixel on both: the layout is the same, and the screenshots stay small.
+        ...(phone ? { isMobile: true, hasTouch: true } : {}),
+        deviceScaleFactor: 1,
         locale,
         // The console's people are in China: times on the page, and in the screenshots, are China time.
         timezoneId: 'Asia/Shanghai',
@@ -298,9 +300,13 @@ export function chinaLocal(at: Date): string {
 /** Whether screenshots for docs/console.md are written in this run (ZT_WRITE_DOCS=1). */
 export const writeDocs = process.env.ZT_WRITE_DOCS === '1';
 
-/** Writes docs/console/<name>.png of the viewport when ZT_WRITE_DOCS=1, so ordinary runs leave the tree clean. */
-export async function screenshot(page: Page, name: string): Promise<void> {
+/**
+ * Writes docs/console/<name>.png of the viewport when ZT_WRITE_DOCS=1, so ordinary runs leave the tree clean;
+ * `show` is scrolled into view first (by default the page stays where the test left it).
+ */
+export async function screenshot(page: Page, name: string, show?: Locator): Promise<void> {
   if (!writeDocs) return;
+  if (show) await show.scrollIntoViewIfNeeded();
   const dir = join(ROOT, 'docs/console');
   mkdirSync(dir, { recursive: true });
   // Animations stopped and the caret hidden: the picture does not change from one run to the next for nothing.
