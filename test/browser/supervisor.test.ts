@@ -110,7 +110,7 @@ describeWithBrowser('console: the supervisor (browser)', () => {
     const result = page.getByTestId('proof-result');
     await result.waitFor();
     expect(await result.getAttribute('data-ok')).toBe('true');
-    for (const step of ['leaf', 'path', 'root', 'signature']) {
+    for (const step of ['leaf', 'path', 'root', 'statement', 'signature']) {
       expect(await page.getByTestId(`proof-step-${step}`).getAttribute('data-ok'), step).toBe('true');
     }
     expect(await result.textContent()).toContain('✓');
@@ -198,6 +198,6 @@ describeWithBrowser('console: the supervisor (browser)', () => {
     });
     // Wide tables scroll inside their box; the page itself does not scroll sideways.
     expect(scrollWidth).toBeLessThanOrEqual(innerWidth);
-    await screenshot(page, 'supervisor-phone');
+    await screenshot(page, 'supervisor-phone', page.getByTestId('audit-results'));
   });
 });
