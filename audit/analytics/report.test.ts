@@ -98,5 +98,28 @@ describe('analytics report', () => {
       ['R-GA', GA, 9],
       ['R-MZ', MZ, 1],
     ]);
+    // The hourly series the console plots: requests per requesting department and hour.
+    expect(byDepartment.hourly).toEqual([
+      { hour: '2026-03-10T02:00:00.000Z', department: GA, requests: 8 },
+      { hour: '2026-03-10T03:00:00.000Z', department: MZ, requests: 2 },
+    ]);
+  });
+
+  it('counts refusals by the rules they cite, from the records of the range', async () => {
+    const deny = (at: string, rules: string[], decision = 'deny') =>
+      db.query(
+        `INSERT INTO access_record (id, at, requester, items_requested, items_returned, decision, rule_ids, error_code, latency_ms, instance, protocol)
+         VALUES (gen_random_uuid(), $1, $2, '{name}', '{}', $3, $4, $5, 1, 'test', 'http')`,
+        [at, MZ, decision, rules, decision === 'deny' ? 'ZT_ERR_ACCESS_DENIED' : 'ZT_ERR_INTERNAL'],
+      );
+    await deny('2026-03-12T01:00:00Z', ['NL-1', 'NL-2']);
+    await deny('2026-03-12T02:00:00Z', ['NL-1']);
+    await deny('2026-03-12T03:00:00Z', ['NL-3'], 'error');
+    await deny('2026-03-14T01:00:00Z', ['NL-9']);
+    const report = await analyticsReport(db, { from: new Date('2026-03-12T00:00:00Z'), to: new Date('2026-03-13T00:00:00Z'), by: 'department', now: new Date('2026-03-20T00:00:00Z'), calendar });
+    expect(report.refusalsByRule).toEqual([
+      { rule: 'NL-1', refusals: 2 },
+      { rule: 'NL-2', refusals: 1 },
+    ]);
   });
 });

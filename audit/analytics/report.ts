@@ -90,7 +90,15 @@ export interface AnalyticsReport {
   totals: AccessFigures;
   truncated: boolean;
   demandReplies: { asOf: string; departments: DemandReplyFigures[]; totals: Omit<DemandReplyFigures, 'department' | 'name'>; truncated: boolean };
+  /** Requests per requesting department and hour (the console's plot), oldest first; at most HOURLY_MAX_POINTS. */
+  hourly: { hour: string; department: string; requests: number }[];
+  /** Refusals in the range by the rule they cite (a refusal citing two rules counts for each), most first. */
+  refusalsByRule: { rule: string; refusals: number }[];
 }
+
+/** Points of the hourly series: a month of hours for a dozen departments. */
+export const HOURLY_MAX_POINTS = 10_000;
+const REFUSAL_RULES_MAX = 100;
 
 interface Accumulator {
   requests: number;
@@ -313,5 +321,26 @@ export async function analyticsReport(db: Queryable, query: AnalyticsReportQuery
     totals: figures(totals),
     truncated,
     demandReplies: await demandReplies(db, from, to, query.now ?? new Date(), calendar),
+    hourly: await hourlySeries(db, from, to),
+    refusalsByRule: await refusalsByRule(db, from, to),
   };
+}
+
+async function hourlySeries(db: Queryable, from: Date, to: Date): Promise<AnalyticsReport['hourly']> {
+  const { rows } = await db.query<{ hour: Date | string; requester: string; requests: string }>(
+    `SELECT hour, requester, sum(requests) AS requests FROM audit_analytics_hourly WHERE hour >= $1 AND hour < $2
+      GROUP BY hour, requester ORDER BY hour, requester LIMIT ${HOURLY_MAX_POINTS}`,
+    [from.toISOString(), to.toISOString()],
+  );
+  return rows.map((r) => ({ hour: new Date(r.hour).toISOString(), department: r.requester, requests: Number(r.requests) }));
+}
+
+/** From the records themselves: the projection keeps no rules. The range is bounded (ZT_AUDIT_MAX_RANGE_DAYS). */
+async function refusalsByRule(db: Queryable, from: Date, to: Date): Promise<AnalyticsReport['refusalsByRule']> {
+  const { rows } = await db.query<{ rule: string; refusals: string }>(
+    `SELECT r AS rule, count(*) AS refusals FROM access_record, unnest(rule_ids) AS r
+      WHERE decision = 'deny' AND at >= $1 AND at < $2 GROUP BY r ORDER BY count(*) DESC, r LIMIT ${REFUSAL_RULES_MAX}`,
+    [from.toISOString(), to.toISOString()],
+  );
+  return rows.map((r) => ({ rule: r.rule, refusals: Number(r.refusals) }));
 }
