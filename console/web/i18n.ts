@@ -86,7 +86,6 @@ const zh = {
   refusalsByRule: '按规则统计的拒绝',
   requests: '请求',
   refusals: '拒绝',
-  derivedFromRecords: '（由前 {n} 条访问记录计算）',
   // steward
   signingKey: '部门签名密钥',
   keyFile: '私钥文件（PEM）',
@@ -233,7 +232,6 @@ const en: Dict = {
   refusalsByRule: 'Refusals by rule',
   requests: 'Requests',
   refusals: 'Refusals',
-  derivedFromRecords: '(computed from the first {n} access records)',
   signingKey: 'Department signing key',
   keyFile: 'Private key file (PEM)',
   certFile: 'Certificate file (PEM)',

@@ -1,13 +1,12 @@
 // Efficiency charts (效能分析) with uPlot: requests per department, requests per department and hour, latency
 // percentiles, refusals by rule. Each chart has its figures as a table beside it (for screen readers and tests).
-// The analytics report (audit/analytics/report.ts) has per-department rows; when it carries no hourly series or
-// refusals by rule, they are computed from a page of access records and say so.
+// All four come from the analytics report (audit/analytics/report.ts): its rows, its hourly series and its refusals
+// by rule.
 import type { JSX } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
-import { query } from '../api.js';
 import { t } from '../i18n.js';
-import { BASE, Empty, Show, useApi } from '../ui.js';
+import { Empty } from '../ui.js';
 
 interface Row {
   key: string;
@@ -105,13 +104,6 @@ function Chart(props: { title: string; testid: string; categories: string[]; ser
   );
 }
 
-interface RecordLite {
-  at: string;
-  requester: string | null;
-  requesterName?: string | null;
-  decision: string;
-  ruleIds: string[];
-}
 
 const HOUR = 3_600_000;
 
@@ -129,23 +121,12 @@ function hourly(points: { hour: number; department: string; n: number }[]): { xs
   return { xs: hours.map((h) => h / 1000), categories: hours.map((h) => new Date(h).toISOString().slice(0, 13).replace('T', ' ') + ':00Z'), series };
 }
 
-const fromRecords = (records: RecordLite[]) =>
-  records.map((r) => ({ hour: Math.floor(Date.parse(r.at) / HOUR) * HOUR, department: r.requesterName ?? r.requester ?? '—', n: 1 }));
-
-function byRule(records: RecordLite[]): { categories: string[]; values: number[] } {
-  const counts = new Map<string, number>();
-  for (const r of records) if (r.decision === 'deny') for (const rule of r.ruleIds.length ? r.ruleIds : ['—']) counts.set(rule, (counts.get(rule) ?? 0) + 1);
-  const sorted = [...counts].sort((a, b) => b[1] - a[1]).slice(0, 20);
-  return { categories: sorted.map(([k]) => k), values: sorted.map(([, n]) => n) };
-}
-
 export function AnalyticsCharts(props: { report: Record<string, unknown>; from: string; to: string }): JSX.Element {
   const rows = ((props.report.rows as Row[] | undefined) ?? []).filter((r) => r.requests > 0);
   const names = rows.map((r) => r.name ?? r.key);
-  const givenHourly = props.report.hourly as { hour: string; department: string; departmentName?: string | null; requests: number }[] | undefined;
-  const givenRules = props.report.refusalsByRule as { rule: string; count?: number; denied?: number }[] | undefined;
-  const needRecords = !givenHourly || !givenRules;
-  const records = useApi<{ records: RecordLite[] }>(needRecords ? `${BASE}/api/audit/records${query({ from: props.from, to: props.to, limit: 500 })}` : null);
+  const nameOf = new Map(rows.map((r) => [r.key, r.name ?? r.key]));
+  const perHour = (props.report.hourly as { hour: string; department: string; requests: number }[] | undefined) ?? [];
+  const rules = (props.report.refusalsByRule as { rule: string; refusals: number }[] | undefined) ?? [];
 
   return (
     <div class="charts">
@@ -168,27 +149,13 @@ export function AnalyticsCharts(props: { report: Record<string, unknown>; from: 
         categories={names}
         series={(['p50', 'p95', 'p99'] as const).map((p, k) => ({ label: p, values: rows.map((r) => r.latencyMs?.[p] ?? 0), color: COLORS[k * 2]! }))}
       />
-      {givenHourly ? (
-        <Chart title={t('requestsPerHour')} testid="chart-hourly" xTime {...hourly(givenHourly.map((h) => ({ hour: Math.floor(Date.parse(h.hour) / HOUR) * HOUR, department: h.departmentName ?? h.department, n: h.requests })))} />
-      ) : (
-        <Show loaded={records}>
-          {(page) => (
-            <>
-              <Chart title={`${t('requestsPerHour')} ${t('derivedFromRecords', { n: page.records.length })}`} testid="chart-hourly" xTime {...hourly(fromRecords(page.records))} />
-            </>
-          )}
-        </Show>
-      )}
-      {givenRules ? (
-        <Chart title={t('refusalsByRule')} testid="chart-rules" bars categories={givenRules.map((r) => r.rule)} series={[{ label: t('refusals'), values: givenRules.map((r) => r.count ?? r.denied ?? 0), color: COLORS[1]! }]} />
-      ) : (
-        <Show loaded={records}>
-          {(page) => {
-            const r = byRule(page.records);
-            return <Chart title={`${t('refusalsByRule')} ${t('derivedFromRecords', { n: page.records.length })}`} testid="chart-rules" bars categories={r.categories} series={[{ label: t('refusals'), values: r.values, color: COLORS[1]! }]} />;
-          }}
-        </Show>
-      )}
+      <Chart
+        title={t('requestsPerHour')}
+        testid="chart-hourly"
+        xTime
+        {...hourly(perHour.map((h) => ({ hour: Math.floor(Date.parse(h.hour) / HOUR) * HOUR, department: nameOf.get(h.department) ?? h.department, n: h.requests })))}
+      />
+      <Chart title={t('refusalsByRule')} testid="chart-rules" bars categories={rules.map((r) => r.rule)} series={[{ label: t('refusals'), values: rules.map((r) => r.refusals), color: COLORS[1]! }]} />
     </div>
   );
 }
