@@ -9,11 +9,15 @@ import { beforeAll, expect, it } from 'vitest';
 import type { Locator, Page } from 'playwright-core';
 import { decodeEnvelopeJson, verifyEnvelope } from '../../certs/envelope/index.js';
 import { demoKeyFiles } from '../../demo/index.js';
-import { DEPARTMENTS, describeWithBrowser, errorCodeOf, recordRequestBodies, screenshot, signIn, useConsole } from './support.js';
+import { signTransition } from '../../registry/catalogue/index.js';
+import { demoSigner } from '../support/signing.js';
+import { DEPARTMENTS, ROOT, describeWithBrowser, errorCodeOf, recordRequestBodies, screenshot, signIn, useConsole } from './support.js';
 
 const GA = DEPARTMENTS.GA;
 /** The demo's pending demand addressed to the public security bureau (营商局 asks for population data). */
 const PENDING_SERVICE_ITEM = 'GTGSH-210100-0002';
+/** The demand this suite registers, to be refused citing a negative-list entry. */
+const TO_REFUSE_SERVICE_ITEM = 'SHJZ-210100-0099';
 
 describeWithBrowser('console: the department data steward (browser)', () => {
   const world = useConsole();
@@ -21,9 +25,22 @@ describeWithBrowser('console: the department data steward (browser)', () => {
   let certificatePath: string;
   let keyPem: string;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     ({ key: keyPath, certificate: certificatePath } = demoKeyFiles(world.app.config.dataDir, GA));
     keyPem = readFileSync(keyPath, 'utf8');
+    // A second demand addressed to the department, for the refusal: the business-environment bureau asks for
+    // population data for social assistance, signed with its own demo key as its client would.
+    const registration = {
+      requester: DEPARTMENTS.YS,
+      resource: '210100-GA-0001',
+      items: ['name', 'address'],
+      serviceItem: TO_REFUSE_SERVICE_ITEM,
+      legalBasis: { title: '《社会救助暂行办法》' },
+      expectedDailyVolume: 20,
+      validTo: '2099-12-31',
+    };
+    const signer = demoSigner(world.app.config.dataDir, DEPARTMENTS.YS);
+    await world.app.app.ctx.demands.register(registration, { proof: await signTransition(signer, { kind: 'register', actor: DEPARTMENTS.YS, content: registration }) });
   });
 
   async function stewardPage(): Promise<Page> {
@@ -174,6 +191,32 @@ describeWithBrowser('console: the department data steward (browser)', () => {
     expectKeyNeverSent(sent.bodies());
   });
 
+  it('refuses a demand citing a negative-list entry, signed in the page', async () => {
+    const page = await stewardPage();
+    await page.getByTestId('nav-demands').click();
+    const demand = page.getByTestId('demands-addressed').getByTestId('demand').filter({ hasText: TO_REFUSE_SERVICE_ITEM });
+    await demand.waitFor();
+    expect(await demand.getAttribute('data-state')).toBe('pending');
+    const id = (await demand.getAttribute('data-demand-id'))!;
+    await loadKey(page);
+    await demand.getByTestId('reply-refuse').check();
+    // The entries offered are the negative list's, touching the department's resources; the first is cited.
+    const entry = demand.getByTestId('reply-entry');
+    const offered = (await entry.locator('option').evaluateAll((options) => options.map((o) => (o as unknown as { value: string }).value))).filter(Boolean);
+    expect(offered.length).toBeGreaterThan(0);
+    await entry.selectOption(offered[0]!);
+    await demand.getByTestId('reply-reason').fill('社会救助事项不需要住址以外的人口信息（浏览器测试）');
+    await demand.getByTestId('reply-submit').click();
+    await settled(page.getByTestId('demands-addressed'));
+    await expect.poll(() => page.locator(`[data-testid="demand"][data-demand-id="${id}"]`).getAttribute('data-state')).toBe('refused');
+    const answer = (await (await fetch(world.url(`/v1/catalogue/demands/${id}`))).json()) as { state: string; refusal: { negativeListRuleId: string | null } };
+    expect(answer.state).toBe('refused');
+    expect(answer.refusal.negativeListRuleId).toBe(offered[0]);
+    const { transitions } = (await (await fetch(world.url(`/v1/catalogue/demands/${id}/history`))).json()) as { transitions: { to: string; actor: string; signature: object | null }[] };
+    expect(transitions.at(-1)).toMatchObject({ to: 'refused', actor: GA });
+    expect(transitions.at(-1)!.signature).not.toBeNull();
+  });
+
   it('sees the negative-list entries touching its resources', async () => {
     const page = await stewardPage();
     await page.getByTestId('nav-policy').click();
@@ -182,6 +225,19 @@ describeWithBrowser('console: the department data steward (browser)', () => {
     expect(await page.getByTestId('policy-entry').count()).toBeGreaterThan(0);
     expect(await page.getByTestId('policy-entries').textContent()).toContain('210100-GA-0001');
     await screenshot(page, 'steward-policy');
+    // The impact preview of a candidate list: the shipped one under a new revision; nothing is put in force.
+    const shipped = readFileSync(join(ROOT, 'policies/default/negative-list.yaml'), 'utf8');
+    const candidate = shipped.replace(/^revision: .*$/m, 'revision: "2026-12-07.browser"');
+    expect(candidate).not.toBe(shipped);
+    await page.getByTestId('impact-yaml').fill(candidate);
+    await page.getByTestId('impact-submit').click();
+    const result = page.getByTestId('impact-result');
+    await result.or(page.getByTestId('policy-page').getByTestId('error')).first().waitFor();
+    expect(await result.count(), await page.getByTestId('policy-page').textContent() ?? '').toBe(1);
+    expect(await result.textContent()).toContain('2026-12-07.browser');
+    await screenshot(page, 'steward-policy-impact', result);
+    const inForce = (await (await fetch(world.url('/v1/policies/rules'))).json()) as { revision: string };
+    expect(inForce.revision).toBe('2025-08-01.1');
   });
 
   it('is refused the supervisor pages: ZT_ERR_CONSOLE_FORBIDDEN, and no data', async () => {
