@@ -15,8 +15,12 @@ describeWithBrowser('console sign-in (browser)', () => {
       return active?.getAttribute('data-testid') ?? active?.tagName ?? null;
     });
 
-  it('is served with a strict Content-Security-Policy', async () => {
+  it('is served with a strict Content-Security-Policy, its hashed assets cached for good and the page not', async () => {
     const page = await world.newPage();
+    const assets: { url: string; status: number; cacheControl: string | null }[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes('/console/assets/')) assets.push({ url: r.url(), status: r.status(), cacheControl: r.headers()['cache-control'] ?? null });
+    });
     const response = await page.goto(world.url('/console/'));
     expect(response?.status()).toBe(200);
     const csp = (await response!.headerValue('content-security-policy')) ?? '';
@@ -24,7 +28,15 @@ describeWithBrowser('console sign-in (browser)', () => {
     expect(csp).toMatch(/script-src 'self'/);
     expect(csp).not.toContain("'unsafe-inline'");
     expect(csp).not.toContain("'unsafe-eval'");
+    expect(await response!.headerValue('cache-control')).toBe('no-cache');
     await page.getByTestId('signin-form').waitFor();
+    // The script and the style sheet, named by their content's hash, are cached for a year.
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) {
+      expect(asset.status, asset.url).toBe(200);
+      expect(asset.url).toMatch(/-[A-Z0-9]{8,}\.(js|css)$/);
+      expect(asset.cacheControl).toContain('immutable');
+    }
   });
 
   it('refuses a wrong password with the error shown, and sets no session', async () => {
