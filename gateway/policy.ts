@@ -66,7 +66,8 @@ export class PolicyHolder {
       group: `policy.${instanceId}`,
       fromBeginning: false,
       handler: async (event) => {
-        if (event.headers['zt-event-type'] !== 'resource.published') return;
+        const type = event.headers['zt-event-type'];
+        if (type !== 'resource.published' && type !== 'resource.revised') return;
         await this.reload().catch((error: unknown) =>
           this.#logger.error({ err: error }, 'the negative list does not compile against the changed catalogue; the previous set stays in force'),
         );

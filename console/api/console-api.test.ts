@@ -13,7 +13,7 @@ import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { postgresUrl, uniqueName } from '../../test/support/services.js';
 import { PgDatabase } from '../../core/storage/index.js';
-import { demoSigner, signedJson } from '../../test/support/signing.js';
+import { demoSigner, signedHeaders, signedJson } from '../../test/support/signing.js';
 
 const YS = '112101000010000537';
 const GA = '11210100001000010R';
@@ -236,5 +236,43 @@ describe('the console API', () => {
     const bad = await preview('rules: [this is not a list entry');
     expect(bad.status).toBe(400);
     expect(bad.body.code).toBe('ZT_ERR_POLICY_INVALID');
+  });
+
+  it("revises a resource of the steward's supply list with a call signed in its name, and refuses to remove an item live demands name", async () => {
+    const s = await signIn('steward');
+    const live = (await t.app.ctx.demands.exportAll({ provider: GA })).find((d) => ['granted', 'approved', 'pending'].includes(d.state))!;
+    const current = await t.app.ctx.catalogue.get(live.resource);
+    const publication = {
+      code: current.code,
+      name: `${current.name}（修订）`,
+      provider: current.provider,
+      sharingClass: current.sharingClass,
+      ...(current.legalBasis ? { legalBasis: current.legalBasis } : {}),
+      updateCycle: current.updateCycle,
+      connector: current.connector,
+      items: current.items.map(({ code, name, type, sensitivity, categories }) => ({ code, name, type, sensitivity, categories })),
+    };
+    const put = async (body: object) => {
+      const text = JSON.stringify(body);
+      const path = `/v1/catalogue/resources/${current.code}`;
+      const headers = await signedHeaders(demoSigner(t.config.dataDir, GA), 'PUT', path, text);
+      const response = await fetch(`${t.httpUrl}/console/api/signed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', cookie: s.cookie, 'x-zt-csrf': s.csrf },
+        body: JSON.stringify({ method: 'PUT', path, headers, body: text }),
+      });
+      expect(response.status).toBe(200);
+      return (await response.json()) as { status: number; body: { name?: string; code?: string; details?: { items: string[] } } };
+    };
+    const revised = await put(publication);
+    expect(revised.status, JSON.stringify(revised.body)).toBe(200);
+    expect(revised.body.name).toBe(`${current.name}（修订）`);
+    expect((await t.app.ctx.catalogue.get(current.code)).name).toBe(`${current.name}（修订）`);
+
+    const without = await put({ ...publication, items: publication.items.filter((i) => i.code !== live.items[0]) });
+    expect(without.status).toBe(409);
+    expect(without.body.code).toBe('ZT_ERR_RESOURCE_IN_USE');
+    expect(without.body.details?.items).toContain(live.items[0]);
+    expect((await t.app.ctx.catalogue.get(current.code)).items.map((i) => i.code)).toContain(live.items[0]);
   });
 });

@@ -70,6 +70,7 @@ function call(request: FastifyRequest, p: Person): AuditCall {
 const SIGNED_ROUTES: readonly { method: string; path: RegExp; action: string }[] = [
   { method: 'POST', path: /^\/v1\/catalogue\/resources$/, action: 'resource.publish' },
   { method: 'POST', path: /^\/v1\/catalogue\/resources\/import$/, action: 'resource.import' },
+  { method: 'PUT', path: /^\/v1\/catalogue\/resources\/[A-Z0-9][A-Z0-9._-]{1,63}$/, action: 'resource.revise' },
   { method: 'POST', path: /^\/v1\/catalogue\/demands$/, action: 'demand.register' },
   { method: 'POST', path: /^\/v1\/catalogue\/demands\/[0-9A-Za-z-]{1,64}\/approve$/, action: 'demand.approve' },
   { method: 'POST', path: /^\/v1\/catalogue\/demands\/[0-9A-Za-z-]{1,64}\/refuse$/, action: 'demand.refuse' },
@@ -361,7 +362,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
             additionalProperties: false,
             required: ['method', 'path'],
             properties: {
-              method: { type: 'string', enum: ['POST'] },
+              method: { type: 'string', enum: ['POST', 'PUT'] },
               path: { type: 'string', maxLength: 500 },
               headers: { type: 'object', additionalProperties: { type: 'string', maxLength: 8192 } },
               body: { type: 'string', maxLength: SIGNED_BODY_MAX },
@@ -396,7 +397,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
           if (value !== undefined) headers[name] = value;
         }
         headers['content-type'] ??= 'application/json';
-        const answer = await o.inject({ method: 'POST', url: relay.path, headers, payload: relay.body ?? '' });
+        const answer = await o.inject({ method: route.method as 'POST' | 'PUT', url: relay.path, headers, payload: relay.body ?? '' });
         let body: unknown = answer.body;
         try {
           body = JSON.parse(answer.body);

@@ -75,6 +75,7 @@ export const errorCatalogue = {
   ZT_ERR_POLICY_INVALID: def(400, GrpcStatus.INVALID_ARGUMENT, 'The policy set is invalid; the message names the file, line and reason, and the previous set stays in force.'),
   ZT_ERR_RESOURCE_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No data resource in the catalogue has this code.'),
   ZT_ERR_RESOURCE_EXISTS: def(409, GrpcStatus.ALREADY_EXISTS, 'A data resource with this code is already in the catalogue.'),
+  ZT_ERR_RESOURCE_IN_USE: def(409, GrpcStatus.FAILED_PRECONDITION, 'The revision removes data items that pending, granted or approved demands name; details.items lists them.'),
   ZT_ERR_DATA_ITEM_UNKNOWN: def(400, GrpcStatus.INVALID_ARGUMENT, 'The data resource has no data item of this code.'),
   ZT_ERR_DEMAND_NOT_FOUND: def(404, GrpcStatus.NOT_FOUND, 'No demand has this id.'),
   ZT_ERR_DEMAND_STATE: def(409, GrpcStatus.FAILED_PRECONDITION, 'The demand is not in a state that allows this transition.'),

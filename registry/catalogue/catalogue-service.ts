@@ -29,7 +29,7 @@ export function assertPageLimit(limit: number): void {
   }
 }
 
-export function resourceEvent(type: 'resource.published', resource: DataResource) {
+export function resourceEvent(type: 'resource.published' | 'resource.revised', resource: DataResource) {
   return { key: resource.code, value: JSON.stringify({ type, resource }), headers: { 'zt-event-type': type } };
 }
 
@@ -57,6 +57,44 @@ export class CatalogueService {
     const stored = await this.db.transaction(async (tx) => {
       const row = await this.store.insert(tx, resource, at);
       await enqueueEvent(tx, CATALOGUE_EVENTS_TOPIC, resourceEvent('resource.published', row));
+      return row;
+    });
+    this.#onOutboxWrite();
+    return stored;
+  }
+
+  /**
+   * Revises a supply-list entry in place: its name, sharing class, legal basis, update cycle, connector and items,
+   * by its provider (the code and the provider stay). An item that a pending, granted or approved demand names cannot
+   * be removed (ZT_ERR_RESOURCE_IN_USE): withdraw, refuse or let those demands expire first. Its resource.revised
+   * event commits with it; the negative list recompiles on it as on a publication.
+   */
+  async revise(code: string, input: ResourcePublication, options: { at?: Date; actor?: string } = {}): Promise<DataResource> {
+    const resource = normalisePublication(input);
+    if (resource.code !== code) throw new ZtError('ZT_ERR_REQUEST_INVALID', `the body revises ${resource.code}, the path ${code}: a resource's code does not change`);
+    assertActsFor(options.actor, [resource.provider]);
+    const at = options.at ?? this.#clock();
+    const stored = await this.db.transaction(async (tx) => {
+      const current = await this.store.getForUpdate(tx, code);
+      if (!current) throw new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `no data resource in the catalogue has code ${JSON.stringify(code)}`);
+      if (current.provider !== resource.provider) {
+        throw new ZtError('ZT_ERR_ACTING_FOR_ANOTHER', `${code} is provided by ${current.provider}; a revision cannot move it to ${resource.provider}`);
+      }
+      const kept = new Set(resource.items.map((i) => i.code));
+      const removed = current.items.map((i) => i.code).filter((c) => !kept.has(c));
+      if (removed.length > 0) {
+        const { rows } = await tx.query<{ item: string }>(
+          `SELECT DISTINCT item FROM demands, unnest(items) AS item
+            WHERE resource_code = $1 AND state IN ('pending', 'granted', 'approved') AND item = ANY($2::text[]) ORDER BY item`,
+          [code, removed],
+        );
+        if (rows.length > 0) {
+          const items = rows.map((r) => r.item);
+          throw new ZtError('ZT_ERR_RESOURCE_IN_USE', `${code}: ${items.join(', ')} ${items.length === 1 ? 'is' : 'are'} named by pending, granted or approved demands and cannot be removed`, { details: { items } });
+        }
+      }
+      const row = (await this.store.replace(tx, resource, at))!;
+      await enqueueEvent(tx, CATALOGUE_EVENTS_TOPIC, resourceEvent('resource.revised', row));
       return row;
     });
     this.#onOutboxWrite();

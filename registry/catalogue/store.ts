@@ -19,6 +19,10 @@ export interface ResourceQuery {
 export interface ResourceStore {
   /** ZT_ERR_RESOURCE_EXISTS when the code is taken. */
   insert(tx: Queryable, resource: NewResource, at: Date): Promise<DataResource>;
+  /** Replaces a resource's fields and items (the code and provider stay); null when there is none. */
+  replace(tx: Queryable, resource: NewResource, at: Date): Promise<DataResource | null>;
+  /** Locks the resource's row for a revision; null when there is none. */
+  getForUpdate(tx: Queryable, code: string): Promise<DataResource | null>;
   get(code: string, tx?: Queryable): Promise<DataResource | null>;
   list(query: ResourceQuery): Promise<ResourcePage>;
   /** Which of these codes are already in the catalogue. */

@@ -109,8 +109,8 @@ interface RelayAnswer {
 }
 
 /** Hands a signed /v1 call to the relay; a /v1 refusal becomes an ApiError with its code. */
-async function relay(path: string, body: string, headers: Record<string, string>): Promise<RelayAnswer> {
-  const answer = await api<RelayAnswer>('POST', `${BASE}/api/signed`, { method: 'POST', path, headers: { 'content-type': 'application/json', ...headers }, body });
+async function relay(path: string, body: string, headers: Record<string, string>, method: 'POST' | 'PUT' = 'POST'): Promise<RelayAnswer> {
+  const answer = await api<RelayAnswer>('POST', `${BASE}/api/signed`, { method, path, headers: { 'content-type': 'application/json', ...headers }, body });
   if (answer.status >= 400) {
     const b = (answer.body ?? {}) as Record<string, unknown>;
     const e = (b.error && typeof b.error === 'object' ? b.error : b) as { code?: string; message?: string; details?: unknown };
@@ -120,9 +120,9 @@ async function relay(path: string, body: string, headers: Record<string, string>
 }
 
 /** Signs a catalogue call (Zt-* request signature over method, path and body) and sends it. */
-function sendSignedCall(k: SigningKey, path: string, body: string, contentType = 'application/json'): Promise<RelayAnswer> {
-  const headers = signRequest(k, { method: 'POST', path, body });
-  return relay(path, body, { ...headers, 'content-type': contentType });
+function sendSignedCall(k: SigningKey, path: string, body: string, contentType = 'application/json', method: 'POST' | 'PUT' = 'POST'): Promise<RelayAnswer> {
+  const headers = signRequest(k, { method, path, body });
+  return relay(path, body, { ...headers, 'content-type': contentType }, method);
 }
 
 /** Signs a demand step (statement in an envelope, the body's `signature`) and sends it. */
@@ -195,6 +195,8 @@ export function SupplyPage(props: { person: Person }): JSX.Element {
   const key = useSigningKey();
   const loaded = useApi<{ resources: Resource[] }>(`${BASE}/api/catalogue/resources`);
   const [text, setText] = useState(() => publication(null, props.person.department ?? ''));
+  // The resource being edited (its code), or null when the form publishes a new one.
+  const [editing, setEditing] = useState<string | null>(null);
   const [state, run] = useAction();
   const [importFile, setImportFile] = useState<File | null>(null);
   const [importState, runImport] = useAction();
@@ -209,7 +211,14 @@ export function SupplyPage(props: { person: Person }): JSX.Element {
       await run(() => Promise.reject(new ApiError(0, 'ZT_ERR_REQUEST_MALFORMED_JSON', (error as Error).message)));
       return;
     }
-    if (await run(() => sendSignedCall(key, '/v1/catalogue/resources', body))) loaded.reload();
+    const revise = editing !== null && (JSON.parse(body) as { code?: unknown }).code === editing;
+    const sent = revise
+      ? await run(() => sendSignedCall(key, `/v1/catalogue/resources/${encodeURIComponent(editing)}`, body, 'application/json', 'PUT'))
+      : await run(() => sendSignedCall(key, '/v1/catalogue/resources', body));
+    if (sent) {
+      setEditing(null);
+      loaded.reload();
+    }
   };
   const doImport = async (e: Event) => {
     e.preventDefault();
@@ -246,7 +255,10 @@ export function SupplyPage(props: { person: Person }): JSX.Element {
                       <td>{r.sharingClass}</td>
                       <td>{r.items.map((i) => i.name).join('、')}</td>
                       <td>
-                        <button type="button" class="secondary" onClick={() => setText(publication(r, props.person.department ?? r.provider))} aria-label={`${t('edit')} ${r.code}`} data-testid="resource-edit">
+                        <button type="button" class="secondary" onClick={() => {
+                            setText(publication(r, props.person.department ?? r.provider));
+                            setEditing(r.code);
+                          }} aria-label={`${t('edit')} ${r.code}`} data-testid="resource-edit">
                           {t('edit')}
                         </button>
                       </td>
@@ -259,7 +271,7 @@ export function SupplyPage(props: { person: Person }): JSX.Element {
         }
       </Show>
       <form onSubmit={publish} aria-labelledby="publish-title" data-testid="publish-form">
-        <h2 id="publish-title">{t('publish')}</h2>
+        <h2 id="publish-title">{editing ? `${t('edit')} ${editing}` : t('publish')}</h2>
         <Field label={t('resourceJson')}>{(id) => <textarea id={id} rows={14} spellcheck={false} value={text} onInput={(e) => setText(e.currentTarget.value)} data-testid="publish-json" />}</Field>
         {key ? null : <p class="hint">{t('keyNeeded')}</p>}
         <button type="submit" disabled={!key || state.busy} data-testid="publish-submit">

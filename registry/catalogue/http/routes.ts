@@ -324,6 +324,22 @@ export function catalogueRoutes(catalogue: CatalogueService, demands: DemandServ
       async (request, reply) => reply.code(201).send(await catalogue.publish(request.body, { actor: actingFor(request) })),
     );
 
+    app.put<{ Params: { code: string }; Body: ResourcePublication }>(
+      '/v1/catalogue/resources/:code',
+      {
+        config: { access: department('the provider of the resource, who signs the revision') },
+        schema: {
+          tags: [TAG],
+          summary:
+            'Revise a resource of the supply list in place (name, sharing class, legal basis, update cycle, connector, items); the code and provider stay. Items named by live demands cannot be removed (ZT_ERR_RESOURCE_IN_USE). Publishes resource.revised on registry.catalogue.',
+          params: codeParams,
+          body: publicationBody,
+          response: { 200: { $ref: 'CatalogueResource#' }, ...errorResponses },
+        },
+      },
+      (request) => catalogue.revise(request.params.code, request.body, { actor: actingFor(request) }),
+    );
+
     app.get<{ Querystring: Page & { provider?: string } }>(
       '/v1/catalogue/resources',
       {

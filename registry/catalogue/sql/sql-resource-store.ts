@@ -68,6 +68,28 @@ export class SqlResourceStore implements ResourceStore {
     return (await this.get(r.code, tx))!;
   }
 
+  async replace(tx: Queryable, r: NewResource, at: Date): Promise<DataResource | null> {
+    const { rows } = await tx.query<{ code: string }>(
+      `UPDATE data_resources SET name = $2, sharing_class = $3, legal_basis = $4::jsonb, update_cycle = $5, connector = $6::jsonb, updated_at = $7
+        WHERE code = $1 RETURNING code`,
+      [r.code, r.name, r.sharingClass, r.legalBasis === null ? null : JSON.stringify(r.legalBasis), r.updateCycle, JSON.stringify(r.connector), at],
+    );
+    if (rows.length === 0) return null;
+    await tx.query('DELETE FROM data_items WHERE resource_code = $1', [r.code]);
+    await tx.query(
+      `INSERT INTO data_items (resource_code, code, position, name, type, sensitivity, categories)
+       SELECT $1, i.code, i.position, i.name, i.type, i.sensitivity, ARRAY(SELECT jsonb_array_elements_text(i.categories))
+         FROM jsonb_to_recordset($2::jsonb) AS i(code text, position integer, name text, type text, sensitivity text, categories jsonb)`,
+      [r.code, JSON.stringify(r.items.map((item, position) => ({ ...item, position })))],
+    );
+    return this.get(r.code, tx);
+  }
+
+  async getForUpdate(tx: Queryable, code: string): Promise<DataResource | null> {
+    const { rows } = await tx.query<{ code: string }>('SELECT code FROM data_resources WHERE code = $1 FOR UPDATE', [code]);
+    return rows.length === 0 ? null : this.get(code, tx);
+  }
+
   async get(code: string, tx: Queryable = this.db): Promise<DataResource | null> {
     const { rows } = await tx.query<Row>(`${SELECT} WHERE r.code = $1`, [code]);
     return rows[0] ? toResource(rows[0]) : null;
