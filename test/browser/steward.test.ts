@@ -189,6 +189,12 @@ describeWithBrowser('console: the department data steward (browser)', () => {
     await verifyEnvelope(envelope, Buffer.from(step.signature!.statement, 'utf8'), { publicKey: trusted.publicKey });
     expect(JSON.parse(step.signature!.statement)).toMatchObject({ kind: 'approve', demandId: id, actor: GA });
     expectKeyNeverSent(sent.bodies());
+    // The console recorded the step with the person and the department.
+    const { rows } = await world.app.app.ctx.db.query<{ login: string; department: string; outcome: string; status: number }>(
+      `SELECT login, department, outcome, status FROM console_actions WHERE action = 'demand.approve' AND target = $1`,
+      [`/v1/catalogue/demands/${id}/approve`],
+    );
+    expect(rows).toEqual([{ login: world.accounts.steward!.login, department: GA, outcome: 'ok', status: 200 }]);
   });
 
   it('refuses a demand citing a negative-list entry, signed in the page', async () => {
