@@ -97,11 +97,16 @@ describeWithBrowser('console sign-in (browser)', () => {
     expect(await page.locator('html').getAttribute('lang')).toBe('en');
     expect(await page.getByTestId('signin-submit').textContent()).toBe('Sign in');
     await screenshot(page, 'sign-in-english');
-    // The choice is kept across a reload, and switching again goes back to Chinese.
+    // The choice is kept across a reload and after signing in; switching again goes back to Chinese.
     await page.reload();
     await expect.poll(() => page.locator('h1').textContent()).toBe('Sign in to the console');
+    const account = world.accounts.supervisor!;
+    await signIn(page, world, account.login, account.password);
+    expect(await page.getByTestId('nav-audit').textContent()).toBe('Access log');
+    expect(await page.getByTestId('sign-out').textContent()).toBe('Sign out');
     await page.getByTestId('lang-switch').click();
-    await expect.poll(() => page.locator('h1').textContent()).toBe('登录控制台');
+    await expect.poll(() => page.getByTestId('nav-audit').textContent()).toBe('访问日志');
+    expect(await page.locator('html').getAttribute('lang')).toBe('zh-CN');
   });
 
   it('sends an idle session back to sign-in', async () => {
