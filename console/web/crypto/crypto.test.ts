@@ -167,6 +167,20 @@ describe('inclusion proofs checked in the page', () => {
     }
   });
 
+  it("checks the platform certificate's chain to the CA, and names where a chain breaks", async () => {
+    const answer = await produce(4, 1);
+    const ca = { issuing: pem(pki.issuing), root: pem(pki.root) };
+    const good = verifyInclusionInPage(answer, answer.platformCertificatePem, ca);
+    expect(good.steps.find((s) => s.step === 'chain')).toMatchObject({ ok: true });
+    expect(good.ok).toBe(true);
+    const stranger = await makeTestPki();
+    const foreignRoot = verifyInclusionInPage(answer, answer.platformCertificatePem, { issuing: pem(pki.issuing), root: pem(stranger.root) });
+    expect(foreignRoot.ok).toBe(false);
+    expect(foreignRoot.steps.find((s) => s.step === 'chain')!.detail).toContain('the issuing CA');
+    const foreignIssuer = verifyInclusionInPage(answer, answer.platformCertificatePem, { issuing: pem(stranger.issuing), root: pem(stranger.root) });
+    expect(foreignIssuer.steps.find((s) => s.step === 'chain')!.detail).toContain('the platform certificate');
+  });
+
   it('accepts the leaf as JSON text (the /v1 form) too', async () => {
     const answer = await produce(5, 3);
     answer.leaf = Buffer.from(answer.leaf!, 'base64').toString('utf8');

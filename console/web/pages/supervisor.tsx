@@ -2,7 +2,7 @@
 // a case's trace, anomalies, overdue demands and the efficiency charts (效能分析).
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
-import { api, query } from '../api.js';
+import { api, ApiError, query } from '../api.js';
 import { verifyInclusionInPage, type ProofAnswer, type ProofReport, type StepName } from '../crypto/proof.js';
 import { SM_LIBRARY } from '../crypto/sm.js';
 import { base64ToBytes } from '../crypto/bytes.js';
@@ -190,6 +190,7 @@ const STEP_LABEL: Record<StepName, () => string> = {
   root: () => t('stepRoot'),
   statement: () => t('stepStatement'),
   signature: () => t('stepSignature'),
+  chain: () => t('stepChain'),
 };
 
 function ProofCheck(props: { id: string }): JSX.Element {
@@ -203,7 +204,14 @@ function ProofCheck(props: { id: string }): JSX.Element {
       await new Promise((r) => setTimeout(r, 0));
       // Without the platform certificate beside the answer, the one inside the checkpoint's envelope is used.
       const certificate = answer.platformCertificatePem ?? base64ToBytes(answer.checkpoint.envelope.signer.certificate ?? '');
-      const report = verifyInclusionInPage(answer, certificate);
+      // The platform CA's certificates, public; the root's fingerprint is shown for comparing with the published one.
+      const pemOf = async (path: string): Promise<string> => {
+        const response = await fetch(path, { credentials: 'same-origin', cache: 'no-store' });
+        if (!response.ok) throw new ApiError(response.status, `HTTP_${response.status}`, `${path}: ${response.status}`);
+        return response.text();
+      };
+      const [issuing, root] = await Promise.all([pemOf('/v1/ca/issuing.pem'), pemOf('/v1/ca/root.pem')]);
+      const report = verifyInclusionInPage(answer, certificate, { issuing, root });
       setState({ busy: false, report, error: null, treeSize: answer.checkpoint.treeSize });
     } catch (error) {
       setState({ busy: false, report: null, error: asApiError(error) });
