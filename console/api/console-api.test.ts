@@ -13,6 +13,7 @@ import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
 import { startTestApp, type TestApp } from '../../test/support/app.js';
 import { postgresUrl, uniqueName } from '../../test/support/services.js';
 import { PgDatabase } from '../../core/storage/index.js';
+import { chinaDate } from '../../registry/catalogue/working-days.js';
 import { demoSigner, signedHeaders, signedJson } from '../../test/support/signing.js';
 
 const YS = '112101000010000537';
@@ -274,5 +275,32 @@ describe('the console API', () => {
     expect(without.body.code).toBe('ZT_ERR_RESOURCE_IN_USE');
     expect(without.body.details?.items).toContain(live.items[0]);
     expect((await t.app.ctx.catalogue.get(current.code)).items.map((i) => i.code)).toContain(live.items[0]);
+  });
+
+  it("gives a steward's pending demands their working days left, and refuses a form post without the CSRF field", async () => {
+    const s = await signIn('steward');
+    const before = await t.app.ctx.demands.exportAll({ provider: GA, state: 'pending' });
+    const r = await get('steward', '/console/api/demands?direction=addressed');
+    expect(r.status).toBe(200);
+    const listed = (r.body as { demands: { id: string; state: string; replyDue: string | null; workingDaysLeft: number | null }[] }).demands;
+    const today = chinaDate(new Date());
+    for (const d of listed.filter((x) => before.some((b) => b.id === x.id))) {
+      const expected = d.replyDue! >= today ? t.app.ctx.demands.calendar.workingDaysBetween(today, d.replyDue!) : -t.app.ctx.demands.calendar.workingDaysBetween(d.replyDue!, today);
+      expect(d.workingDaysLeft, d.id).toBe(expected);
+    }
+    for (const d of listed.filter((x) => x.state !== 'pending')) expect(d.workingDaysLeft).toBeNull();
+
+    const form = (fields: Record<string, string>) =>
+      fetch(`${t.httpUrl}/console/api/signed`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: s.cookie },
+        body: new URLSearchParams(fields).toString(),
+      });
+    const noToken = await form({ method: 'POST', path: '/v1/catalogue/demands' });
+    expect(noToken.status).toBe(403);
+    expect(((await noToken.json()) as { code: string }).code).toBe('ZT_ERR_CSRF_INVALID');
+    const withToken = await form({ method: 'POST', path: '/v1/catalogue/nowhere', csrf: s.csrf });
+    expect(withToken.status).toBe(403);
+    expect(((await withToken.json()) as { code: string }).code).toBe('ZT_ERR_CONSOLE_FORBIDDEN');
   });
 });

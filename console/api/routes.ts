@@ -17,6 +17,7 @@ import { EXPORT_CONTENT_TYPES } from '../../audit/search/export-format.js';
 import type { RawParameters } from '../../audit/search/query.js';
 import type { DemandService } from '../../registry/catalogue/index.js';
 import type { CatalogueService } from '../../registry/catalogue/index.js';
+import { chinaDate, type WorkingCalendar } from '../../registry/catalogue/working-days.js';
 import type { LicenceRegistry, StoredLicence } from '../../licences/index.js';
 import { encodeCompactLicence } from '../../licences/offline/compact.js';
 import type { PolicyEngine } from '../../policies/index.js';
@@ -28,6 +29,8 @@ import type { Person } from '../../transport/person.js';
 import type { ConsoleActionLog } from './action-log.js';
 
 export interface ConsoleApiOptions {
+  /** The working-day calendar demand deadlines are counted in. */
+  calendar: WorkingCalendar;
   /** The negative list in force (gateway/policy.ts's holder). */
   policy: { readonly current: { readonly engine: PolicyEngine } | null };
   search: AccessLogSearch;
@@ -116,6 +119,12 @@ function signerOf(relay: SignedRelay): string {
 
 export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
   return async (app) => {
+    // A plain HTML form posts urlencoded fields: read them, so that its CSRF token (the `csrf` field) is checked like
+    // the header and a form without it is refused as such (ZT_ERR_CSRF_INVALID), not as an unknown media type.
+    app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_request, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    });
+
     // Every answered or refused call of a signed-in person is recorded (a call refused at the door for want of a
     // session names nobody: the session check's own refusal is what the client sees).
     const codes = new WeakMap<FastifyRequest, string>();
@@ -285,7 +294,14 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         const p = requirePerson(request);
         const mine = request.query.direction === 'mine';
         const demands = await o.demands.exportAll(mine ? { requester: p.department } : { provider: p.department });
-        return { department: p.department, direction: mine ? 'mine' : 'addressed', demands };
+        // The working days left to a pending demand's reply (negative: overdue by that many), as the deadline counts them.
+        const today = chinaDate(new Date());
+        const withDeadlines = demands.map((d) => {
+          if (d.state !== 'pending' || !d.replyDue) return { ...d, workingDaysLeft: null };
+          const left = d.replyDue >= today ? o.calendar.workingDaysBetween(today, d.replyDue) : -o.calendar.workingDaysBetween(d.replyDue, today);
+          return { ...d, workingDaysLeft: left };
+        });
+        return { department: p.department, direction: mine ? 'mine' : 'addressed', demands: withDeadlines };
       },
     );
 

@@ -142,7 +142,7 @@ const zh = {
   identifier: '证照标识',
   issueDate: '颁发日期',
   validity: '有效期',
-  qrNote: '二维码包含紧凑载荷，可用 `zhengtong licence verify` 离线验证。',
+  qrNote: '二维码包含紧凑载荷，可用 `zhengtong licence verify-offline` 离线验证。',
 };
 
 export type Dict = typeof zh;
@@ -287,7 +287,7 @@ const en: Dict = {
   identifier: 'Identifier',
   issueDate: 'Issue date',
   validity: 'Validity',
-  qrNote: 'The QR code holds the compact payload; `zhengtong licence verify` checks it offline.',
+  qrNote: 'The QR code holds the compact payload; `zhengtong licence verify-offline` checks it offline.',
 };
 
 export type Lang = 'zh-CN' | 'en';

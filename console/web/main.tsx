@@ -235,7 +235,7 @@ function App(): JSX.Element {
   else if (!session.person.roles.includes(current.role))
     body = (
       <p class="error" role="alert" data-testid="forbidden">
-        {t('forbidden')}
+        {t('forbidden')} <code data-testid="error-code">ZT_ERR_CONSOLE_FORBIDDEN</code>
       </p>
     );
   else body = current.view;

@@ -255,6 +255,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   );
   await app.register(
     consoleApiRoutes({
+      calendar: ctx.demands.calendar,
       policy: ctx.policy,
       search: ctx.auditSearch,
       analytics: ctx.auditAnalytics,

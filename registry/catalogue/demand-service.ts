@@ -118,6 +118,11 @@ export class DemandService {
     this.#clock = options.clock ?? (() => new Date());
     this.#onOutboxWrite = options.onOutboxWrite ?? (() => undefined);
   }
+  /** The working-day calendar reply deadlines are counted in. */
+  get calendar(): WorkingCalendar {
+    return this.#calendar;
+  }
+
 
   get replyWorkingDays(): number {
     return this.#replyWorkingDays;

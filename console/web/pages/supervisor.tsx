@@ -101,7 +101,13 @@ export function AuditSearchPage(): JSX.Element {
   const current: Record<string, string> = {};
   for (const f of FILTERS) current[f] = search.get(f) ?? '';
   const cursor = search.get('cursor') ?? '';
-  const [form, setForm] = useState<Record<string, string>>({ ...current, from: toLocal(current.from ?? null), to: toLocal(current.to ?? null) });
+  // A search needs a time range unless it names a subject, case or record: the form starts with the last seven days.
+  const day = 86_400_000;
+  const [form, setForm] = useState<Record<string, string>>({
+    ...current,
+    from: toLocal(current.from || new Date(Date.now() - 7 * day).toISOString()),
+    to: toLocal(current.to || new Date(Date.now() + 60_000).toISOString()),
+  });
   const asked = FILTERS.some((f) => current[f]);
   const params = { ...current, limit: 50 };
   const loaded = useApi<{ records: AccessRecord[]; next: string | null }>(asked ? `${BASE}/api/audit/records${query({ ...params, cursor })}` : null);
