@@ -335,7 +335,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           auditSearch.recordForbidden(attempt).catch((error: unknown) => logger.error({ err: error, requester: attempt.requester }, 'a forbidden call could not be recorded')),
         onPersonRefused: (person, path, code): Promise<void> =>
           consoleActions
-            .record({ person, action: 'console.refused', target: path.slice(0, 200), status: 403, errorCode: code })
+            .record({ person, action: 'console.refused', target: path, status: 403, errorCode: code })
             .catch((error: unknown) => logger.error({ err: error, login: person.login }, 'a refused console call could not be recorded')),
       }),
       consoleActions,

@@ -28,6 +28,11 @@ export interface ConsoleActionRow {
   errorCode: string | null;
 }
 
+/** A path without its query string (filters may name a subject), cut short; ids in console paths are UUIDs. */
+function targetOf(target: string | null): string | null {
+  return target === null ? null : target.split('?')[0]!.slice(0, 200);
+}
+
 export class ConsoleActionLog {
   constructor(
     private readonly db: Database,
@@ -39,7 +44,7 @@ export class ConsoleActionLog {
     await this.db.query(
       `INSERT INTO console_actions (at, account_id, login, department, session_id, action, target, outcome, status, error_code)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-      [this.now(), a.person.accountId, a.person.login, a.person.department, a.person.sessionId, a.action, a.target?.slice(0, 500) ?? null, outcome, a.status, a.errorCode],
+      [this.now(), a.person.accountId, a.person.login, a.person.department, a.person.sessionId, a.action, targetOf(a.target), outcome, a.status, a.errorCode],
     );
   }
 

@@ -129,12 +129,15 @@ describe('the console API', () => {
 
   it('refuses a steward the supervisor pages with ZT_ERR_CONSOLE_FORBIDDEN, and records the refusal with the person', async () => {
     const s = await signIn('steward');
-    const r = await get('steward', '/console/api/audit/records?caseNumber=CONSOLE-API-1');
+    const r = await get('steward', `/console/api/audit/records?caseNumber=CONSOLE-API-1&subject=${DEMO_SUBJECTS.applicant.idNumber}`);
     expect(r.status).toBe(403);
     expect((r.body as { code: string }).code).toBe('ZT_ERR_CONSOLE_FORBIDDEN');
     expect(JSON.stringify(r.body)).not.toContain('CONSOLE-API-1"');
     const a = await t.app.ctx.consoleActions.ofAccount(s.accountId, 5);
-    expect(a[0]).toMatchObject({ action: 'console.refused', outcome: 'refused', errorCode: 'ZT_ERR_CONSOLE_FORBIDDEN' });
+    // The refusal names the route, never the filters (a subject's ID number) it was called with.
+    expect(a[0]).toMatchObject({ action: 'console.refused', outcome: 'refused', errorCode: 'ZT_ERR_CONSOLE_FORBIDDEN', target: '/console/api/audit/records' });
+    const { rows } = await t.app.ctx.db.query<{ n: string }>('SELECT count(*) AS n FROM console_actions WHERE target LIKE $1', [`%${DEMO_SUBJECTS.applicant.idNumber}%`]);
+    expect(Number(rows[0]!.n)).toBe(0);
   });
 
   it("shows a citizen who read their data, and their own licences with the QR payload, and no one else's", async () => {

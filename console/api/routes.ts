@@ -392,9 +392,10 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         const p = requirePerson(request);
         const relay = request.body;
         const route = SIGNED_ROUTES.find((r) => r.method === relay.method && r.path.test(relay.path));
-        targets.set(request, relay.path.slice(0, 200));
+        // A path the relay does not take is not kept: it is whatever the caller typed.
+        const target = route ? relay.path : null;
         const refused = async (error: ZtError): Promise<never> => {
-          await o.actions.record({ person: p, action: route?.action ?? 'signed.step', target: relay.path.slice(0, 200), status: error.httpStatus, errorCode: error.code });
+          await o.actions.record({ person: p, action: route?.action ?? 'signed.step', target, status: error.httpStatus, errorCode: error.code });
           throw error;
         };
         if (!route) return refused(new ZtError('ZT_ERR_CONSOLE_FORBIDDEN', `the console does not take signed steps for ${relay.method} ${relay.path.slice(0, 200)}`));
@@ -423,7 +424,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         await o.actions.record({
           person: p,
           action: route.action,
-          target: relay.path.slice(0, 200),
+          target,
           status: answer.statusCode,
           errorCode: answer.statusCode >= 400 ? ((body as { code?: string } | null)?.code ?? null) : null,
         });
