@@ -50,3 +50,21 @@ function write(value: unknown, out: string[], path: string): void {
       throw new TypeError(`canonical JSON has no form for a ${typeof value} at ${path || 'the top'}`);
   }
 }
+
+/** Null, '', [] and {} are "absent", at every depth: the one form both JSON and protobuf can give. */
+export function pruned(value: unknown): unknown {
+  if (value === null || value === undefined || value === '') return undefined;
+  if (Array.isArray(value)) {
+    const items = value.map(pruned).filter((v) => v !== undefined);
+    return items.length > 0 ? items : undefined;
+  }
+  if (typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(value)) {
+      const p = pruned(v);
+      if (p !== undefined) out[k] = p;
+    }
+    return Object.keys(out).length > 0 ? out : undefined;
+  }
+  return value;
+}

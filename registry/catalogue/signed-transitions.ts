@@ -13,7 +13,7 @@
 // certificate's USCC is the actor's (ZT_ERR_SIGNER_MISMATCH), the signing time is within the window
 // (ZT_ERR_TRANSITION_STALE), and the signature covers this statement (ZT_ERR_SIGNATURE_*). A replay of a recorded
 // signature is refused when it is stored (ZT_ERR_TRANSITION_REPLAYED).
-import { canonicalJson } from '../../core/canonical-json.js';
+import { canonicalJson, pruned } from '../../core/canonical-json.js';
 import { ZtError } from '../../core/errors/index.js';
 import { envelopeToJson, signEnvelope, verifyEnvelope, type SignedEnvelope } from '../../certs/envelope/index.js';
 import { sm3 } from '../../certs/sm2/sm2.js';
@@ -40,23 +40,7 @@ export interface TransitionToSign {
   content: object;
 }
 
-/** Null, '', [] and {} are "absent": the one form both JSON and protobuf can give. */
-export function pruned(value: unknown): unknown {
-  if (value === null || value === undefined || value === '') return undefined;
-  if (Array.isArray(value)) {
-    const items = value.map(pruned).filter((v) => v !== undefined);
-    return items.length > 0 ? items : undefined;
-  }
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const p = pruned(v);
-      if (p !== undefined) out[k] = p;
-    }
-    return Object.keys(out).length > 0 ? out : undefined;
-  }
-  return value;
-}
+export { pruned };
 
 /** The canonical statement of a step: the bytes its signature covers. */
 export function transitionStatement(step: TransitionToSign): Buffer {

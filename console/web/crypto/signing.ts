@@ -2,7 +2,7 @@
 // - a demand step: the statement of docs/signed-transitions.md (registry/catalogue/signed-transitions.ts) in an
 //   envelope that carries the certificate, sent as the body's `signature` (for an import: Zt-Signature header);
 // - a catalogue call: the Zt-* request signature of docs/exchange-protocol.md (transport/request-signature.ts).
-import { canonicalJson } from '../../../core/canonical-json.js';
+import { canonicalJson, pruned } from '../../../core/canonical-json.js';
 import { bytesToBase64, bytesToHex, utf8 } from './bytes.js';
 import { signEnvelope, type EnvelopeJson } from './envelope.js';
 import type { CertificateInfo, PrivateKeyInfo } from './keys.js';
@@ -18,24 +18,6 @@ const CONTENT_FIELDS: Readonly<Record<TransitionKind, readonly string[]>> = {
   withdraw: ['reason'],
   import: ['documentSm3'],
 };
-
-/** Null, '', [] and {} are "absent", at every depth. */
-export function pruned(value: unknown): unknown {
-  if (value === null || value === undefined || value === '') return undefined;
-  if (Array.isArray(value)) {
-    const items = value.map(pruned).filter((v) => v !== undefined);
-    return items.length > 0 ? items : undefined;
-  }
-  if (typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) {
-      const p = pruned(v);
-      if (p !== undefined) out[k] = p;
-    }
-    return Object.keys(out).length > 0 ? out : undefined;
-  }
-  return value;
-}
 
 export interface TransitionToSign {
   kind: TransitionKind;
