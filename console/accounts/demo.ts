@@ -99,9 +99,15 @@ export async function seedDemoAccounts(accounts: ConsoleAccounts, options: SeedD
   const kept = readPasswords(options.file);
   const out: DemoAccount[] = [];
   let changed = false;
+  // Accounts made before are not made again: hashing a password nobody will use costs a scrypt at every start.
+  const existing = new Set((await accounts.list()).map((a) => a.login));
   for (const p of planned(options.platformUscc)) {
     const { role, ...input } = p;
     let created = false;
+    if (existing.has(p.login)) {
+      out.push({ role, login: p.login, name: p.name, department: p.department, password: kept[p.login] ?? null, created });
+      continue;
+    }
     try {
       const password = demoPassword();
       await accounts.add({ ...input, password });
