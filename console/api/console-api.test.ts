@@ -305,5 +305,15 @@ describe('the console API', () => {
     const withToken = await form({ method: 'POST', path: '/v1/catalogue/nowhere', csrf: s.csrf });
     expect(withToken.status).toBe(403);
     expect(((await withToken.json()) as { code: string }).code).toBe('ZT_ERR_CONSOLE_FORBIDDEN');
+    // A relay call its schema refuses is recorded too, once.
+    const malformed = await fetch(`${t.httpUrl}/console/api/signed`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: s.cookie, 'x-zt-csrf': s.csrf },
+      body: JSON.stringify({ method: 'DELETE' }),
+    });
+    expect(malformed.status).toBe(400);
+    const recent = await t.app.ctx.consoleActions.ofAccount(s.accountId, 2);
+    expect(recent[0]).toMatchObject({ action: 'signed.step', outcome: 'refused', status: 400, errorCode: 'ZT_ERR_REQUEST_INVALID' });
+    expect(recent[1]).toMatchObject({ action: 'signed.step', errorCode: 'ZT_ERR_CONSOLE_FORBIDDEN', target: null });
   });
 });

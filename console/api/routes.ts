@@ -22,7 +22,7 @@ import type { LicenceRegistry, StoredLicence } from '../../licences/index.js';
 import { encodeCompactLicence } from '../../licences/offline/compact.js';
 import type { PolicyEngine } from '../../policies/index.js';
 import { candidateImpact } from '../../policies/http/routes.js';
-import { errorResponses } from '../../transport/http-errors.js';
+import { errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import { person } from '../../transport/access.js';
 import { requirePerson } from '../../transport/http-signed-body.js';
 import type { Person } from '../../transport/person.js';
@@ -129,9 +129,11 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
     // session names nobody: the session check's own refusal is what the client sees).
     const codes = new WeakMap<FastifyRequest, string>();
     const targets = new WeakMap<FastifyRequest, string>();
+    // Calls the signed relay recorded itself, under the step it relayed (a call refused before it is recorded here).
+    const stepRecorded = new WeakSet<FastifyRequest>();
     app.addHook('onError', async (request, _reply, error) => {
-      const code = (error as { code?: unknown }).code;
-      if (typeof code === 'string' && /^ZT_ERR_[A-Z0-9_]+$/.test(code)) codes.set(request, code);
+      // The code the client is answered with: fastify's own errors (validation, media type) mapped as the gateway does.
+      codes.set(request, toCatalogueError(error).code);
     });
     // Recorded before the answer leaves, so that what the person saw is on record by the time they see it.
     app.addHook('onSend', async (request, reply, payload) => {
@@ -142,7 +144,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
       } catch {
         return payload;
       }
-      if (!action || action === 'signed.step') return payload;
+      if (!action || stepRecorded.has(request)) return payload;
       await o.actions
         .record({ person: p, action, target: targets.get(request) ?? null, status: reply.statusCode, errorCode: codes.get(request) ?? null })
         .catch((error: unknown) => request.log.error({ err: error, action }, 'a console action could not be recorded'));
@@ -395,6 +397,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         // A path the relay does not take is not kept: it is whatever the caller typed.
         const target = route ? relay.path : null;
         const refused = async (error: ZtError): Promise<never> => {
+          stepRecorded.add(request);
           await o.actions.record({ person: p, action: route?.action ?? 'signed.step', target, status: error.httpStatus, errorCode: error.code });
           throw error;
         };
@@ -421,6 +424,7 @@ export function consoleApiRoutes(o: ConsoleApiOptions): FastifyPluginAsync {
         } catch {
           // Not JSON: handed back as text.
         }
+        stepRecorded.add(request);
         await o.actions.record({
           person: p,
           action: route.action,
