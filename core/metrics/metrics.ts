@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** Latency buckets in seconds, fine-grained below 10 ms where the exchange's targets lie. */
@@ -65,6 +66,38 @@ export class Metrics {
         this.inc(sources.outboxPublished());
       },
     });
+    this.#watchEventLoop(registers);
+  }
+
+  /**
+   * The main thread's event loop: how busy it was since the previous scrape (utilisation, busy ÷ (busy + idle)), and
+   * its idle and active time since the process started, so a reader can take the share over any interval it chooses
+   * from two scrapes. The default metrics' lag says how late timers fire; this says how much room is left.
+   */
+  #watchEventLoop(registers: Registry[]): void {
+    let previous = performance.eventLoopUtilization();
+    new Gauge({
+      name: 'zt_event_loop_utilization',
+      help: 'Share of time the main thread\'s event loop was busy since the previous scrape (or since start), 0 to 1.',
+      registers,
+      collect() {
+        const now = performance.eventLoopUtilization();
+        this.set(performance.eventLoopUtilization(now, previous).utilization);
+        previous = now;
+      },
+    });
+    const total = (name: string, help: string, read: (elu: ReturnType<typeof performance.eventLoopUtilization>) => number) =>
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read(performance.eventLoopUtilization()) / 1000);
+        },
+      });
+    total('zt_event_loop_idle_seconds_total', 'Time the main thread\'s event loop has waited for work since the process started.', (elu) => elu.idle);
+    total('zt_event_loop_active_seconds_total', 'Time the main thread\'s event loop has spent running code since the process started.', (elu) => elu.active);
   }
 
   /** Exposes the e-licence lookup cache of this instance: entries, hits, misses and invalidations by events. */
