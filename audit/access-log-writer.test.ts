@@ -186,6 +186,51 @@ function accessLogContract(harness: Harness): void {
     expect(JSON.stringify(rows[0]) + event.event_key + event.value.toString('utf8')).not.toContain(PERSON);
   });
 
+  it('claims the nonce in the record\'s statement, and records a nonce claimed before as the refusal of a replay', async () => {
+    const { db, writer } = await setUp();
+    const expiresAt = new Date(Date.now() + 600_000);
+    const first = permitted();
+    const nonce = { key: randomBytes(32).toString('hex'), expiresAt };
+    const statements = db.statements;
+    const receipt = await writer.write(first, { nonce });
+    expect(receipt.replayed).toBe(false);
+    expect(db.statements - statements).toBe(1);
+    const { rows: claimed } = await db.query<{ key: string }>('SELECT key FROM exchange_nonces WHERE key = $1', [nonce.key]);
+    expect(claimed.map((r) => r.key.trim())).toEqual([nonce.key]);
+
+    // The same nonce again, together with a fresh one and a record without any, in one batch.
+    const other = { key: randomBytes(32).toString('hex'), expiresAt };
+    const replay = permitted({ requestDigest: randomBytes(32) });
+    const [again, fresh, plain] = await Promise.all([writer.write(replay, { nonce }), writer.write(permitted(), { nonce: other }), writer.write(refused())]);
+    expect([again.replayed, fresh.replayed, plain.replayed]).toEqual([true, false, false]);
+
+    const { rows } = await db.query<Record<string, unknown>>(
+      'SELECT decision, error_code, items_requested, items_returned, response_digest, request_digest FROM access_record WHERE id = $1',
+      [again.id],
+    );
+    expect(rows).toEqual([
+      {
+        decision: 'deny',
+        error_code: 'ZT_ERR_REQUEST_REPLAYED',
+        items_requested: ['name', 'address', 'photo'],
+        items_returned: [],
+        response_digest: null,
+        request_digest: Buffer.from(replay.requestDigest as Uint8Array),
+      },
+    ]);
+    // Its event says what the row says: the leaf, the bus and the analytics see one refusal.
+    const { rows: events } = await db.query<{ value: Buffer }>(`SELECT value FROM zt_outbox WHERE convert_from(value, 'UTF8') LIKE '%' || $1 || '%'`, [again.id]);
+    const expected = accessRecordToJson(
+      normaliseAccessRecord(
+        { ...replay, id: again.id, at: again.at, instance: 'gw-test-1', decision: 'deny', errorCode: 'ZT_ERR_REQUEST_REPLAYED', itemsReturned: [], responseDigest: null },
+        { pseudonyms },
+      ),
+    );
+    expect(events.map((e) => JSON.parse(e.value.toString('utf8')))).toEqual([{ type: 'access.recorded', record: expected }]);
+    const { rows: permits } = await db.query<{ decision: string }>('SELECT decision FROM access_record WHERE id = $1', [fresh.id]);
+    expect(permits).toEqual([{ decision: 'permit' }]);
+  });
+
   it('keeps only the index of the malformed subject code of a refused request', async () => {
     const { db, writer } = await setUp();
     await writer.write(refused({ subjectKind: 'person', subjectCode: '11010519491231002A' }));

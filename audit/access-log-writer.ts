@@ -9,7 +9,11 @@
 // SQL statement, so one transaction: its records go in with one INSERT … SELECT FROM unnest(…) (one array per
 // column) and its events with one INSERT into zt_outbox in a data-modifying CTE of the same statement. The event rows
 // are the ones enqueueEvent writes (core/outbox), many at once. Either the whole batch commits or none of it.
-import { ZtError } from '../core/errors/index.js';
+//
+// A record may carry the nonce of the signed request it answers (the exchange's): the same statement claims it in
+// exchange_nonces, so the claim is as durable as the record and costs no round trip of its own. A nonce claimed
+// before turns its record into the refusal of a replay, in the same statement, and the caller releases nothing.
+import { ZtError, type ErrorCode } from '../core/errors/index.js';
 import type { BlindIndex } from '../core/pseudonyms/index.js';
 import type { Database } from '../core/storage/index.js';
 import {
@@ -27,6 +31,27 @@ export interface AccessRecordReceipt {
   /** Position of the record in this database's log (access_record.seq). */
   readonly seq: number;
   readonly at: Date;
+  /**
+   * True when the record was written with a nonce (AccessLogWriteOptions.nonce) that had been claimed before: the
+   * record went in as a refusal (deny, ZT_ERR_REQUEST_REPLAYED, nothing returned), and the caller must not release
+   * anything.
+   */
+  readonly replayed: boolean;
+}
+
+/** A signed request's nonce, claimed in the same statement as the record that answers the request. */
+export interface NonceClaim {
+  /** The key of exchange_nonces (the SM3 of the certificate and the nonce, in hex). */
+  readonly key: string;
+  readonly expiresAt: Date;
+}
+
+export interface AccessLogWriteOptions {
+  /**
+   * Claims the request's nonce in the record's own commit, instead of a round trip of its own before it: if the
+   * nonce was claimed before, the record is written as the refusal of a replay and the receipt says so.
+   */
+  nonce?: NonceClaim | null;
 }
 
 /** Reported after every batch, committed or failed: feed it to histograms and gauges. */
@@ -74,38 +99,53 @@ export interface AccessLogWriterOptions {
   onBatch?: (report: AccessLogBatchReport) => void;
 }
 
+const REPLAYED: ErrorCode = 'ZT_ERR_REQUEST_REPLAYED';
+
 const INSERT_BATCH = `
 WITH input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
     $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::real[], $17::text[], $18::text[],
-    $19::text[], $20::text[], $21::text[], $22::text[], $23::text[]
+    $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $26::text[], $27::timestamptz[], $28::text[]
   ) WITH ORDINALITY AS r (
     id, at, requester, operator, subject_kind, subject_code, resource, items_requested, items_returned, service_item,
     case_number, decision, rule_ids, policy_revision, error_code, latency_ms, request_digest, response_digest,
-    certificate_sm3, instance, protocol, event_key, event_value, n
+    certificate_sm3, instance, protocol, event_key, event_value, nonce_key, nonce_expires_at, replay_event_value, n
   )
+), claimed AS (
+  INSERT INTO exchange_nonces (key, expires_at)
+  SELECT nonce_key, nonce_expires_at FROM input WHERE nonce_key IS NOT NULL
+  ON CONFLICT (key) DO NOTHING
+  RETURNING key
+), decided AS (
+  SELECT input.*, (input.nonce_key IS NOT NULL AND claimed.key IS NULL) AS replayed
+  FROM input LEFT JOIN claimed ON claimed.key = input.nonce_key
 ), recorded AS (
   INSERT INTO access_record (
     id, at, requester, operator, subject_kind, subject_code, resource, items_requested, items_returned, service_item,
     case_number, decision, rule_ids, policy_revision, error_code, latency_ms, request_digest, response_digest,
     certificate_sm3, instance, protocol)
   SELECT id, at, requester, operator, subject_kind, subject_code, resource, items_requested::text[],
-    items_returned::text[], service_item, case_number, decision, rule_ids::text[], policy_revision, error_code,
-    latency_ms, decode(request_digest, 'hex'), decode(response_digest, 'hex'), decode(certificate_sm3, 'hex'),
-    instance, protocol
-  FROM input ORDER BY n
+    CASE WHEN replayed THEN '{}'::text[] ELSE items_returned::text[] END, service_item, case_number,
+    CASE WHEN replayed THEN 'deny' ELSE decision END, rule_ids::text[], policy_revision,
+    CASE WHEN replayed THEN '${REPLAYED}' ELSE error_code END,
+    latency_ms, decode(request_digest, 'hex'), CASE WHEN replayed THEN NULL ELSE decode(response_digest, 'hex') END,
+    decode(certificate_sm3, 'hex'), instance, protocol
+  FROM decided ORDER BY n
   ON CONFLICT (id) DO NOTHING
-  RETURNING id, seq
+  RETURNING id, seq, error_code
 ), published AS (
   INSERT INTO zt_outbox (topic, event_key, value, headers)
-  SELECT $24, input.event_key, convert_to(input.event_value, 'UTF8'), $25::jsonb
-  FROM input JOIN recorded USING (id) ORDER BY input.n
+  SELECT $24, decided.event_key,
+    convert_to(CASE WHEN decided.replayed THEN decided.replay_event_value ELSE decided.event_value END, 'UTF8'), $25::jsonb
+  FROM decided JOIN recorded USING (id) ORDER BY decided.n
 )
-SELECT id, seq FROM recorded`;
+SELECT id, seq, error_code = '${REPLAYED}' AS replayed FROM recorded`;
 
 const EVENT_HEADERS = JSON.stringify({ 'zt-event-type': ACCESS_RECORDED_EVENT });
 const COLUMNS = 23;
+/** The columns after the topic and headers: the nonce claimed with the record and the record's event if it was a replay. */
+const NONCE_COLUMNS = 3;
 
 /** A PostgreSQL array literal of strings, for a text[] column passed inside a text[] of rows. */
 function arrayLiteral(values: readonly string[]): string {
@@ -128,6 +168,9 @@ class Waiting {
     readonly record: AccessRecord,
     /** The access.recorded event, serialised on the caller's turn. */
     readonly event: string,
+    /** The nonce claimed with the record, and the event of the record as the refusal of a replay. */
+    readonly nonce: NonceClaim | null,
+    readonly replayEvent: string | null,
     readonly resolve: (receipt: AccessRecordReceipt) => void,
     readonly reject: (error: unknown) => void,
   ) {}
@@ -186,21 +229,28 @@ export class AccessLogWriter {
    * committed (nothing of the batch is written) or too many records wait, and with ZT_ERR_SHUTTING_DOWN after
    * close(). Whatever the rejection, the request's data must not be released.
    */
-  write(input: AccessRecordInput): Promise<AccessRecordReceipt> {
+  write(input: AccessRecordInput, options: AccessLogWriteOptions = {}): Promise<AccessRecordReceipt> {
     if (this.#closing) return Promise.reject(new ZtError('ZT_ERR_SHUTTING_DOWN', 'the access log is closed'));
     if (this.#queue.length >= this.maxPending) {
       return Promise.reject(new ZtError('ZT_ERR_STORAGE_UNAVAILABLE', `the access log has ${this.#queue.length} records waiting for the database; refusing more`));
     }
     let record: AccessRecord;
     let event: string;
+    let replayEvent: string | null = null;
+    const nonce = options.nonce ?? null;
     try {
       record = normaliseAccessRecord(input, { instance: this.#instance, now: this.#now, pseudonyms: this.#pseudonyms });
-      event = JSON.stringify({ type: ACCESS_RECORDED_EVENT, record: accessRecordToJson(record) });
+      const json = accessRecordToJson(record);
+      event = JSON.stringify({ type: ACCESS_RECORDED_EVENT, record: json });
+      if (nonce) {
+        // What the statement writes instead when the nonce was claimed before (INSERT_BATCH's CASEs).
+        replayEvent = JSON.stringify({ type: ACCESS_RECORDED_EVENT, record: { ...json, itemsReturned: [], decision: 'deny', errorCode: REPLAYED, responseDigest: null } });
+      }
     } catch (error) {
       return Promise.reject(error);
     }
     return new Promise<AccessRecordReceipt>((resolve, reject) => {
-      this.#queue.push(new Waiting(record, event, resolve, reject));
+      this.#queue.push(new Waiting(record, event, nonce, replayEvent, resolve, reject));
       // A microtask, not a timer: records written in the same turn share a batch, and none waits for a timer.
       if (!this.#flushScheduled && this.#inFlight < this.maxInFlight) {
         this.#flushScheduled = true;
@@ -233,13 +283,13 @@ export class AccessLogWriter {
     const started = performance.now();
     let committed = false;
     try {
-      let seqs: Map<string, number>;
+      let seqs: Map<string, { seq: number; replayed: boolean }>;
       let duplicates: Set<Waiting> | null;
       try {
         const parameters = this.#parameters(batch);
         duplicates = parameters.duplicates;
-        const { rows } = await this.#db.query<{ id: string; seq: number }>(INSERT_BATCH, parameters.params);
-        seqs = new Map(rows.map((r) => [r.id, Number(r.seq)]));
+        const { rows } = await this.#db.query<{ id: string; seq: number; replayed: boolean }>(INSERT_BATCH, parameters.params);
+        seqs = new Map(rows.map((r) => [r.id, { seq: Number(r.seq), replayed: r.replayed === true }]));
       } catch (error) {
         const failure = new ZtError('ZT_ERR_STORAGE_UNAVAILABLE', `the access log could not commit a batch of ${batch.length} records: ${(error as Error)?.message ?? String(error)}`, {
           cause: error,
@@ -251,12 +301,12 @@ export class AccessLogWriter {
       this.#records += seqs.size;
       if (batch.length > this.#largestBatch) this.#largestBatch = batch.length;
       for (const w of batch) {
-        const seq = duplicates?.has(w) ? undefined : seqs.get(w.record.id);
-        if (seq === undefined) {
+        const written = duplicates?.has(w) ? undefined : seqs.get(w.record.id);
+        if (written === undefined) {
           // The id was taken, by an earlier record or by another in this batch: this record is not in the log.
           w.reject(new ZtError('ZT_ERR_INTERNAL', `access record ${w.record.id} was not written: an access record with this id already exists`));
         } else {
-          w.resolve({ id: w.record.id, seq, at: w.record.at });
+          w.resolve({ id: w.record.id, seq: written.seq, at: w.record.at, replayed: w.nonce !== null && written.replayed });
         }
       }
       if (seqs.size > 0) this.#notify(this.#onOutboxWrite);
@@ -289,6 +339,7 @@ export class AccessLogWriter {
   /** One array per column, in INSERT_BATCH's order; records reusing an id already in the batch are left out. */
   #parameters(batch: Waiting[]): { params: unknown[]; duplicates: Set<Waiting> | null } {
     const columns: unknown[][] = Array.from({ length: COLUMNS }, () => []);
+    const nonces: unknown[][] = Array.from({ length: NONCE_COLUMNS }, () => []);
     const ids = new Set<string>();
     let duplicates: Set<Waiting> | null = null;
     for (const w of batch) {
@@ -322,7 +373,10 @@ export class AccessLogWriter {
       // Keyed by the subject (its index), so one subject's accesses keep their order on the bus.
       columns[21]!.push(r.subjectCode ?? r.id);
       columns[22]!.push(w.event);
+      nonces[0]!.push(w.nonce?.key ?? null);
+      nonces[1]!.push(w.nonce ? w.nonce.expiresAt.toISOString() : null);
+      nonces[2]!.push(w.replayEvent);
     }
-    return { params: [...columns, ACCESS_RECORD_TOPIC, EVENT_HEADERS], duplicates };
+    return { params: [...columns, ACCESS_RECORD_TOPIC, EVENT_HEADERS, ...nonces], duplicates };
   }
 }

@@ -17,7 +17,7 @@ import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { SignedRequestVerifier, VerifiedCaller } from './signed-request.js';
-import type { Verification } from '../transport/signed-call.js';
+import type { DeferredNonce, Verification } from '../transport/signed-call.js';
 import type { PlatformSigner } from './platform-signer.js';
 import type { PresentedSignature } from '../transport/request-signature.js';
 import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from './protocol/result.js';
@@ -166,6 +166,12 @@ interface Trail {
   requestDigest: Buffer | null;
   certifiedRequester: string | null;
   decision: Decision | null;
+  /** The request's nonce, when the service claims it with the access record (takeNonce). */
+  nonce: DeferredNonce | null;
+  /** Whether the nonce's claim was settled: committed with a record, claimed alone, or forgotten. */
+  nonceSettled: boolean;
+  /** Set once a record of this call is committed (a replay found by the record's own statement). */
+  recorded: boolean;
 }
 
 const FAILURE_CODES: ReadonlySet<string> = new Set(['ZT_ERR_STORAGE_UNAVAILABLE', 'ZT_ERR_EVENTS_UNAVAILABLE', 'ZT_ERR_INTERNAL', 'ZT_ERR_SHUTTING_DOWN']);
@@ -182,13 +188,24 @@ export class ExchangeService {
   /** Answers one signed query, or throws the catalogue error that refuses it; either way the access is recorded. */
   async query(call: ExchangeCall): Promise<ExchangeAnswer> {
     const started = performance.now();
-    const trail: Trail = { accessId: this.#o.newAccessId(), input: null, claimed: null, certificateSm3: null, requestDigest: null, certifiedRequester: null, decision: null };
+    const trail: Trail = {
+      accessId: this.#o.newAccessId(),
+      input: null,
+      claimed: null,
+      certificateSm3: null,
+      requestDigest: null,
+      certifiedRequester: null,
+      decision: null,
+      nonce: null,
+      nonceSettled: false,
+      recorded: false,
+    };
     try {
       const answer = await this.#answer(call, trail, started);
       return answer;
     } catch (error) {
       const zt = isZtError(error) ? error : new ZtError('ZT_ERR_INTERNAL', 'the exchange failed', { cause: error });
-      await this.#recordRefusal(call.protocol, trail, zt, started);
+      if (!trail.recorded) await this.#recordRefusal(call.protocol, trail, zt, started);
       throw zt;
     }
   }
@@ -209,6 +226,9 @@ export class ExchangeService {
       requestDigest: verified.requestDigest,
       certifiedRequester: input.requester,
       decision: null,
+      nonce: null,
+      nonceSettled: false,
+      recorded: false,
     };
     try {
       return await this.#decideAndFetch(verified.protocol, trail, started, input, this.#clock(), async () => undefined);
@@ -250,13 +270,30 @@ export class ExchangeService {
     }
     trail.input = input;
     const now = this.#clock();
-    const { fresh } = await this.#o.requests.verify(call, input.requester, trail);
+    const verified = await this.#o.requests.verify(call, input.requester, trail);
+    // Claimed with the access record when the gateway left it unclaimed: one commit for both.
+    trail.nonce = verified.takeNonce();
+    const fresh = trail.nonce ? async () => undefined : verified.fresh;
     try {
       return await this.#decideAndFetch(call.protocol, trail, started, input, now, fresh);
     } finally {
       // A replay is reported as such even when the request failed for another reason too.
-      await fresh();
+      if (trail.nonce && !trail.nonceSettled) await this.#claimAlone(trail.nonce, trail);
+      else await fresh();
     }
+  }
+
+  /** Claims a taken nonce that no record carried (the request was refused before its answer was recorded). */
+  async #claimAlone(nonce: DeferredNonce, trail: Trail): Promise<void> {
+    trail.nonceSettled = true;
+    let fresh: boolean;
+    try {
+      fresh = await this.#o.nonces.claimReserved(nonce.key, nonce.expiresAt);
+    } catch (error) {
+      this.#o.nonces.forget(nonce.key);
+      throw error;
+    }
+    if (!fresh) throw new ZtError('ZT_ERR_REQUEST_REPLAYED', 'the nonce of this request has been used before by this certificate');
   }
 
   /**
@@ -356,27 +393,46 @@ export class ExchangeService {
     // the caller gets an error, not data (a record of an answer never sent is possible, the reverse is not).
     const signing = this.#o.signer().then((platform) => signEnvelope(platform.batch, canonicalResult));
     signing.catch(() => undefined);
-    await this.#o.log.write({
-      id: accessId,
-      at,
-      requester: input.requester,
-      operator: input.operator,
-      subjectKind: subject.kind,
-      subjectCode: subject.code,
-      resource: input.resource,
-      itemsRequested: input.items,
-      itemsReturned: Object.keys(items),
-      serviceItem: input.purpose.serviceItem,
-      caseNumber: input.purpose.caseNumber,
-      decision: 'permit',
-      ruleIds: result.ruleIds,
-      policyRevision: decision.revision,
-      latencyMs: performance.now() - started,
-      requestDigest: trail.requestDigest,
-      responseDigest: sm3(canonicalResult),
-      certificateSm3: trail.certificateSm3,
-      protocol,
-    });
+    const nonce = trail.nonce;
+    if (nonce) trail.nonceSettled = true;
+    const written = this.#o.log.write(
+      {
+        id: accessId,
+        at,
+        requester: input.requester,
+        operator: input.operator,
+        subjectKind: subject.kind,
+        subjectCode: subject.code,
+        resource: input.resource,
+        itemsRequested: input.items,
+        itemsReturned: Object.keys(items),
+        serviceItem: input.purpose.serviceItem,
+        caseNumber: input.purpose.caseNumber,
+        decision: 'permit',
+        ruleIds: result.ruleIds,
+        policyRevision: decision.revision,
+        latencyMs: performance.now() - started,
+        requestDigest: trail.requestDigest,
+        responseDigest: sm3(canonicalResult),
+        certificateSm3: trail.certificateSm3,
+        protocol,
+      },
+      { nonce },
+    );
+    let receipt;
+    try {
+      receipt = await written;
+    } catch (error) {
+      // Nothing committed: neither the record nor the nonce. The request may be sent again.
+      if (nonce) this.#o.nonces.forget(nonce.key);
+      throw error;
+    }
+    if (receipt.replayed) {
+      // The record's statement found the nonce claimed (by another instance, or before a restart) and recorded the
+      // refusal itself; nothing is released.
+      trail.recorded = true;
+      throw new ZtError('ZT_ERR_REQUEST_REPLAYED', 'the nonce of this request has been used before by this certificate');
+    }
     return { result, canonical: canonicalResult, signature: await signing };
   }
 

@@ -71,6 +71,16 @@ describeWithService('kafka', 'the exchange on two instances', () => {
       const replay = await send(b);
       expect(replay.status).toBe(409);
       expect(((await replay.json()) as { code: string }).code).toBe('ZT_ERR_REQUEST_REPLAYED');
+      // b found the nonce taken in the statement that writes its record: one permit, one refusal of the replay, and
+      // nothing released by the refusal.
+      const { rows } = await a.app.ctx.db.query<{ decision: string; error_code: string | null; items_returned: string[]; instance: string }>(
+        `SELECT decision, error_code, items_returned, instance FROM access_record WHERE case_number = 'MULTI-3' ORDER BY seq`,
+      );
+      expect(rows.map((r) => [r.decision, r.error_code, r.items_returned.length > 0])).toEqual([
+        ['permit', null, true],
+        ['deny', 'ZT_ERR_REQUEST_REPLAYED', false],
+      ]);
+      expect(new Set(rows.map((r) => r.instance)).size).toBe(2);
     });
 
     it('publishes every access record to Kafka', async () => {

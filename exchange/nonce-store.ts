@@ -28,9 +28,29 @@ export class NonceStore {
   /** True when this is the first use of `key`; false when it was claimed before (a replay). */
   claim(key: string, expiresAt: Date): Promise<boolean> {
     // A key seen here is never queued twice, so a batch holds each key once.
-    if (this.#seen.has(key)) return Promise.resolve(false);
-    this.#seen.set(key, true);
+    if (!this.reserve(key)) return Promise.resolve(false);
     return this.#claims.push({ key, expiresAt });
+  }
+
+  /**
+   * The first half of a claim, in this instance only: false when `key` was seen here before (a replay). A caller
+   * that reserves a key claims it in the database itself, in a commit of its own (the access record's, see
+   * AccessLogWriter), or with claimReserved(); forget() it if that commit fails.
+   */
+  reserve(key: string): boolean {
+    if (this.#seen.has(key)) return false;
+    this.#seen.set(key, true);
+    return true;
+  }
+
+  /** The database half of a claim of a key reserved here. */
+  claimReserved(key: string, expiresAt: Date): Promise<boolean> {
+    return this.#claims.push({ key, expiresAt });
+  }
+
+  /** Forgets a reserved key whose claim was never committed, so that the request may be sent again. */
+  forget(key: string): void {
+    this.#seen.delete(key);
   }
 
   async #insert(batch: Claim[]): Promise<boolean[]> {

@@ -84,7 +84,8 @@ export class AccessEnforcer {
   }
 
   async #verified(call: SignedCall, deferred: boolean, roles: readonly string[] | null): Promise<Authorised> {
-    const verification = await this.#o.requests.check(call);
+    // A route whose service records refusals gets the nonce unclaimed: the service claims it, with its record.
+    const verification = await this.#o.requests.check(call, { deferNonce: deferred });
     const verified = verification.verified;
     if (!verified) {
       // An unsigned call is refused here whatever the route: it names no department to attribute a record to.

@@ -34,10 +34,24 @@ export interface VerifiedCaller {
   certificateSm3: Buffer;
 }
 
+/** A nonce that its service claims in a commit of its own (the exchange, with the access record). */
+export interface DeferredNonce {
+  /** The key of exchange_nonces: SM3 of the certificate's fingerprint and the nonce, in hex. */
+  readonly key: string;
+  readonly expiresAt: Date;
+}
+
 export interface VerifiedRequest {
   certificate: TrustedCertificate;
   /** Resolves when the nonce was claimed first; rejects with ZT_ERR_REQUEST_REPLAYED otherwise. */
   fresh: () => Promise<void>;
+  /**
+   * Hands the nonce to a service that claims it in its own commit, when its claim has not started (the gateway
+   * defers it on routes whose service records refusals). Throws ZT_ERR_REQUEST_REPLAYED when this instance has seen
+   * the nonce before. Once taken, fresh() resolves at once: the taker must refuse the request if its claim fails,
+   * and claim it in the database (or forget it) whatever the outcome. Null when the claim has started already.
+   */
+  takeNonce: () => DeferredNonce | null;
   /** The signature parts as presented, kept by features that store the signed request as evidence. */
   presented: PresentedSignature;
 }
