@@ -1,20 +1,29 @@
 // Runs the benchmarks and prints their figures with the machine they ran on. Never part of `npm test`.
 //   npm run bench                      all benchmarks
-//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, licence-verify, licence-conversion, sm2, batch-signer, decide)
-//   ZT_BENCH_CONVERSION_ROWS=100000     rows converted by licence-conversion (default 20,000)
-//   ZT_BENCH_COLD_LICENCES=5000        licences issued for the cold-cache run of licence-verify (0 skips it)
+//   npm run bench -- sm2 batch-signer  only those named (gateway, exchange, licence-verify, licence-conversion, sm2, batch-signer, decide, blind-index)
 //   ZT_BENCH_SECONDS=20 npm run bench  longer runs (default 10 s per gateway run, 3 s per crypto loop)
-//   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway on PostgreSQL
-//   ZT_BENCH_WORKERS=2 ZT_BENCH_KAFKA_BROKERS=127.0.0.1:9092  and the exchange on two gateway processes
-//   npm run bench -- audit-search      search latency on 1,000,000 access records (needs ZT_BENCH_DATABASE_URL; ZT_BENCH_AUDIT_ROWS)
+//   ZT_BENCH_CONNECTIONS=64            connections at peak (default 10 for gateway, 32 for exchange and licence-verify)
+//   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway, the exchange and licence verification on PostgreSQL
+//   ZT_BENCH_PROFILE_DIR=/tmp/prof     write a CPU profile of each gateway process started by exchange and licence-verify
+// exchange (HTTP and gRPC, against baselines A and B measured in the same run; PostgreSQL with ZT_BENCH_DATABASE_URL):
+//   ZT_BENCH_WORKERS=2 ZT_BENCH_KAFKA_BROKERS=127.0.0.1:9092  also PostgreSQL + Kafka on one and on two gateway processes
+//   ZT_BENCH_SOAK_SECONDS=600          also run the PostgreSQL exchange at half of its peak this long, memory each minute
+// licence-verify:
+//   ZT_BENCH_FIXED_RATE=5000           the fixed-rate run at this rate (default: half of the peak)
+//   ZT_BENCH_COLD_LICENCES=5000        licences issued for the cold-cache run (default 5,000; 0 skips it)
+// others:
+//   ZT_BENCH_CONVERSION_ROWS=100000    rows converted by licence-conversion (default 20,000; ZT_BENCH_CONVERSION_BATCH,
+//                                      _WINDOW, and _PGLITE=0 to convert on PostgreSQL only)
+//   npm run bench -- audit-search      search latency on 1,000,000 access records (needs ZT_BENCH_DATABASE_URL; ZT_BENCH_AUDIT_ROWS, ZT_BENCH_AUDIT_REQUESTS)
 //   npm run bench -- intake-prefill    prefill latency with the demo data (ZT_BENCH_PREFILLS, default 300; PostgreSQL too with ZT_BENCH_DATABASE_URL)
 //   npm run bench -- audit-log         sequencing, proofs and verify of the tamper-evident log on 1,000,000 records (needs ZT_BENCH_DATABASE_URL; ZT_BENCH_AUDIT_LOG_ROWS)
+//   ZT_BENCH_KEEP=1                    audit-search and audit-log keep their schema
 import { benchAuditSearch, printAuditSearch } from './audit-search.bench.js';
 import { benchAuditLog, printAuditLog } from './audit-log.bench.js';
 import { benchIntakePrefill, printIntakePrefill } from './intake-prefill.bench.js';
 import { benchBatchSigner, printBatchSigner } from './batch-signer.bench.js';
 import { benchDecide, printDecide } from './decide.bench.js';
-import { benchExchange, printExchange } from './exchange.bench.js';
+import { benchExchange, printExchange, type ExchangeBenchOptions } from './exchange.bench.js';
 import { benchLicenceVerify, printLicenceVerify } from './licence-verify.bench.js';
 import { benchLicenceConversion, printLicenceConversion } from './licence-conversion.bench.js';
 import { benchGatewayRead } from './gateway-read.bench.js';
@@ -50,12 +59,22 @@ if (wanted('gateway')) {
     );
   }
 }
-if (wanted('exchange')) printExchange(await benchExchange(seconds, Number(process.env.ZT_BENCH_CONNECTIONS ?? 32), process.env.ZT_BENCH_DATABASE_URL || undefined), seconds);
+if (wanted('exchange')) {
+  const options: ExchangeBenchOptions = {
+    seconds,
+    connections: Number(process.env.ZT_BENCH_CONNECTIONS ?? 32),
+    workers: Number(process.env.ZT_BENCH_WORKERS ?? 1),
+    soakSeconds: Number(process.env.ZT_BENCH_SOAK_SECONDS ?? 0),
+    ...(process.env.ZT_BENCH_DATABASE_URL ? { databaseUrl: process.env.ZT_BENCH_DATABASE_URL } : {}),
+    ...(process.env.ZT_BENCH_KAFKA_BROKERS ? { kafkaBrokers: process.env.ZT_BENCH_KAFKA_BROKERS } : {}),
+  };
+  printExchange(await benchExchange(options));
+}
 if (wanted('licence-verify')) {
   const options = {
     seconds,
     connections: Number(process.env.ZT_BENCH_CONNECTIONS ?? 32),
-    fixedRate: Number(process.env.ZT_BENCH_FIXED_RATE ?? 5000),
+    ...(process.env.ZT_BENCH_FIXED_RATE ? { fixedRate: Number(process.env.ZT_BENCH_FIXED_RATE) } : {}),
     coldLicences: Number(process.env.ZT_BENCH_COLD_LICENCES ?? 5000),
     ...(process.env.ZT_BENCH_DATABASE_URL ? { databaseUrl: process.env.ZT_BENCH_DATABASE_URL } : {}),
   };
