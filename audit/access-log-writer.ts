@@ -288,7 +288,7 @@ export class AccessLogWriter {
       try {
         const parameters = this.#parameters(batch);
         duplicates = parameters.duplicates;
-        const { rows } = await this.#db.query<{ id: string; seq: number; replayed: boolean }>(INSERT_BATCH, parameters.params);
+        const { rows } = await this.#db.query<{ id: string; seq: number; replayed: boolean }>(INSERT_BATCH, parameters.params, { prepare: true });
         seqs = new Map(rows.map((r) => [r.id, { seq: Number(r.seq), replayed: r.replayed === true }]));
       } catch (error) {
         const failure = new ZtError('ZT_ERR_STORAGE_UNAVAILABLE', `the access log could not commit a batch of ${batch.length} records: ${(error as Error)?.message ?? String(error)}`, {

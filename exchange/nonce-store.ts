@@ -62,6 +62,7 @@ export class NonceStore {
         `INSERT INTO exchange_nonces (key, expires_at) SELECT * FROM unnest($1::text[], $2::timestamptz[])
          ON CONFLICT (key) DO NOTHING RETURNING key`,
         [batch.map((c) => c.key), batch.map((c) => c.expiresAt)],
+        { prepare: true },
       );
       const fresh = new Set(rows.map((r) => r.key.trim()));
       return batch.map((c) => fresh.has(c.key));

@@ -227,7 +227,7 @@ export class AnalyticsProjection {
     const json = JSON.stringify(rows);
     for (let attempt = 1; ; attempt++) {
       try {
-        const { rows: out } = await this.#db.query<{ applied: number; late: number }>(APPLY, [json]);
+        const { rows: out } = await this.#db.query<{ applied: number; late: number }>(APPLY, [json], { prepare: true });
         report.applied = Number(out[0]!.applied);
         report.late = Number(out[0]!.late);
         report.duplicates = rows.length - report.applied - report.late;

@@ -1,4 +1,4 @@
-export type { Database, DatabaseKind, QueryResult, Queryable, Session } from './port.js';
+export type { Database, DatabaseKind, QueryOptions, QueryResult, Queryable, Session } from './port.js';
 export { SqlState, sqlState } from './port.js';
 export { migrate, readMigrations, defaultMigrationsDir, type Migration, type MigrationReport } from './migrate.js';
 export { openDatabase } from './open.js';

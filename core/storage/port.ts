@@ -7,9 +7,17 @@ export interface QueryResult<R> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * Keep the statement prepared on each connection (PostgreSQL), so that running it again skips parsing and planning:
+   * for the few fixed statements of the hot paths, never for SQL built per call. PGlite ignores it.
+   */
+  prepare?: boolean;
+}
+
 export interface Queryable {
   /** One statement with $1… parameters. */
-  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<R>>;
+  query<R = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<R>>;
   /** A script of several statements without parameters (migrations, DDL). */
   exec(sql: string): Promise<void>;
 }

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { redactUrl } from '../../config/index.js';
 import { ZtError } from '../../errors/index.js';
-import type { Database, QueryResult, Queryable, Session } from '../port.js';
+import type { Database, QueryOptions, QueryResult, Queryable, Session } from '../port.js';
 
 export interface PgOptions {
   url: string;
@@ -57,11 +57,24 @@ export function advisoryLockId(key: string): string {
   return createHash('sha256').update(key).digest().readBigInt64BE(0).toString();
 }
 
+/** Names of prepared statements, by their SQL: the same name on every connection, prepared there on first use. */
+const preparedNames = new Map<string, string>();
+
+function queryConfig(sql: string, params: readonly unknown[], options: QueryOptions | undefined): pg.QueryConfig {
+  if (!options?.prepare) return { text: sql, values: params as unknown[] };
+  let name = preparedNames.get(sql);
+  if (name === undefined) {
+    name = `zt_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
+    preparedNames.set(sql, name);
+  }
+  return { name, text: sql, values: params as unknown[] };
+}
+
 class ClientQueryable implements Queryable {
   constructor(protected readonly client: pg.PoolClient) {}
 
-  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.client.query(sql, params as unknown[]);
+  async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<R>> {
+    const result = await this.client.query(queryConfig(sql, params, options));
     return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
   }
 
@@ -131,8 +144,8 @@ export class PgDatabase implements Database {
     return new PgDatabase(pool, options.schema ? `${location} schema ${options.schema}` : location, options.schema);
   }
 
-  async query<R>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<R>> {
-    const result = await this.pool.query(sql, params as unknown[]);
+  async query<R>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<R>> {
+    const result = await this.pool.query(queryConfig(sql, params, options));
     return { rows: result.rows as R[], rowCount: result.rowCount ?? result.rows.length };
   }
 
