@@ -9,7 +9,8 @@ import type { Queryable } from '../../../core/storage/index.js';
 import type { Connector, ConnectorQuery, ConnectorRecord } from '../connector.js';
 
 // Lookups are batched the way a group commit is: the first goes at once, those arriving while it runs share the next
-// query (WHERE subject_code = ANY(...)), so concurrent requests cost one round trip, not one each. Items are picked
+// query (WHERE subject_code = ANY(...)), so concurrent requests cost one round trip, not one each. One query at a
+// time: with two in flight, each carried half the lookups for the same cost per statement. Items are picked
 // here from the record; what was not asked for never leaves the gateway.
 const FETCH = `SELECT r.subject_code, r.subject_kind, r."values", r.loaded_at, r.updated_at
 FROM exchange_records AS r WHERE r.resource = $1 AND r.subject_code = ANY($2::text[])`;
@@ -34,7 +35,7 @@ export class TableConnector implements Connector {
     this.source = `table:${resource}`;
   }
 
-  readonly #lookups = new BatchQueue<ConnectorQuery, ConnectorRecord | null>((batch) => this.#read(batch), { maxBatch: 500, maxInFlight: 2 });
+  readonly #lookups = new BatchQueue<ConnectorQuery, ConnectorRecord | null>((batch) => this.#read(batch), { maxBatch: 500, maxInFlight: 1 });
 
   async fetch(query: ConnectorQuery): Promise<ConnectorRecord | null> {
     if (query.resource !== this.resource) {
@@ -51,7 +52,7 @@ export class TableConnector implements Connector {
     const keys = batch.map((q) => this.pseudonyms.candidates(q.subject.code));
     let rows: RecordRow[];
     try {
-      ({ rows } = await this.db.query<RecordRow>(FETCH, [this.resource, [...new Set(keys.flat())]]));
+      ({ rows } = await this.db.query<RecordRow>(FETCH, [this.resource, [...new Set(keys.flat())]], { prepare: true }));
     } catch (error) {
       if (isZtError(error)) throw error;
       throw new ZtError('ZT_ERR_UPSTREAM_UNAVAILABLE', `the exchange table of ${this.resource} cannot be read: ${(error as Error).message}`, { cause: error });
