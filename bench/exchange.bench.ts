@@ -3,7 +3,8 @@
 // (POST /v1/exchange/query, driven by autocannon) and gRPC (zhengtong.v1.ExchangeService/Query, driven by
 // bench/grpc-driver.ts), with requests signed by the client SDK's signing functions before each run (a fresh nonce
 // each, every nonce used once). The gateway runs in its own process on the embedded PGlite or on PostgreSQL
-// (ZT_BENCH_DATABASE_URL). Each protocol runs at its peak, then at half of that peak at a fixed rate, then at 50 req/s.
+// (ZT_BENCH_DATABASE_URL). Each protocol runs at its peak, then at half of that peak at a fixed rate, then at 50 req/s;
+// the fixed rates are evenly spaced (bench/http-paced.ts for HTTP), not autocannon's bursts per second.
 //
 // Baselines, in the same run with the same drivers and connections (bench/baseline-exchange-server.ts):
 //   A  a bare server that verifies the request signature and SM2-signs an answer of the same size in a worker pool;
@@ -19,6 +20,7 @@ import autocannon from 'autocannon';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 import { compare, probe, residentBytes, scrapeMetrics, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
+import { driveHttpPaced } from './http-paced.js';
 import { EXCHANGE_GRPC_PATH, EXCHANGE_HTTP_PATH, encodeQueryJson, encodeQueryRequest, signGrpcRequest, signHttpRequest, type QueryInput } from '../client/index.js';
 import { LocalSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate } from '../certs/x509/index.js';
@@ -203,6 +205,12 @@ interface DriveOptions {
 }
 
 async function driveHttp(url: string, requests: readonly HttpRequest[], o: DriveOptions): Promise<RunFigures & { total: number; duration: number }> {
+  if (o.overallRate) {
+    // Evenly spaced, not autocannon's bursts per connection and second (bench/http-paced.ts).
+    const seconds = o.seconds ?? 1;
+    const r = await driveHttpPaced({ url, requests, seconds, connections: o.connections, rate: o.overallRate, ...(o.cycle ? { cycle: true } : {}) });
+    return { ...r, total: Math.round(r.requestsPerSecond * seconds), duration: seconds };
+  }
   let next = 0;
   let exhausted = false;
   let instance: autocannon.Instance | undefined;
