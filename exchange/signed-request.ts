@@ -5,7 +5,7 @@
 // caller awaits fresh() before releasing anything. A service that commits a record of its own before it answers (the
 // exchange) takes the nonce instead and claims it in that commit: one round trip fewer per request.
 import { ZtError } from '../core/errors/index.js';
-import { sm2Verify, sm3 } from '../certs/sm2/sm2.js';
+import { sm2Verify, sm3, type KeyObject } from '../certs/sm2/sm2.js';
 import type { TrustStore } from '../certs/trust/index.js';
 import type { NonceStore } from './nonce-store.js';
 import { canonicalRequest } from '../transport/request-signature.js';
@@ -18,6 +18,11 @@ export interface SignedRequestVerifierOptions {
   nonces: NonceStore;
   windowMs: number;
   clock?: () => number;
+  /**
+   * Verifies the SM2 signature over the canonical request: a pool of worker threads in the gateway
+   * (certs/sm2/verify-pool.ts), so that the event loop does not; on this thread without it.
+   */
+  verifySignature?: (publicKey: KeyObject, message: Uint8Array, signature: Uint8Array) => Promise<boolean>;
 }
 
 export class SignedRequestVerifier {
@@ -95,7 +100,8 @@ export class SignedRequestVerifier {
       certificateSm3: trail.certificateSm3,
     });
     trail.requestDigest = sm3(canonical);
-    if (!sm2Verify(certificate.publicKey, canonical, presented.signature)) {
+    const verify = this.#o.verifySignature;
+    if (!(verify ? await verify(certificate.publicKey, canonical, presented.signature) : sm2Verify(certificate.publicKey, canonical, presented.signature))) {
       const { assertSm2Signature } = await import('../certs/sm2/diagnose.js');
       assertSm2Signature(certificate.publicKey, canonical, presented.signature);
       throw new ZtError('ZT_ERR_SIGNATURE_INVALID', 'the request signature does not verify over the canonical request (docs/exchange-protocol.md)');

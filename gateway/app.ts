@@ -43,6 +43,8 @@ import { AccessEnforcer } from './access.js';
 import { ConsoleActionLog } from '../console/index.js';
 import { ConsoleAccounts, ConsoleSessions, OidcSignIn, parseOidcDepartments, seedDemoAccounts, DEMO_ACCOUNTS_FILE_NAME, type DemoAccountsReport } from '../console/accounts/index.js';
 import { join } from 'node:path';
+import { availableParallelism } from 'node:os';
+import { Sm2VerifyPool } from '../certs/sm2/verify-pool.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
@@ -106,6 +108,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   });
   let db: Database | undefined;
   let bus: EventBus | undefined;
+  let verifyPool: Sm2VerifyPool | undefined;
   try {
     db = await openDatabase(config, logger);
     const migrations = await migrate(db);
@@ -200,7 +203,15 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       return platformSigner;
     };
     const nonces = new NonceStore(db);
-    const requests = new SignedRequestVerifier({ trust, nonces, windowMs: config.signatureWindowSeconds * 1000 });
+    // Request signatures are verified off the event loop, by threads of their own.
+    verifyPool = await Sm2VerifyPool.start({ threads: config.verifyThreads || Math.max(1, Math.floor(availableParallelism() / config.workers)) });
+    const pool = verifyPool;
+    const requests = new SignedRequestVerifier({
+      trust,
+      nonces,
+      windowMs: config.signatureWindowSeconds * 1000,
+      verifySignature: (publicKey, message, signature) => pool.verify(publicKey, message, signature),
+    });
     // Reading the access log takes a signed request from a supervisor, or from a portal for one subject's view; a
     // department that tries without being either is recorded with the queries (audit_queries), then refused.
     const auditGuard: AuditAccessGuard = new AuditAccessGuard({
@@ -412,12 +423,14 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       await accessLog.close();
       await connectors.close();
       if (platformSigner) await (await platformSigner.catch(() => null))?.close();
+      await pool.close();
     };
     await (await policyRef.current.listen(bus, config.instanceId!)).ready;
     const http = await createHttpServer(ctx);
     const grpc = createGrpcServer(ctx);
     return assemble(ctx, migrations, seed, demoAccounts, http, grpc, closeExchange);
   } catch (error) {
+    await verifyPool?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
     await db?.close().catch(() => undefined);
     throw error;

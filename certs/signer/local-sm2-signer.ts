@@ -2,13 +2,11 @@
 // so signing uses every core and never blocks the event loop; InProcessSm2Signer signs on the calling thread (for
 // command-line tools and tests, and as the baseline in benchmarks).
 import { availableParallelism } from 'node:os';
-import { createRequire } from 'node:module';
-import { extname } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import type { KeyObject } from 'node:crypto';
 import { ZtError, type ErrorCode, errorCatalogue } from '../../core/errors/index.js';
 import { sm2Sign } from '../sm2/sm2.js';
+import { startWorker } from '../worker-threads.js';
 import type { Signer, SignerCertificate } from './signer.js';
 import { loadLocalSignerKey, type LocalSignerKeyOptions } from './signer-key.js';
 
@@ -49,29 +47,6 @@ export interface SignerPoolStats {
   threadId: number;
   signed: number;
   inFlight: number;
-}
-
-// The worker file sits next to this module: sign-worker.js in dist/, sign-worker.ts under tsx and vitest. Node 20
-// does not apply `--import tsx` from a worker's execArgv to the worker's own entry module (ERR_UNKNOWN_FILE_EXTENSION),
-// so for TypeScript sources the worker starts from a two-line bootstrap that registers tsx, then imports the file.
-const moduleExtension = extname(fileURLToPath(import.meta.url));
-const workerUrl = new URL(`./sign-worker${moduleExtension}`, import.meta.url);
-const workerEntry: { entry: URL | string; eval: boolean } =
-  moduleExtension === '.ts'
-    ? {
-        entry: `import(${JSON.stringify(tsxEsmApi())})
-  .then((tsx) => { tsx.register(); return import(${JSON.stringify(workerUrl.href)}); });`,
-        eval: true,
-      }
-    : { entry: workerUrl, eval: false };
-
-// Workers would inherit the process's flags, and some break a worker's start (`node --input-type=module -e …`
-// makes the worker file unloadable); the worker needs none, so it gets none but source maps.
-const workerExecArgv = process.execArgv.filter((flag) => flag === '--enable-source-maps');
-
-/** tsx's ESM API: require.resolve picks its CommonJS twin (index.cjs), whose ESM half sits beside it as index.mjs. */
-function tsxEsmApi(): string {
-  return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
 }
 
 export class LocalSm2Signer implements Signer {
@@ -148,7 +123,7 @@ export class LocalSm2Signer implements Signer {
 
   #spawn(slot: number): Promise<void> {
     const pkcs8 = this.#privateKey.export({ type: 'pkcs8', format: 'der' });
-    const worker = new Worker(workerEntry.entry, { eval: workerEntry.eval, execArgv: workerExecArgv, workerData: { pkcs8, userId: this.userId } satisfies SignWorkerData });
+    const worker = startWorker(import.meta.url, 'sign-worker', { workerData: { pkcs8, userId: this.userId } satisfies SignWorkerData });
     pkcs8.fill(0); // the worker got a copy
     const thread = new PoolThread(worker);
     this.#threads[slot] = thread;

@@ -1,0 +1,44 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSm2KeyPair, sm2Sign, sm2Verify } from './sm2.js';
+import { Sm2VerifyPool } from './verify-pool.js';
+
+describe('Sm2VerifyPool', () => {
+  let pool: Sm2VerifyPool;
+  beforeAll(async () => {
+    pool = await Sm2VerifyPool.start({ threads: 2 });
+  });
+  afterAll(() => pool.close());
+
+  it('answers as sm2Verify does, for many keys and signatures asked at once', async () => {
+    const keys = Array.from({ length: 5 }, () => generateSm2KeyPair());
+    const cases = Array.from({ length: 200 }, (_, i) => {
+      const { privateKey, publicKey } = keys[i % keys.length]!;
+      const message = randomBytes(64 + (i % 7));
+      const signature = sm2Sign(privateKey, message);
+      // Every third one is checked against another message, every fifth under another key.
+      const checked = i % 3 === 0 ? randomBytes(64) : message;
+      const key = i % 5 === 0 ? keys[(i + 1) % keys.length]!.publicKey : publicKey;
+      return { key, checked, signature };
+    });
+    const answers = await Promise.all(cases.map((c) => pool.verify(c.key, c.checked, c.signature)));
+    expect(answers).toEqual(cases.map((c) => sm2Verify(c.key, c.checked, c.signature)));
+    expect(answers.filter(Boolean).length).toBeGreaterThan(50);
+    expect(answers.filter((a) => !a).length).toBeGreaterThan(50);
+  });
+
+  it('refuses a signature that is not one with ZT_ERR_SIGNATURE_MALFORMED, before any thread sees it', async () => {
+    const { publicKey } = generateSm2KeyPair();
+    await expect(pool.verify(publicKey, Buffer.from('m'), Buffer.from('not a signature'))).rejects.toMatchObject({ code: 'ZT_ERR_SIGNATURE_MALFORMED' });
+  });
+
+  it('refuses work once closed', async () => {
+    const closed = await Sm2VerifyPool.start({ threads: 1 });
+    const { privateKey, publicKey } = generateSm2KeyPair();
+    const signature = sm2Sign(privateKey, Buffer.from('m'));
+    const answered = closed.verify(publicKey, Buffer.from('m'), signature);
+    await closed.close();
+    expect(await answered).toBe(true);
+    await expect(closed.verify(publicKey, Buffer.from('m'), signature)).rejects.toMatchObject({ code: 'ZT_ERR_SHUTTING_DOWN' });
+  });
+});

@@ -1,0 +1,200 @@
+// SM2 signature verification off the event loop: a pool of worker threads, fed in batches. A request's signature
+// check is the one piece of CPU work every signed call pays before anything else (about a quarter of the exchange's
+// main-thread time at peak), and on the main thread it competes with everything else the gateway does there;
+// in the pool it runs on the other cores. Verifications asked for in one turn of the event loop travel together:
+// one transferred buffer per thread and turn, not a message per signature. The public key travels as its
+// SubjectPublicKeyInfo (91 bytes); each thread keeps the keys it has seen, so a key is imported once per thread.
+import { availableParallelism } from 'node:os';
+import type { KeyObject } from 'node:crypto';
+import type { Worker } from 'node:worker_threads';
+import { ZtError } from '../../core/errors/index.js';
+import { startWorker } from '../worker-threads.js';
+import { assertSignatureShape, sm2Verify } from './sm2.js';
+
+/** @internal One verification, as packed into a batch. */
+export interface VerifyTask {
+  spki: Uint8Array;
+  message: Uint8Array;
+  signature: Uint8Array;
+}
+/** @internal A worker's answers, in the order of the tasks: 1 valid, 0 not; and what failed, by task index. */
+export interface VerifyAnswers {
+  valid: Uint8Array;
+  errors: Record<number, string>;
+}
+
+/**
+ * @internal A batch as one transferable buffer: per task the lengths of its SPKI, message and signature (u32 each,
+ * big-endian), then their bytes. Posting Uint8Array views one by one would copy each view's whole backing buffer
+ * (often Buffer's 8 KiB pool) and cost a structured clone per field; one transferred buffer costs neither.
+ */
+export function packTasks(tasks: readonly VerifyTask[]): ArrayBuffer {
+  let size = 0;
+  for (const t of tasks) size += 12 + t.spki.byteLength + t.message.byteLength + t.signature.byteLength;
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const t of tasks) {
+    view.setUint32(at, t.spki.byteLength);
+    view.setUint32(at + 4, t.message.byteLength);
+    view.setUint32(at + 8, t.signature.byteLength);
+    at += 12;
+    for (const part of [t.spki, t.message, t.signature]) {
+      out.set(part, at);
+      at += part.byteLength;
+    }
+  }
+  return out.buffer;
+}
+
+/** @internal The tasks of a packed batch, as views into it. */
+export function unpackTasks(buffer: ArrayBuffer): VerifyTask[] {
+  const bytes = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  const tasks: VerifyTask[] = [];
+  for (let at = 0; at < bytes.byteLength; ) {
+    const [a, b, c] = [view.getUint32(at), view.getUint32(at + 4), view.getUint32(at + 8)];
+    at += 12;
+    const spki = bytes.subarray(at, (at += a));
+    const message = bytes.subarray(at, (at += b));
+    const signature = bytes.subarray(at, (at += c));
+    tasks.push({ spki, message, signature });
+  }
+  return tasks;
+}
+
+interface Pending {
+  task: VerifyTask;
+  resolve: (valid: boolean) => void;
+  reject: (error: unknown) => void;
+}
+
+class VerifyThread {
+  /** Batches sent and not answered, oldest first (the worker answers in order). */
+  readonly batches: Pending[][] = [];
+  tasks = 0;
+  constructor(readonly worker: Worker) {}
+}
+
+export interface VerifyPoolOptions {
+  /** Worker threads; default os.availableParallelism(). */
+  threads?: number;
+}
+
+/** Tasks in one turn from which they are split over the threads. */
+const SPLIT_FROM = 8;
+
+/** The SPKI DER of each public key, made once. */
+const spkiOf = new WeakMap<KeyObject, Uint8Array>();
+
+export class Sm2VerifyPool {
+  readonly threads: number;
+  readonly #threads: VerifyThread[] = [];
+  #queue: Pending[] = [];
+  #flushScheduled = false;
+  #closed = false;
+
+  /** Starts the pool and resolves once every worker is up, so a broken set-up fails at start-up. */
+  static async start(options: VerifyPoolOptions = {}): Promise<Sm2VerifyPool> {
+    const pool = new Sm2VerifyPool(options.threads ?? availableParallelism());
+    await Promise.all(pool.#threads.map((t) => new Promise<void>((resolve, reject) => {
+      t.worker.once('online', () => resolve());
+      t.worker.once('error', reject);
+    })));
+    return pool;
+  }
+
+  private constructor(threads: number) {
+    if (!Number.isInteger(threads) || threads < 1) throw new ZtError('ZT_ERR_CONFIG_INVALID', `a verification pool needs at least one thread, not ${threads}`);
+    this.threads = threads;
+    for (let i = 0; i < threads; i++) this.#spawn(i);
+  }
+
+  /**
+   * Whether `signature` (DER) is a valid SM2 signature of `message` under `publicKey`, with the default user ID: the
+   * same answer as sm2Verify, ZT_ERR_SIGNATURE_MALFORMED for a signature that is not one, checked here at once.
+   */
+  verify(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new ZtError('ZT_ERR_SHUTTING_DOWN', 'the verification pool is closed'));
+    try {
+      assertSignatureShape(signature);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let spki = spkiOf.get(publicKey);
+    if (!spki) {
+      spki = new Uint8Array(publicKey.export({ type: 'spki', format: 'der' }));
+      spkiOf.set(publicKey, spki);
+    }
+    return new Promise<boolean>((resolve, reject) => {
+      this.#queue.push({ task: { spki, message, signature }, resolve, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        queueMicrotask(this.#flush);
+      }
+    });
+  }
+
+  /** Answers what was asked, then stops the threads. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    while (this.#queue.length > 0 || this.#threads.some((t) => t.batches.length > 0)) await new Promise((r) => setTimeout(r, 5));
+    await Promise.all(this.#threads.map((t) => t.worker.terminate()));
+  }
+
+  /**
+   * Hands what was asked in this turn to the least busy thread, or splits it over the threads when there is enough
+   * for each: waking a thread costs about as much as a verification on a virtual machine, so a few tasks are not
+   * worth two wake-ups.
+   */
+  readonly #flush = (): void => {
+    this.#flushScheduled = false;
+    const queue = this.#queue;
+    this.#queue = [];
+    const threads = [...this.#threads].sort((a, b) => a.tasks - b.tasks);
+    const share = queue.length < SPLIT_FROM ? queue.length : Math.ceil(queue.length / threads.length);
+    for (let i = 0, at = 0; at < queue.length; i++, at += share) {
+      const batch = queue.slice(at, at + share);
+      const thread = threads[i]!;
+      if (thread.batches.length === 0) thread.worker.ref();
+      thread.batches.push(batch);
+      thread.tasks += batch.length;
+      const packed = packTasks(batch.map((p) => p.task));
+      thread.worker.postMessage(packed, [packed]);
+    }
+  };
+
+  #spawn(slot: number): void {
+    const thread = new VerifyThread(startWorker(import.meta.url, 'verify-worker'));
+    this.#threads[slot] = thread;
+    thread.worker.unref();
+    thread.worker.on('message', (answers: VerifyAnswers) => {
+      const batch = thread.batches.shift();
+      if (!batch) return;
+      thread.tasks -= batch.length;
+      if (thread.batches.length === 0) thread.worker.unref();
+      batch.forEach((p, i) => {
+        const error = answers.errors[i];
+        if (error === undefined) p.resolve(answers.valid[i] === 1);
+        else p.reject(new ZtError('ZT_ERR_SIGNATURE_INVALID', `the signature could not be verified: ${error}`));
+      });
+    });
+    const fail = (cause: unknown) => {
+      for (let batch = thread.batches.shift(); batch; batch = thread.batches.shift()) {
+        thread.tasks -= batch.length;
+        for (const p of batch) p.reject(new ZtError('ZT_ERR_INTERNAL', 'a verification thread stopped before answering', { cause }));
+      }
+    };
+    thread.worker.on('error', fail);
+    thread.worker.on('exit', (code) => {
+      fail(new Error(`verification thread exited with code ${code}`));
+      if (!this.#closed && this.#threads[slot] === thread) this.#spawn(slot);
+    });
+  }
+}
+
+/** Verifies on the calling thread: the same contract as Sm2VerifyPool.verify, for tools and tests. */
+export async function verifyHere(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
+  return sm2Verify(publicKey, message, signature);
+}
