@@ -28,7 +28,7 @@ export interface OutboxRelayOptions {
   intervalMs?: number;
   batchSize?: number;
   /**
-   * Least time between the end of a pass and the next one a nudge starts; default 20 ms. Under load every commit of
+   * Least time between the end of a pass and the next one a nudge starts; default 50 ms. Under load every commit of
    * the access log nudges the relay, and a pass per commit cost four statements each (lock, read, delete, unlock)
    * for a handful of events; with the gap one pass takes what a few commits wrote. Events wait at most this long more.
    */
@@ -67,7 +67,7 @@ export class OutboxRelay {
     this.#logger = options.logger;
     this.#intervalMs = options.intervalMs ?? 250;
     this.#batchSize = options.batchSize ?? 200;
-    this.#minGapMs = options.minGapMs ?? 20;
+    this.#minGapMs = options.minGapMs ?? 50;
   }
 
   /** Events waiting in the outbox as of the last pass. */
