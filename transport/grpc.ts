@@ -23,8 +23,11 @@ export interface CallContext {
 }
 
 export type UnaryHandler = ((request: Record<string, unknown>, call: CallContext) => Promise<Record<string, unknown>>) & {
-  /** Told when a request cannot be decoded, before the handler would run (the exchange records it). */
-  onUndecodable?: (code: ErrorCode, latencyMs: number) => void;
+  /**
+   * Told when a request cannot be decoded or is refused before the handler would run (the exchange records it); the
+   * refusal is answered once it settles, as over HTTP, so the record exists when the caller learns of the refusal.
+   */
+  onUndecodable?: (code: ErrorCode, latencyMs: number) => Promise<void>;
   /** Who may call the method (transport/access.ts); the gateway refuses to register a method without one. */
   access?: AccessClass;
 };

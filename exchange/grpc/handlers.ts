@@ -23,6 +23,6 @@ export function exchangeHandlers(exchange: ExchangeService): Record<string, Unar
     });
     return { result: answer.canonical, signature: envelopeToMessage(answer.signature) };
   };
-  query.onUndecodable = (code, latencyMs) => void exchange.recordUnreadable('grpc', code, latencyMs);
+  query.onUndecodable = (code, latencyMs) => exchange.recordUnreadable('grpc', code, latencyMs);
   return { Query: withAccess(department('a department with a grant for the resource, items and service item', { recordsRefusals: true }), query) };
 }

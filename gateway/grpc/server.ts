@@ -4,7 +4,7 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ReflectionService } from '@grpc/reflection';
 import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus } from 'grpc-health-check';
 import type protobuf from 'protobufjs';
-import { toZtError, ZtError } from '../../core/errors/index.js';
+import { toZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import { exchangeHandlers } from '../../exchange/grpc/handlers.js';
 import { carriesGrpcSignature, peerAddress, signedGrpcCall, toTimestamp, withAccess, type CallContext, type UnaryHandler } from '../../transport/grpc.js';
 import { carriesStatement, department, PUBLIC, role, type AccessClass } from '../../transport/access.js';
@@ -180,16 +180,20 @@ function unary(
       callback({ code: zt.grpcStatus as grpc.status, details: zt.message, metadata: errorMetadata(zt, requestId) });
     };
     if (ctx.lifecycle.closing) return fail(new ZtError('ZT_ERR_SHUTTING_DOWN'));
+    // A refusal the handler is told of is answered once it has recorded it (never rejects: recordUnreadable logs).
+    const refuse = (error: ZtError): void => {
+      const told = handler.onUndecodable?.(error.code as ErrorCode, Number(process.hrtime.bigint() - started) / 1e6);
+      if (told) void told.finally(() => fail(error));
+      else fail(error);
+    };
     if (call.request.length > ctx.config.bodyLimitBytes) {
-      handler.onUndecodable?.('ZT_ERR_REQUEST_TOO_LARGE', Number(process.hrtime.bigint() - started) / 1e6);
-      return fail(new ZtError('ZT_ERR_REQUEST_TOO_LARGE', `the ${requestType.name} message has ${call.request.length} bytes; at most ${ctx.config.bodyLimitBytes} are accepted (ZT_BODY_LIMIT_BYTES)`));
+      return refuse(new ZtError('ZT_ERR_REQUEST_TOO_LARGE', `the ${requestType.name} message has ${call.request.length} bytes; at most ${ctx.config.bodyLimitBytes} are accepted (ZT_BODY_LIMIT_BYTES)`));
     }
     let request: Record<string, unknown>;
     try {
       request = requestType.toObject(requestType.decode(call.request), TO_OBJECT);
     } catch (error) {
-      handler.onUndecodable?.('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', Number(process.hrtime.bigint() - started) / 1e6);
-      return fail(new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error }));
+      return refuse(new ZtError('ZT_ERR_REQUEST_MALFORMED_PROTOBUF', `the ${requestType.name} message cannot be decoded: ${(error as Error).message}`, { cause: error }));
     }
     const access = handler.access!;
     const context = { requestId, logger, raw: call.request, metadata: call.metadata, peer: peerAddress(call.getPeer()), caller: null, verification: null } as CallContext;
@@ -202,9 +206,14 @@ function unary(
             context.verification = a.verification;
             return context;
           });
-    // A call refused at the door is still an access the exchange records.
-    admitted.catch((error: unknown) => handler.onUndecodable?.(toZtError(error).code, Number(process.hrtime.bigint() - started) / 1e6));
-    admitted.then((c) => handler(request, c)).then(
+    // A call refused at the door is still an access the exchange records, before the refusal is answered.
+    admitted.then(
+      (c) => handler(request, c),
+      async (error: unknown) => {
+        await handler.onUndecodable?.(toZtError(error).code as ErrorCode, Number(process.hrtime.bigint() - started) / 1e6);
+        throw error;
+      },
+    ).then(
       (response) => {
         let encoded: Buffer;
         try {
