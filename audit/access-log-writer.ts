@@ -93,6 +93,13 @@ export interface AccessLogWriterOptions {
   instance?: string;
   /** Clock for records without a time; for tests. */
   now?: () => Date;
+  /**
+   * Under steady load (the previous batch ended less than BUSY_MS ago), a record that finds the writer idle waits up
+   * to this long for others before its batch goes; an idle writer still sends a lone record at once. Default 0. For
+   * PGlite, which runs each statement on the event loop at a fixed cost of a millisecond or more, batches of one or
+   * two records otherwise spend most of the loop on that cost (gateway/app.ts sets it there).
+   */
+  lingerMs?: number;
   /** Called after each commit that wrote outbox rows: the relay's nudge. */
   onOutboxWrite?: () => void;
   /** Called after each batch with its size, outcome and the records left waiting. */
@@ -100,6 +107,8 @@ export interface AccessLogWriterOptions {
 }
 
 const REPLAYED: ErrorCode = 'ZT_ERR_REQUEST_REPLAYED';
+/** A writer whose last batch ended this recently is under load, for lingerMs. */
+const BUSY_MS = 20;
 
 const INSERT_BATCH = `
 WITH input AS (
@@ -191,6 +200,9 @@ export class AccessLogWriter {
   #inFlight = 0;
   #inFlightRecords = 0;
   #flushScheduled = false;
+  readonly #lingerMs: number;
+  /** When the last batch ended (performance.now()). */
+  #lastBatchEnd = -Infinity;
   #closing = false;
   #idle: Promise<void> | null = null;
   #resolveIdle: (() => void) | null = null;
@@ -208,6 +220,7 @@ export class AccessLogWriter {
     for (const [name, value] of [['maxBatchSize', this.maxBatchSize], ['maxInFlight', this.maxInFlight], ['maxPending', this.maxPending]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new ZtError('ZT_ERR_CONFIG_INVALID', `the access log's ${name} must be a positive integer, not ${value}`);
     }
+    this.#lingerMs = options.lingerMs ?? 0;
     this.#instance = options.instance;
     this.#now = options.now ?? (() => new Date());
     this.#onOutboxWrite = options.onOutboxWrite ?? null;
@@ -254,7 +267,8 @@ export class AccessLogWriter {
       // A microtask, not a timer: records written in the same turn share a batch, and none waits for a timer.
       if (!this.#flushScheduled && this.#inFlight < this.maxInFlight) {
         this.#flushScheduled = true;
-        queueMicrotask(this.#flush);
+        if (this.#lingerMs > 0 && performance.now() - this.#lastBatchEnd < BUSY_MS) setTimeout(this.#flush, this.#lingerMs);
+        else queueMicrotask(this.#flush);
       }
     });
   }
@@ -315,6 +329,7 @@ export class AccessLogWriter {
       if (!committed) this.#failedBatches++;
       this.#inFlight--;
       this.#inFlightRecords -= batch.length;
+      this.#lastBatchEnd = performance.now();
       const onBatch = this.#onBatch;
       if (onBatch) this.#notify(() => onBatch({ size: batch.length, committed, durationMs: performance.now() - started, pending: this.pending }));
       if (this.#queue.length > 0) this.#flush();

@@ -13,26 +13,42 @@ export interface BatchQueueOptions {
   maxBatch: number;
   /** Batches run at once. */
   maxInFlight: number;
+  /**
+   * Under steady load (a batch ended less than 20 ms ago), an item that finds no batch running waits up to this long
+   * for others; an idle queue still sends a lone item at once. Default 0 (see AccessLogWriter's lingerMs).
+   */
+  lingerMs?: number;
 }
 
 export class BatchQueue<T, R> {
   readonly #run: (items: T[]) => Promise<R[]>;
   readonly #maxBatch: number;
   readonly #maxInFlight: number;
+  readonly #lingerMs: number;
   #queue: Waiting<T, R>[] = [];
   #inFlight = 0;
+  #lingering = false;
+  #lastBatchEnd = -Infinity;
 
   /** `run` answers a batch with one result per item, in the items' order. */
   constructor(run: (items: T[]) => Promise<R[]>, options: BatchQueueOptions) {
     this.#run = run;
     this.#maxBatch = options.maxBatch;
     this.#maxInFlight = options.maxInFlight;
+    this.#lingerMs = options.lingerMs ?? 0;
   }
 
   push(item: T): Promise<R> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ item, resolve, reject });
-      if (this.#inFlight < this.#maxInFlight) void this.#drain();
+      if (this.#inFlight >= this.#maxInFlight || this.#lingering) return;
+      if (this.#lingerMs > 0 && this.#inFlight === 0 && performance.now() - this.#lastBatchEnd < 20) {
+        this.#lingering = true;
+        setTimeout(() => {
+          this.#lingering = false;
+          if (this.#inFlight < this.#maxInFlight && this.#queue.length > 0) void this.#drain();
+        }, this.#lingerMs);
+      } else void this.#drain();
     });
   }
 
@@ -47,6 +63,7 @@ export class BatchQueue<T, R> {
         } catch (error) {
           for (const w of batch) w.reject(error);
         }
+        this.#lastBatchEnd = performance.now();
       }
     } finally {
       this.#inFlight--;

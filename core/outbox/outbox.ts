@@ -28,9 +28,9 @@ export interface OutboxRelayOptions {
   intervalMs?: number;
   batchSize?: number;
   /**
-   * Least time between the end of a pass and the next one a nudge starts; default 50 ms. Under load every commit of
-   * the access log nudges the relay, and a pass per commit cost four statements each (lock, read, delete, unlock)
-   * for a handful of events; with the gap one pass takes what a few commits wrote. Events wait at most this long more.
+   * Least time between the end of a pass and the next one nudgeSoon() starts; default 50 ms. Under load every commit
+   * of the access log nudges the relay, and a pass per commit cost four statements (lock, read, delete, unlock) for a
+   * handful of events; with the gap one pass takes what a few commits wrote. Their events wait at most this long more.
    */
   minGapMs?: number;
 }
@@ -53,6 +53,8 @@ export class OutboxRelay {
   readonly #minGapMs: number;
   /** When the last pass ended (performance.now()); -Infinity before the first. */
   #lastPass = -Infinity;
+  /** Whether an urgent nudge waits for the next pass. */
+  #urgent = false;
   #timer: NodeJS.Timeout | null = null;
   #running: Promise<void> | null = null;
   #again = false;
@@ -87,11 +89,22 @@ export class OutboxRelay {
     this.#schedule(0);
   }
 
-  /** Asks for a pass soon: called after a commit that wrote to the outbox. */
+  /**
+   * Asks for a pass now: called after a commit that wrote to the outbox. Revocations, grants, roles and policy
+   * changes travel this way, and every instance acts on them only once they are published.
+   */
   nudge(): void {
     if (this.#stopped) return;
+    this.#urgent = true;
     if (this.#running) this.#again = true;
-    else this.#schedule(Math.max(0, this.#lastPass + this.#minGapMs - performance.now()));
+    else this.#schedule(0);
+  }
+
+  /** Asks for a pass once minGapMs has passed since the last: for the access log's events, many and never urgent. */
+  nudgeSoon(): void {
+    if (this.#stopped) return;
+    if (this.#running) this.#again = true;
+    else if (!this.#urgent) this.#schedule(Math.max(0, this.#lastPass + this.#minGapMs - performance.now()));
   }
 
   #schedule(ms: number): void {
@@ -112,9 +125,10 @@ export class OutboxRelay {
       let delay = this.#intervalMs;
       try {
         this.#again = false;
+        this.#urgent = false;
         while ((await this.relayBatch()) === this.#batchSize);
-        // Nudged during the pass: go again once the gap has passed, with what the commits meanwhile wrote.
-        if (this.#again) delay = this.#minGapMs;
+        // Nudged during the pass: at once if urgently, else once the gap has passed, with what was written meanwhile.
+        if (this.#again) delay = this.#urgent ? 0 : this.#minGapMs;
       } catch (error) {
         this.#failures++;
         delay = Math.min(5000, this.#intervalMs * 4);

@@ -14,6 +14,8 @@ const CHOICE_TTL_MS = 60_000;
 export interface ConnectorRegistryOptions {
   /** The blind index the exchange's tables are keyed by. */
   pseudonyms: BlindIndex;
+  /** How long a table lookup under load waits for others to share its statement (TableConnector); default 0. */
+  lingerMs?: number;
   /** Settings for every HTTP connector (timeouts, retries, breaker); the endpoint comes from the catalogue. */
   http?: Omit<HttpConnectorOptions, 'endpoint'>;
 }
@@ -48,7 +50,7 @@ export class ConnectorRegistry {
 
   async #choose(resource: string): Promise<Connector> {
     const held = await this.#db.query('SELECT 1 FROM exchange_extracts WHERE resource = $1 LIMIT 1', [resource]);
-    if (held.rows.length > 0) return new TableConnector(this.#db, resource, this.#options.pseudonyms);
+    if (held.rows.length > 0) return new TableConnector(this.#db, resource, this.#options.pseudonyms, { lingerMs: this.#options.lingerMs ?? 0 });
     const entry = await this.#catalogue.get(resource);
     if (entry.connector.kind === 'http') {
       let connector = this.#http.get(entry.connector.endpoint);

@@ -31,11 +31,13 @@ export class TableConnector implements Connector {
     private readonly db: Queryable,
     readonly resource: string,
     private readonly pseudonyms: BlindIndex,
+    options: { lingerMs?: number } = {},
   ) {
     this.source = `table:${resource}`;
+    this.#lookups = new BatchQueue<ConnectorQuery, ConnectorRecord | null>((batch) => this.#read(batch), { maxBatch: 500, maxInFlight: 1, lingerMs: options.lingerMs ?? 0 });
   }
 
-  readonly #lookups = new BatchQueue<ConnectorQuery, ConnectorRecord | null>((batch) => this.#read(batch), { maxBatch: 500, maxInFlight: 1 });
+  readonly #lookups: BatchQueue<ConnectorQuery, ConnectorRecord | null>;
 
   async fetch(query: ConnectorQuery): Promise<ConnectorRecord | null> {
     if (query.resource !== this.resource) {
