@@ -90,6 +90,26 @@ describe('HTTP service endpoints', () => {
     expect(r.text).toMatch(/zt_event_bus_up\{[^}]*\} 1/);
     expect(r.text).toContain('zt_outbox_backlog_events');
   });
+
+  it('says how busy the main thread is: idle and active seconds that only grow, and the utilisation between scrapes', async () => {
+    const read = (text: string, name: string): number => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+      expect(line, name).toBeDefined();
+      return Number(line!.slice(line!.lastIndexOf(' ') + 1));
+    };
+    const first = (await call('GET', '/metrics')).text;
+    // Busy for a while on the event loop, then idle for a while.
+    const end = performance.now() + 30;
+    while (performance.now() < end);
+    await new Promise((r) => setTimeout(r, 30));
+    const second = (await call('GET', '/metrics')).text;
+    for (const name of ['zt_event_loop_idle_seconds_total', 'zt_event_loop_active_seconds_total']) {
+      expect(read(second, name)).toBeGreaterThan(read(first, name));
+    }
+    const utilisation = read(second, 'zt_event_loop_utilization');
+    expect(utilisation).toBeGreaterThan(0);
+    expect(utilisation).toBeLessThanOrEqual(1);
+  });
 });
 
 describe('HTTP bad input gets the catalogue body', () => {
