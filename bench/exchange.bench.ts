@@ -21,6 +21,7 @@ import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 import { compare, probe, residentBytes, scrapeMetrics, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
 import { driveHttpPaced } from './http-paced.js';
+import type { RunFigures as LicenceRunFigures } from './licence-verify.bench.js';
 import { EXCHANGE_GRPC_PATH, EXCHANGE_HTTP_PATH, encodeQueryJson, encodeQueryRequest, signGrpcRequest, signHttpRequest, type QueryInput } from '../client/index.js';
 import { LocalSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate } from '../certs/x509/index.js';
@@ -42,13 +43,8 @@ const WARM_UP_REQUESTS = 1500;
 export type Protocol = 'HTTP' | 'gRPC';
 export type Backend = 'PGlite' | 'PostgreSQL';
 
-export interface RunFigures {
-  requestsPerSecond: number;
-  p50: number;
-  p99: number;
-  /** HTTP: non-2xx answers; gRPC: statuses other than OK. */
-  non2xx: number;
-  errors: number;
+/** non2xx counts, over gRPC, statuses other than OK. */
+export interface RunFigures extends LicenceRunFigures {
   /** The presigned requests ran out before the time was up (the run was cut short). */
   exhausted: boolean;
 }

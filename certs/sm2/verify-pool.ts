@@ -9,7 +9,7 @@ import type { KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { ZtError } from '../../core/errors/index.js';
 import { startWorker } from '../worker-threads.js';
-import { assertSignatureShape, sm2Verify } from './sm2.js';
+import { assertSignatureShape } from './sm2.js';
 
 /** @internal One verification, as packed into a batch. */
 export interface VerifyTask {
@@ -192,9 +192,4 @@ export class Sm2VerifyPool {
       if (!this.#closed && this.#threads[slot] === thread) this.#spawn(slot);
     });
   }
-}
-
-/** Verifies on the calling thread: the same contract as Sm2VerifyPool.verify, for tools and tests. */
-export async function verifyHere(publicKey: KeyObject, message: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  return sm2Verify(publicKey, message, signature);
 }

@@ -87,15 +87,7 @@ export class Metrics {
       },
     });
     const total = (name: string, help: string, read: (elu: ReturnType<typeof performance.eventLoopUtilization>) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(performance.eventLoopUtilization()) / 1000);
-        },
-      });
+      collectedCounter(registers, name, help, () => read(performance.eventLoopUtilization()) / 1000);
     total('zt_event_loop_idle_seconds_total', 'Time the main thread\'s event loop has waited for work since the process started.', (elu) => elu.idle);
     total('zt_event_loop_active_seconds_total', 'Time the main thread\'s event loop has spent running code since the process started.', (elu) => elu.active);
   }
@@ -111,18 +103,22 @@ export class Metrics {
         this.set(stats().size);
       },
     });
-    const counter = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) =>
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          this.reset();
-          this.inc(read(stats()));
-        },
-      });
+    const counter = (name: string, help: string, read: (s: ReturnType<typeof stats>) => number) => collectedCounter(registers, name, help, () => read(stats()));
     counter('zt_licence_cache_hits_total', 'Licence lookups answered from this instance\'s cache.', (s) => s.hits);
     counter('zt_licence_cache_misses_total', 'Licence lookups that read the database.', (s) => s.misses);
     counter('zt_licence_cache_invalidations_total', 'Licence events that made this instance drop cached entries.', (s) => s.invalidations);
   }
+}
+
+/** A counter whose value is read from elsewhere at each scrape (a running total kept by someone else). */
+function collectedCounter(registers: Registry[], name: string, help: string, read: () => number): Counter {
+  return new Counter({
+    name,
+    help,
+    registers,
+    collect() {
+      this.reset();
+      this.inc(read());
+    },
+  });
 }
