@@ -26,6 +26,8 @@ export interface PlatformSigner {
 
 export interface PlatformSignerOptions {
   batchIntervalMs?: number;
+  /** A queue this long is signed at once, inside the interval (BatchSignerOptions.fullBatch). */
+  fullBatch?: number;
   /** Where the one-time move of a key out of the CA directory is reported; one line on stderr without it. */
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
@@ -98,7 +100,7 @@ export async function openPlatformSigner(ca: PlatformCa, keyDir: string, uscc: s
   }
   const certificate = parseCertificate(readFileSync(certPath, 'utf8'));
   const signer = await LocalSm2Signer.start({ privateKey: readFileSync(keyPath, 'utf8'), certificate: new Uint8Array(certificate.rawData) });
-  const batch = new BatchSigner(signer, { minIntervalMs: options.batchIntervalMs ?? 0 });
+  const batch = new BatchSigner(signer, { minIntervalMs: options.batchIntervalMs ?? 0, fullBatch: options.fullBatch ?? 0 });
   return {
     batch,
     signer,

@@ -202,6 +202,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       if (!ca) return Promise.reject(new ZtError('ZT_ERR_CA_NOT_INITIALISED', 'the exchange signs its answers with a platform certificate; run zhengtong ca init'));
       platformSigner ??= openPlatformSigner(ca, config.platformKeyDir, config.platformUscc, `${ca.issuing.subject.match(/O=([^,]+)/)?.[1] ?? '政务数据共享平台'}（数据共享交换）`, {
         batchIntervalMs: config.batchSignIntervalMs,
+        fullBatch: config.batchSignFull,
         logger,
       });
       platformSigner.catch(() => (platformSigner = null));

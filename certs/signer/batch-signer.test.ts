@@ -178,6 +178,36 @@ describe('BatchSigner: batches close when the signer becomes free', () => {
     expect(() => new BatchSigner(signer, { minIntervalMs: -1 })).toThrow(expect.objectContaining({ code: 'ZT_ERR_CONFIG_INVALID' }));
   });
 
+  it('with a full batch, starts a queue that long at once inside the interval, and leaves a shorter one to the interval', async () => {
+    const signer = new GatedSigner(keys, 4);
+    const batch = new BatchSigner(signer, { minIntervalMs: 300, fullBatch: 3 });
+    const first = batch.sign(payload(0));
+    await tick();
+    await signer.release();
+    await first;
+    // Inside the interval: two payloads wait...
+    const waiting = [1, 2].map((i) => batch.sign(payload(i)));
+    await tick();
+    expect(signer.inProgress).toBe(0);
+    // ...and the third makes the batch full: it starts at once, without waiting for the interval.
+    const third = batch.sign(payload(3));
+    await tick();
+    expect(signer.inProgress).toBe(1);
+    expect(sizeOf(signer.heads[1]!)).toBe(3);
+    await signer.release();
+    expect((await Promise.all([...waiting, third])).map((r) => r.treeSize)).toEqual([3, 3, 3]);
+    // A shorter queue afterwards waits for the interval again.
+    const lone = batch.sign(payload(4));
+    await tick();
+    expect(signer.inProgress).toBe(0);
+    await new Promise((r) => setTimeout(r, 350));
+    expect(signer.inProgress).toBe(1);
+    await signer.release();
+    expect((await lone).treeSize).toBe(1);
+    expect(() => new BatchSigner(signer, { fullBatch: -1 })).toThrow(expect.objectContaining({ code: 'ZT_ERR_CONFIG_INVALID' }));
+    expect(() => new BatchSigner(signer, { fullBatch: 1.5 })).toThrow(expect.objectContaining({ code: 'ZT_ERR_CONFIG_INVALID' }));
+  });
+
   it('refuses a cap or a number of batches in flight that makes no sense', () => {
     const signer = new GatedSigner(keys, 1);
     expect(() => new BatchSigner(signer, { maxBatchSize: 0 })).toThrow(expect.objectContaining({ code: 'ZT_ERR_CONFIG_INVALID' }));

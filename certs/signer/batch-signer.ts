@@ -58,6 +58,14 @@ export interface BatchSignerOptions {
    * a client asking one answer at a time gets one about every minIntervalMs.
    */
   minIntervalMs?: number;
+  /**
+   * A queue this long starts its batch at once, inside the interval (when a thread is free); default 0: the interval
+   * alone paces. Under a load of many requests in flight, the interval otherwise sets the pace of every answer: a
+   * client waits for the next batch however many answers are queued with it. With it, a batch that already shares
+   * one signature among this many answers is not held back, and a signature still costs at most 1/fullBatch of one
+   * per answer.
+   */
+  fullBatch?: number;
   /** Clock in milliseconds since the epoch; for tests. */
   now?: () => number;
 }
@@ -87,6 +95,7 @@ export class BatchSigner {
   #flushScheduled = false;
   #closing = false;
   readonly #minIntervalMs: number;
+  readonly #fullBatch: number;
   #lastStart = Number.NEGATIVE_INFINITY;
   #paceTimer: NodeJS.Timeout | null = null;
   #idle: (() => void) | undefined;
@@ -109,6 +118,10 @@ export class BatchSigner {
     if (!Number.isFinite(this.#minIntervalMs) || this.#minIntervalMs < 0) {
       throw new ZtError('ZT_ERR_CONFIG_INVALID', `the least interval between batches must be a non-negative number of milliseconds, not ${this.#minIntervalMs}`);
     }
+    this.#fullBatch = options.fullBatch ?? 0;
+    if (!Number.isInteger(this.#fullBatch) || this.#fullBatch < 0) {
+      throw new ZtError('ZT_ERR_CONFIG_INVALID', `a full batch is a non-negative whole number of payloads, not ${this.#fullBatch}`);
+    }
   }
 
   /** Signs `payload` in the next batch; resolves with the batch signature and the payload's audit path. */
@@ -119,7 +132,11 @@ export class BatchSigner {
     return new Promise<BatchSignature>((resolve, reject) => {
       this.#queue.push(new Waiting(leaf, resolve, reject));
       // A microtask, not a timer: payloads submitted in the same turn share a batch, and nothing waits longer.
-      if (!this.#flushScheduled && this.#inFlight < this.maxInFlight) {
+      if (this.#paceTimer && this.#fullBatch > 0 && this.#queue.length >= this.#fullBatch && this.#inFlight < this.maxInFlight) {
+        clearTimeout(this.#paceTimer);
+        this.#paceTimer = null;
+      }
+      if (!this.#flushScheduled && !this.#paceTimer && this.#inFlight < this.maxInFlight) {
         this.#flushScheduled = true;
         queueMicrotask(this.#flush);
       }
@@ -142,7 +159,7 @@ export class BatchSigner {
     while (this.#queue.length > 0 && this.#inFlight < this.maxInFlight) {
       if (this.#minIntervalMs > 0) {
         const wait = this.#lastStart + this.#minIntervalMs - performance.now();
-        if (wait > 0) {
+        if (wait > 0 && (this.#fullBatch === 0 || this.#queue.length < this.#fullBatch)) {
           this.#paceTimer = setTimeout(() => {
             this.#paceTimer = null;
             this.#flush();

@@ -181,6 +181,14 @@ export const settings = {
     max: 1000,
     doc: 'Least time between two batch signatures of the platform\'s answers: under load answers wait up to this long to share one SM2 signature, which keeps signing to at most 1000/this per second; 0 signs as soon as a thread is free.',
   }),
+  batchSignFull: spec<number>({
+    env: 'ZT_BATCH_SIGN_FULL',
+    kind: 'int',
+    default: 8,
+    min: 0,
+    max: 4096,
+    doc: 'Answers that make a batch worth signing at once, inside ZT_BATCH_SIGN_INTERVAL_MS: with many requests in flight the interval would otherwise set the pace of every answer. A signature then costs at most 1/this of one per answer. 0: the interval alone paces.',
+  }),
   licenceCacheSize: spec<number>({
     env: 'ZT_LICENCE_CACHE_SIZE',
     kind: 'int',
