@@ -26,6 +26,7 @@ import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../t
 import { cookieValue, CSRF_HEADER, SESSION_COOKIE, type PresentedSession } from '../../transport/person.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
 import { roleRoutes } from '../../registry/roles/index.js';
+import { lazyChildLogger } from './lazy-logger.js';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -41,6 +42,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
   const app = Fastify({
     // The application's logger (its destination, redaction and identifier scrubbing), one child per request.
     loggerInstance: ctx.logger as FastifyBaseLogger,
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
