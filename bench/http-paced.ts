@@ -8,8 +8,11 @@ import { Agent, request } from 'node:http';
 import { percentile } from './grpc-driver.js';
 
 export interface PacedRequest {
-  body: string;
+  /** POST with this body; a request without one is a GET. */
+  body?: string;
   headers: Record<string, string>;
+  /** Default: the URL's path. */
+  path?: string;
 }
 
 export interface PacedOptions {
@@ -49,7 +52,14 @@ export async function driveHttpPaced(o: PacedOptions): Promise<PacedFigures> {
     new Promise((resolve) => {
       const sent = performance.now();
       const req = request(
-        { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...r.headers, 'content-length': Buffer.byteLength(r.body) } },
+        {
+          agent,
+          host: url.hostname,
+          port: url.port,
+          path: r.path ?? url.pathname,
+          method: r.body === undefined ? 'GET' : 'POST',
+          headers: r.body === undefined ? r.headers : { ...r.headers, 'content-length': String(Buffer.byteLength(r.body)) },
+        },
         (res) => {
           res.on('data', () => undefined);
           res.on('end', () => {

@@ -16,6 +16,7 @@ import { DEMO_LICENCES, demoKeyFiles } from '../demo/index.js';
 import { DepartmentKey, signHttpRequest } from '../client/index.js';
 import { signLicenceStep } from '../licences/licence-steps.js';
 import { envelopeToJson } from '../certs/envelope/index.js';
+import { driveHttpPaced } from './http-paced.js';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 
 export interface RunFigures {
@@ -56,7 +57,7 @@ export function sm2Rates(seconds: number): { verify: number; sign: number } {
   return { verify: rate(() => sm2Verify(publicKey, message, signature)), sign: rate(() => sm2Sign(privateKey, message)) };
 }
 
-async function drive(paths: string[], base: string, seconds: number, connections: number, overallRate?: number, random = false): Promise<RunFigures> {
+async function drive(paths: string[], base: string, seconds: number, connections: number, random = false): Promise<RunFigures> {
   // Warm: requests prebuilt (each connection cycles through them), not set up per request: the load generator shares
   // the machine's two cores with the gateway, so what it spends per request is taken from the figure measured.
   // Cold: every request picks a licence at random, so connections do not walk the list in step and share the cache.
@@ -67,7 +68,6 @@ async function drive(paths: string[], base: string, seconds: number, connections
     url: base,
     connections,
     duration: seconds,
-    ...(overallRate ? { overallRate } : {}),
     requests: requests as autocannon.Request[],
   });
   return { requestsPerSecond: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, non2xx: r.non2xx, errors: r.errors };
@@ -194,12 +194,15 @@ export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Pr
       const warm = await drive(paths, base, options.seconds, options.connections);
       const share = options.fixedShare ?? 0.5;
       const rate = options.fixedRate && warm.requestsPerSecond >= options.fixedRate ? options.fixedRate : Math.max(1, Math.round(warm.requestsPerSecond * share));
-      const fixed = { rate, ...(await drive(paths, base, options.seconds, options.connections, rate)) };
+      // Evenly spaced (bench/http-paced.ts): autocannon's own rate limit sends each connection's quota for the second
+      // back to back, which measures the peak's queue rather than the load.
+      const paced = await driveHttpPaced({ url: base + paths[0]!, requests: paths.map((path) => ({ path, headers: {} })), seconds: options.seconds, connections: options.connections, rate, cycle: true });
+      const fixed = { rate, requestsPerSecond: paced.requestsPerSecond, p50: paced.p50, p99: paced.p99, non2xx: paced.non2xx, errors: paced.errors };
       let coldFigures: LicenceVerifyBenchResult['cold'] = null;
       if (cold > 0) {
         const issued = await issueMany(base, dataDir, cold);
         const coldPaths = issued.map((id) => `/v1/licences/${id}/verification`);
-        coldFigures = { licences: cold, cacheSize: 100, ...(await drive(coldPaths, base, options.seconds, options.connections, undefined, true)) };
+        coldFigures = { licences: cold, cacheSize: 100, ...(await drive(coldPaths, base, options.seconds, options.connections, true)) };
       }
       results.push({ backend: label, verifyPerSecondOneCore: rates.verify, signPerSecondOneCore: rates.sign, connections: options.connections, bareFastify: bare, warm, fixed, cold: coldFigures });
     } finally {
