@@ -32,6 +32,37 @@ describe('Sm2VerifyPool', () => {
     await expect(pool.verify(publicKey, Buffer.from('m'), Buffer.from('not a signature'))).rejects.toMatchObject({ code: 'ZT_ERR_SIGNATURE_MALFORMED' });
   });
 
+  it('verifies a lone request of a quiet pool on the calling thread, and sends requests that come close together to the threads', async () => {
+    const quiet = await Sm2VerifyPool.start({ threads: 1, quietGapMs: 50 });
+    try {
+      const { privateKey, publicKey } = generateSm2KeyPair();
+      const message = Buffer.from('one at a time');
+      const signature = sm2Sign(privateKey, message);
+      await new Promise((r) => setTimeout(r, 60));
+      expect(await quiet.verify(publicKey, message, signature)).toBe(true);
+      expect(quiet.inline).toBe(1);
+      // Within the gap, even alone: the thread.
+      expect(await quiet.verify(publicKey, Buffer.from('another'), signature)).toBe(false);
+      expect(quiet.inline).toBe(1);
+      // Several in one turn: the thread, whatever the gap.
+      await new Promise((r) => setTimeout(r, 60));
+      expect(await Promise.all([quiet.verify(publicKey, message, signature), quiet.verify(publicKey, message, signature)])).toEqual([true, true]);
+      expect(quiet.inline).toBe(1);
+      // Alone after a gap again, and wrong: the same answer on the calling thread.
+      await new Promise((r) => setTimeout(r, 60));
+      expect(await quiet.verify(publicKey, Buffer.from('tampered'), signature)).toBe(false);
+      expect(quiet.inline).toBe(2);
+    } finally {
+      await quiet.close();
+    }
+    const never = await Sm2VerifyPool.start({ threads: 1, quietGapMs: 0 });
+    const { privateKey, publicKey } = generateSm2KeyPair();
+    expect(await never.verify(publicKey, Buffer.from('m'), sm2Sign(privateKey, Buffer.from('m')))).toBe(true);
+    expect(never.inline).toBe(0);
+    await never.close();
+    await expect(Sm2VerifyPool.start({ quietGapMs: -1 })).rejects.toMatchObject({ code: 'ZT_ERR_CONFIG_INVALID' });
+  });
+
   it('refuses work once closed', async () => {
     const closed = await Sm2VerifyPool.start({ threads: 1 });
     const { privateKey, publicKey } = generateSm2KeyPair();
