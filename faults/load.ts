@@ -1,0 +1,145 @@
+// The fault suite's load: signed exchange queries from the demo 医保局 (a department with a standing grant), each
+// with a fresh nonce, signed as it is sent and spread over the instances in turn as a load balancer would, at an
+// evenly spaced rate. Every request's fate is kept: the answer's status, code and access record id, or the
+// transport error when there was no answer (a killed instance), so the scenario can check each answer against the
+// database afterwards. A client does not retry: resending a signed request is a replay, refused by design.
+import { readFileSync } from 'node:fs';
+import { EXCHANGE_HTTP_PATH, encodeQueryJson, signHttpRequest, type QueryInput } from '../client/index.js';
+import { LocalSm2Signer } from '../certs/signer/index.js';
+import { parseCertificate } from '../certs/x509/index.js';
+import { demoKeyFiles } from '../demo/index.js';
+import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
+
+/** 沈阳市医疗保障局: its grant on the population register (210100-GA-0001) has no daily quota. */
+export const LOAD_REQUESTER = '112101000010000537';
+
+export interface Sent {
+  /** The instance it was sent to. */
+  instance: string;
+  /** Milliseconds since the run started. */
+  at: number;
+  body: string;
+  headers: Record<string, string>;
+  requestDigest: string;
+  /** null: no answer (refused connection, reset, timeout). */
+  status: number | null;
+  /** The error body's code, for an error answer. */
+  code?: string;
+  /** For a 200: the access record the answer names. */
+  accessId?: string;
+  /** For no answer: what the transport said. */
+  transportError?: string;
+  latencyMs?: number;
+}
+
+export interface Target {
+  name: string;
+  http: string;
+}
+
+export interface LoadOptions {
+  /** Where each request goes: request k to targets()[k % n]; asked per request, so a scenario may change it. */
+  targets: () => readonly Target[];
+  rate: number;
+  seconds: number;
+  /** Requests in flight at most; a request due while this many wait is sent when one returns. */
+  maxInFlight?: number;
+  /** An answer slower than this counts as no answer (a hang). */
+  timeoutMs?: number;
+}
+
+export class ExchangeLoad {
+  readonly #signer: LocalSm2Signer;
+  readonly #certificate: string;
+  #n = 0;
+
+  private constructor(signer: LocalSm2Signer) {
+    this.#signer = signer;
+    this.#certificate = Buffer.from(signer.certificate!.der).toString('base64');
+  }
+
+  /** The demo department's key from the cluster's first data directory. */
+  static async open(dataDir: string): Promise<ExchangeLoad> {
+    const files = demoKeyFiles(dataDir, LOAD_REQUESTER);
+    const certificate = new Uint8Array(parseCertificate(readFileSync(files.certificate)).rawData);
+    return new ExchangeLoad(await LocalSm2Signer.start({ privateKey: readFileSync(files.key), certificate, workers: 1 }));
+  }
+
+  /** One freshly signed query (its own case number, so the records can be told apart). */
+  async sign(): Promise<{ body: string; headers: Record<string, string>; requestDigest: string }> {
+    const query: QueryInput = {
+      resource: '210100-GA-0001',
+      items: ['name', 'idNumber', 'address'],
+      subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
+      purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: `FAULTS-${process.pid}-${++this.#n}` },
+    };
+    const body = encodeQueryJson(query, LOAD_REQUESTER);
+    const signed = await signHttpRequest({ body, signer: this.#signer });
+    return { body: body.toString('utf8'), headers: { 'content-type': 'application/json', ...signed.headers, 'zt-certificate': this.#certificate }, requestDigest: signed.requestDigest.toString('hex') };
+  }
+
+  /** Sends a request as it is and keeps what happened. */
+  static async send(target: Target, request: { body: string; headers: Record<string, string>; requestDigest: string }, startedAt: number, timeoutMs = 10_000): Promise<Sent> {
+    const sent: Sent = { instance: target.name, at: performance.now() - startedAt, ...request, status: null };
+    const t0 = performance.now();
+    try {
+      const response = await fetch(target.http + EXCHANGE_HTTP_PATH, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(timeoutMs) });
+      const text = await response.text();
+      sent.status = response.status;
+      sent.latencyMs = performance.now() - t0;
+      try {
+        const json = JSON.parse(text) as { code?: string; result?: { accessId?: string } };
+        if (response.status === 200) sent.accessId = json.result?.accessId;
+        else sent.code = json.code;
+      } catch {
+        sent.code = `(not JSON: ${text.slice(0, 80)})`;
+      }
+    } catch (error) {
+      sent.status = null;
+      const e = error as Error & { cause?: { code?: string } };
+      sent.transportError = e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message);
+    }
+    return sent;
+  }
+
+  /** Holds the load for `seconds` and resolves with every request's fate. */
+  async run(o: LoadOptions): Promise<Sent[]> {
+    const results: Sent[] = [];
+    const started = performance.now();
+    const end = started + o.seconds * 1000;
+    const interval = 1000 / o.rate;
+    const maxInFlight = o.maxInFlight ?? 256;
+    let inFlight = 0;
+    let freed: (() => void) | null = null;
+    const pending: Promise<void>[] = [];
+    for (let k = 0; ; k++) {
+      const due = started + k * interval;
+      if (due >= end) break;
+      const wait = due - performance.now();
+      if (wait > 1) await new Promise((r) => setTimeout(r, wait));
+      while (inFlight >= maxInFlight) await new Promise<void>((r) => (freed = r));
+      const targets = o.targets();
+      if (targets.length === 0) continue;
+      const target = targets[k % targets.length]!;
+      inFlight++;
+      pending.push(
+        (async () => {
+          try {
+            results.push(await ExchangeLoad.send(target, await this.sign(), started, o.timeoutMs));
+          } finally {
+            inFlight--;
+            const f = freed as (() => void) | null;
+            freed = null;
+            f?.();
+          }
+        })(),
+      );
+    }
+    await Promise.all(pending);
+    return results.sort((a, b) => a.at - b.at);
+  }
+
+  close(): Promise<void> {
+    return this.#signer.close();
+  }
+}

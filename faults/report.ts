@@ -1,0 +1,28 @@
+// Small pieces every scenario shares: percentiles, and running the CLI as an operator would.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { packageRoot } from '../core/paths.js';
+
+/** The q-quantile of sorted values (nearest rank); 0 for none. */
+export function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
+}
+
+/** Runs `zhengtong …args` with exactly `env` as its settings; resolves with its exit status and output. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ZT_') && k !== 'DATABASE_URL' && k !== 'KAFKA_BROKERS') clean[k] = v;
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin/zhengtong.js'), ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
