@@ -85,10 +85,13 @@ export interface AppContext {
 }
 
 export interface Readiness {
+  /** The instance can serve: not closing, and its database answers. */
   ready: boolean;
+  /** Ready, but the event bus is down: events wait in the outbox, and other instances hear of changes late. */
+  degraded: boolean;
   checks: {
     database: { status: 'up' | 'down'; kind: string; error?: string };
-    eventBus: { status: 'up' | 'down'; kind: string; error?: string };
+    eventBus: { status: 'up' | 'down'; kind: string; error?: string; outboxWaiting?: number };
   };
 }
 
@@ -102,15 +105,23 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
   ]).finally(() => clearTimeout(timer));
 }
 
-/** Checks the database and the event bus, and records the result in the health gauges. */
+/**
+ * Checks the database and the event bus, and records the result in the health gauges. An instance whose database
+ * answers is ready: every change and every access record is committed with its event in the outbox, so while the
+ * bus is down the exchange keeps answering and nothing is lost; readiness then says "degraded", with the events
+ * waiting. Without its database an instance can serve nothing (no record, no data) and is not ready.
+ */
 export async function checkReadiness(ctx: AppContext): Promise<Readiness> {
   const [db, bus] = await Promise.allSettled([withTimeout(ctx.db.ping(), 2000, 'the database'), withTimeout(ctx.bus.ping(), 3000, 'the event bus')]);
   ctx.metrics.databaseUp.set(db.status === 'fulfilled' ? 1 : 0);
   ctx.metrics.eventBusUp.set(bus.status === 'fulfilled' ? 1 : 0);
   const describe = (r: PromiseSettledResult<void>, kind: string) =>
     r.status === 'fulfilled' ? { status: 'up' as const, kind } : { status: 'down' as const, kind, error: (r.reason as Error).message };
-  return {
-    ready: !ctx.lifecycle.closing && db.status === 'fulfilled' && bus.status === 'fulfilled',
-    checks: { database: describe(db, ctx.db.kind), eventBus: describe(bus, ctx.bus.kind) },
-  };
+  const eventBus: Readiness['checks']['eventBus'] = describe(bus, ctx.bus.kind);
+  if (bus.status === 'rejected' && db.status === 'fulfilled') {
+    const waiting = await withTimeout(ctx.db.query<{ n: string }>('SELECT count(*)::text AS n FROM zt_outbox'), 2000, 'the outbox count').catch(() => null);
+    if (waiting) eventBus.outboxWaiting = Number(waiting.rows[0]?.n ?? 0);
+  }
+  const ready = !ctx.lifecycle.closing && db.status === 'fulfilled';
+  return { ready, degraded: ready && bus.status === 'rejected', checks: { database: describe(db, ctx.db.kind), eventBus } };
 }

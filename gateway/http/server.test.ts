@@ -56,6 +56,29 @@ describe('HTTP service endpoints', () => {
     expect(ready.json).toEqual({ status: 'ready', checks: { database: { status: 'up', kind: 'pglite' }, eventBus: { status: 'up', kind: 'memory' } } });
   });
 
+  it('stays ready, degraded, while the event bus is down, saying how many events wait; not ready without its database', async () => {
+    const other = await startTestApp({}, { seedDemo: false });
+    try {
+      const ctx = other.app.ctx as unknown as { bus: { ping(): Promise<void> }; db: { ping(): Promise<void> } };
+      const [busPing, dbPing] = [ctx.bus.ping.bind(ctx.bus), ctx.db.ping.bind(ctx.db)];
+      ctx.bus.ping = () => Promise.reject(new Error('the broker is down'));
+      const degraded = await fetch(`${other.httpUrl}/readyz`);
+      expect(degraded.status).toBe(200);
+      const body = (await degraded.json()) as { status: string; checks: { eventBus: { status: string; error: string; outboxWaiting: number } } };
+      expect(body.status).toBe('degraded');
+      expect(body.checks.eventBus).toMatchObject({ status: 'down', error: 'the broker is down' });
+      expect(body.checks.eventBus.outboxWaiting).toBeGreaterThanOrEqual(0);
+      ctx.db.ping = () => Promise.reject(new Error('the database is down'));
+      const down = await fetch(`${other.httpUrl}/readyz`);
+      expect(down.status).toBe(503);
+      expect(((await down.json()) as { status: string }).status).toBe('not-ready');
+      [ctx.bus.ping, ctx.db.ping] = [busPing, dbPing];
+      expect((await fetch(`${other.httpUrl}/readyz`)).status).toBe(200);
+    } finally {
+      await other.close();
+    }
+  });
+
   it('echoes a well-formed request id and makes one up otherwise', async () => {
     const given = await call('GET', '/healthz', { headers: { 'x-request-id': 'case-2026-0001' } });
     expect(given.headers.get('x-request-id')).toBe('case-2026-0001');

@@ -33,7 +33,7 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const readinessCheck = {
   type: 'object',
   required: ['status', 'kind'],
-  properties: { status: { type: 'string', enum: ['up', 'down'] }, kind: { type: 'string' }, error: { type: 'string' } },
+  properties: { status: { type: 'string', enum: ['up', 'down'] }, kind: { type: 'string' }, error: { type: 'string' }, outboxWaiting: { type: 'integer', description: 'Events committed and not yet published, while the event bus is down.' } },
 } as const;
 
 /** Builds the fastify server: schemas, error handling, health, metrics, docs, and the feature routes. */
@@ -168,7 +168,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     type: 'object',
     required: ['status', 'checks'],
     properties: {
-      status: { type: 'string', enum: ['ready', 'not-ready'] },
+      status: { type: 'string', enum: ['ready', 'degraded', 'not-ready'], description: 'degraded: ready, but the event bus is down (events wait in the outbox; other instances hear of changes late).' },
       checks: { type: 'object', required: ['database', 'eventBus'], properties: { database: readinessCheck, eventBus: readinessCheck } },
     },
   } as const;
@@ -178,13 +178,13 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
       config: { access: PUBLIC },
       schema: {
         tags: ['service'],
-        summary: 'Readiness: the database and the event bus answer, and the instance is not shutting down.',
+        summary: 'Readiness: 200 when the instance can serve (its database answers, it is not shutting down), "degraded" while the event bus is down; 503 otherwise.',
         response: { 200: readinessResponse, 503: readinessResponse },
       },
     },
     async (_request, reply) => {
       const r = await checkReadiness(ctx);
-      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not-ready', checks: r.checks });
+      return reply.code(r.ready ? 200 : 503).send({ status: r.degraded ? 'degraded' : r.ready ? 'ready' : 'not-ready', checks: r.checks });
     },
   );
 
