@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyError } from 'fastify';
 import { ZtError } from '../core/errors/index.js';
 
@@ -46,3 +47,22 @@ export function toCatalogueError(error: unknown): ZtError {
   }
   return new ZtError('ZT_ERR_INTERNAL', undefined, { cause: error });
 }
+
+/**
+ * The answer to a request node:http could not parse (broken framing, an unknown method, headers over the limit or
+ * too slow): written to the socket before the connection is closed, since no route, hook or reply exists for it.
+ * The body is the one error body, as for every other refusal; the request id is made here, there being no request.
+ */
+export function clientErrorResponse(error: { code?: string }): string {
+  const zt =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new ZtError('ZT_ERR_REQUEST_HEADERS_TOO_LARGE')
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? new ZtError('ZT_ERR_REQUEST_TIMEOUT')
+        : new ZtError('ZT_ERR_REQUEST_INVALID', `the request is not well-formed HTTP/1.1 (${error.code ?? 'unreadable'})`);
+  const requestId = randomUUID();
+  const body = JSON.stringify(zt.toBody(requestId));
+  return `HTTP/1.1 ${zt.httpStatus} ${STATUS_TEXT[zt.httpStatus] ?? 'Error'}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nx-request-id: ${requestId}\r\nConnection: close\r\n\r\n${body}`;
+}
+
+const STATUS_TEXT: Record<number, string> = { 400: 'Bad Request', 408: 'Request Timeout', 431: 'Request Header Fields Too Large' };

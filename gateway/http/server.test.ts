@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { errorCatalogue } from '../../core/errors/index.js';
 import { usccCheckCharacter } from '../../core/identifiers/index.js';
@@ -41,6 +42,23 @@ function expectError(r: { status: number; json: Record<string, unknown> }, statu
   expect(typeof r.json.message).toBe('string');
   expect(typeof r.json.requestId).toBe('string');
   expect(errorCatalogue[code].http).toBe(status);
+}
+
+/** Writes `text` to a fresh connection and reads the one answer (the gateway closes the connection after it). */
+function rawAnswer(text: string): Promise<{ status: number; body: unknown }> {
+  const url = new URL(t.httpUrl);
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = connect({ host: url.hostname, port: Number(url.port) }, () => socket.write(text, 'latin1'));
+    socket.on('data', (c: Buffer) => chunks.push(c));
+    socket.on('error', () => undefined); // the gateway may reset after its answer
+    socket.on('close', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      const m = /^HTTP\/1\.1 (\d{3})/.exec(raw);
+      if (!m) return reject(new Error(`not an HTTP answer: ${JSON.stringify(raw.slice(0, 200))}`));
+      resolve({ status: Number(m[1]), body: JSON.parse(raw.slice(raw.indexOf('\r\n\r\n') + 4)) });
+    });
+  });
 }
 
 function newUscc(serial: number): string {
@@ -164,6 +182,24 @@ describe('HTTP bad input gets the catalogue body', () => {
     const r = await postJson('/v1/departments', { uscc: newUscc(2), name: 'x'.repeat(t.config.bodyLimitBytes) });
     expectError(r, 413, 'ZT_ERR_REQUEST_TOO_LARGE');
     expectError(await call('GET', `/v1/departments/${newUscc(2)}`), 404, 'ZT_ERR_DEPARTMENT_NOT_FOUND');
+  });
+
+  it('a broken percent-escape, or a path parameter over the router\'s limit', async () => {
+    expectError(await call('GET', '/v1/departments/%zz'), 400, 'ZT_ERR_REQUEST_INVALID');
+    expectError(await call('GET', '/v1/catalogue/resources/%C3/items'), 400, 'ZT_ERR_REQUEST_INVALID');
+    expectError(await call('GET', `/v1/departments/${'9'.repeat(200)}`), 400, 'ZT_ERR_REQUEST_INVALID');
+  });
+
+  it('framing node:http cannot parse, and headers over its limit', async () => {
+    const garbage = await rawAnswer('\u0001GARBAGE\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(garbage.body).toMatchObject({ code: 'ZT_ERR_REQUEST_INVALID', message: expect.any(String), requestId: expect.any(String) });
+    const twoLengths = await rawAnswer('POST /v1/departments HTTP/1.1\r\nHost: g\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}');
+    expect(twoLengths.body).toMatchObject({ code: 'ZT_ERR_REQUEST_INVALID' });
+    const overflow = await rawAnswer(`GET /v1/info HTTP/1.1\r\nHost: g\r\nzt-certificate: ${'A'.repeat(65536)}\r\n\r\n`);
+    expect(overflow.status).toBe(431);
+    expect(overflow.body).toMatchObject({ code: 'ZT_ERR_REQUEST_HEADERS_TOO_LARGE', requestId: expect.any(String) });
+    expect(errorCatalogue.ZT_ERR_REQUEST_HEADERS_TOO_LARGE.http).toBe(431);
   });
 
   it('identifier with a wrong check character', async () => {

@@ -8,14 +8,14 @@ import { AuditLogApi } from '../../audit/log/api.js';
 import { randomUUID } from 'node:crypto';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ZtError } from '../../core/errors/index.js';
 import { caRoutes } from '../../certs/ca/http/routes.js';
 import { policyRoutes } from '../../policies/http/routes.js';
 import { catalogueRoutes } from '../../registry/catalogue/http/routes.js';
 import { departmentRoutes } from '../../registry/departments/http/routes.js';
 import { checkReadiness, type AppContext } from '../context.js';
-import { errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
+import { clientErrorResponse, errorBodySchema, errorResponses, toCatalogueError } from '../../transport/http-errors.js';
 import { carriesSignature, keepRawBodies, setAuthorised, signedHttpCall } from '../../transport/http-signed-body.js';
 import { consoleApiRoutes } from '../../console/index.js';
 import { consoleSessionRoutes } from '../../console/accounts/index.js';
@@ -52,6 +52,17 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     forceCloseConnections: 'idle',
+    // What fastify and node:http refuse before any route runs (a broken percent-escape, a path parameter over the
+    // router's limit, unparsable framing) is answered in the one error body too, not in their own shapes.
+    frameworkErrors: (error, request, reply) => {
+      const zt = toCatalogueError(error);
+      void (reply as FastifyReply).code(zt.httpStatus).header('x-request-id', request.id).send(zt.toBody(request.id));
+    },
+    clientErrorHandler: (error, socket) => {
+      if ((error as NodeJS.ErrnoException).code === 'ECONNRESET' || socket.destroyed) return;
+      if (socket.writable) socket.write(clientErrorResponse(error as NodeJS.ErrnoException));
+      socket.destroy(error);
+    },
   });
 
   app.addSchema(errorBodySchema);
