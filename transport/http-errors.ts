@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyError } from 'fastify';
-import { ZtError } from '../core/errors/index.js';
+import { toZtError, ZtError } from '../core/errors/index.js';
 
 /** JSON schema of the one error body, referenced by every route's 4xx and 5xx responses. */
 export const errorBodySchema = {
@@ -45,7 +45,7 @@ export function toCatalogueError(error: unknown): ZtError {
   if (e?.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500) {
     return new ZtError('ZT_ERR_REQUEST_INVALID', e.message, { cause: e });
   }
-  return new ZtError('ZT_ERR_INTERNAL', undefined, { cause: error });
+  return toZtError(error);
 }
 
 /**

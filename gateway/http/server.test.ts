@@ -202,6 +202,12 @@ describe('HTTP bad input gets the catalogue body', () => {
     expect(errorCatalogue.ZT_ERR_REQUEST_HEADERS_TOO_LARGE.http).toBe(431);
   });
 
+  it('a value the database cannot take (a NUL byte, a number past its column) is a 400, not a 500', async () => {
+    expectError(await call('GET', '/v1/catalogue/demands?serviceItem=a%00b'), 400, 'ZT_ERR_REQUEST_INVALID');
+    expectError(await call('GET', '/v1/licence-status-lists/a%00b/1'), 400, 'ZT_ERR_REQUEST_INVALID');
+    expectError(await call('GET', '/v1/licence-status-lists/112101000010000537/112101000010000537'), 400, 'ZT_ERR_REQUEST_INVALID');
+  });
+
   it('identifier with a wrong check character', async () => {
     const good = newUscc(3);
     const bad = good.slice(0, 17) + (good[17] === '0' ? '1' : '0');
