@@ -4,6 +4,7 @@
 // transport error when there was no answer (a killed instance), so the scenario can check each answer against the
 // database afterwards. A client does not retry: resending a signed request is a replay, refused by design.
 import { readFileSync } from 'node:fs';
+import { Agent, request as httpRequest } from 'node:http';
 import { EXCHANGE_HTTP_PATH, encodeQueryJson, signHttpRequest, type QueryInput } from '../client/index.js';
 import { LocalSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate } from '../certs/x509/index.js';
@@ -48,6 +49,9 @@ export interface LoadOptions {
   timeoutMs?: number;
 }
 
+/** One keep-alive pool per instance address, shared by every load of the process. */
+const agents = new Map<string, Agent>();
+
 export class ExchangeLoad {
   readonly #signer: LocalSm2Signer;
   readonly #certificate: string;
@@ -78,26 +82,43 @@ export class ExchangeLoad {
     return { body: body.toString('utf8'), headers: { 'content-type': 'application/json', ...signed.headers, 'zt-certificate': this.#certificate }, requestDigest: signed.requestDigest.toString('hex') };
   }
 
-  /** Sends a request as it is and keeps what happened. */
+  /**
+   * Sends a request as it is and keeps what happened. Over a keep-alive pool of at most 64 connections per instance
+   * (node:http), as a load balancer's upstream pool would: the gateway's descriptors then measure the gateway.
+   */
   static async send(target: Target, request: { body: string; headers: Record<string, string>; requestDigest: string }, startedAt: number, timeoutMs = 10_000): Promise<Sent> {
     const sent: Sent = { instance: target.name, at: performance.now() - startedAt, ...request, status: null };
     const t0 = performance.now();
+    const url = new URL(target.http + EXCHANGE_HTTP_PATH);
+    let agent = agents.get(url.host);
+    if (!agent) agents.set(url.host, (agent = new Agent({ keepAlive: true, maxSockets: 64 })));
     try {
-      const response = await fetch(target.http + EXCHANGE_HTTP_PATH, { method: 'POST', headers: request.headers, body: request.body, signal: AbortSignal.timeout(timeoutMs) });
-      const text = await response.text();
-      sent.status = response.status;
+      const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+        const req = httpRequest(
+          { agent, host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...request.headers, 'content-length': String(Buffer.byteLength(request.body)) } },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+            res.on('error', reject);
+          },
+        );
+        req.setTimeout(timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+        req.on('error', reject);
+        req.end(request.body);
+      });
+      sent.status = status;
       sent.latencyMs = performance.now() - t0;
       try {
         const json = JSON.parse(text) as { code?: string; result?: { accessId?: string } };
-        if (response.status === 200) sent.accessId = json.result?.accessId;
+        if (status === 200) sent.accessId = json.result?.accessId;
         else sent.code = json.code;
       } catch {
         sent.code = `(not JSON: ${text.slice(0, 80)})`;
       }
     } catch (error) {
       sent.status = null;
-      const e = error as Error & { cause?: { code?: string } };
-      sent.transportError = e.name === 'TimeoutError' ? 'timeout' : (e.cause?.code ?? e.message);
+      sent.transportError = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
     }
     return sent;
   }
@@ -140,6 +161,8 @@ export class ExchangeLoad {
   }
 
   close(): Promise<void> {
+    for (const agent of agents.values()) agent.destroy();
+    agents.clear();
     return this.#signer.close();
   }
 }

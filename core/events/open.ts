@@ -13,6 +13,7 @@ export async function openEventBus(config: Config, logger?: Logger): Promise<Eve
     clientId: config.kafkaClientId,
     topicPrefix: config.kafkaTopicPrefix,
     connectTimeoutMs: config.kafkaConnectTimeoutMs,
+    ...(config.instanceId ? { instanceId: config.instanceId } : {}),
     onError: (error, context) => logger?.warn({ err: error, context }, 'Kafka reported an error'),
   });
 }

@@ -6,7 +6,7 @@
 import { Cluster, type Instance } from '../cluster.js';
 import { ExchangeLoad, type Sent } from '../load.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
-import { percentile, runCli } from '../report.js';
+import { countBy, percentile, runCli } from '../report.js';
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const kills = ctx.quick ? 1 : 3;
@@ -143,12 +143,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     await load.close();
     await cluster.close();
   }
-}
-
-function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const t of items) out.set(key(t), (out.get(key(t)) ?? 0) + 1);
-  return out;
 }
 
 export const kill9: Scenario = {
