@@ -49,3 +49,13 @@ export function countBy<T>(items: readonly T[], key: (t: T) => string): Map<stri
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The `n` slowest answers, as "at 12.3 s: 2,561 ms", for finding what a tail latency belongs to. */
+export function slowest(sent: readonly { at: number; latencyMs?: number; status: number | null }[], n = 5): string {
+  return [...sent]
+    .filter((s) => s.status !== null && s.latencyMs !== undefined)
+    .sort((a, b) => b.latencyMs! - a.latencyMs!)
+    .slice(0, n)
+    .map((s) => `at ${(s.at / 1000).toFixed(1)} s: ${s.latencyMs!.toFixed(0)} ms`)
+    .join(', ');
+}

@@ -5,13 +5,19 @@
 //   ZT_FAULTS_DATABASE_URL   PostgreSQL (default postgres://postgres@127.0.0.1:5432/test)
 //   ZT_FAULTS_KAFKA_BROKERS  the broker (default 127.0.0.1:9092, as scripts/kafka.sh runs it)
 //   ZT_FAULTS_RATE           requests a second of the kill-9 load (default 150; 60 with --quick)
+//   ZT_FAULTS_SOAK_SECONDS, ZT_FAULTS_SOAK_RATE  the soak's length and load (default 600 s at 150/s; 60 s at 60/s quick)
+//   ZT_FAULTS_KAFKA_STOP/START, ZT_FAULTS_PG_STOP/START  commands that stop and start the broker and the database
+//                            (default scripts/kafka.sh and pg_ctlcluster)
 import { Socket } from 'node:net';
 import { describeMachine } from '../bench/machine.js';
 import { PgDatabase } from '../core/storage/index.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
+import { kafkaOutage } from './scenarios/kafka-outage.js';
 import { kill9 } from './scenarios/kill-9.js';
+import { pgRestart } from './scenarios/pg-restart.js';
+import { soak } from './scenarios/soak.js';
 
-const SCENARIOS: Scenario[] = [kill9];
+const SCENARIOS: Scenario[] = [kill9, kafkaOutage, pgRestart, soak];
 
 function usage(message: string): never {
   process.stderr.write(`npm run faults: ${message}\nusage: npm run faults [-- --quick] [${SCENARIOS.map((s) => s.name).join(' | ')} …]\n`);

@@ -6,7 +6,7 @@
 import { Cluster, type Instance } from '../cluster.js';
 import { ExchangeLoad, type Sent } from '../load.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
-import { countBy, percentile, runCli } from '../report.js';
+import { countBy, percentile, runCli, slowest } from '../report.js';
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const kills = ctx.quick ? 1 : 3;
@@ -126,6 +126,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       `answers ${answered.length} of ${sent.length} requests; their records found ${answered.length - lost} of ${answered.length}; records of answers never received ${recordsWithoutAnswer}`,
       `no answer ${unanswered.length} (${[...countBy(unanswered, (s) => s.transportError ?? '?')].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}); answered latency p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms`,
       `leaves for answered records ${leaves} of ${ids.length}; log size ${verifiedLeaves}`,
+      `slowest answers ${slowest(sent)}`,
       `replays refused ${replayRefused} of ${replays.length}`,
       `restarts: ${restarts.map((r) => `${r.instance} killed at ${r.killedAt.toFixed(1)} s, healthy ${(r.healthyAfterMs / 1000).toFixed(1)} s later`).join('; ')}`,
     );
