@@ -26,7 +26,7 @@ async function outboxWaiting(cluster: Cluster): Promise<number> {
 }
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const [before, outage, after] = ctx.quick ? [8, 20, 20] : [20, 60, 40];
+  const [before, outage, after] = ctx.quick ? [6, 15, 12] : [20, 60, 40];
   const rate = ctx.quick ? 40 : 100;
   const failures: string[] = [];
   const notes: string[] = [];

@@ -10,7 +10,7 @@ import { countBy, percentile, runCli, slowest } from '../report.js';
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const kills = ctx.quick ? 1 : 3;
-  const seconds = ctx.quick ? 30 : 120;
+  const seconds = ctx.quick ? 24 : 120;
   const rate = Number(process.env.ZT_FAULTS_RATE ?? (ctx.quick ? 60 : 150));
   const failures: string[] = [];
   const notes: string[] = [];

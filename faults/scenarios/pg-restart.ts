@@ -22,7 +22,7 @@ function pgctl(verb: 'stop' | 'start'): string {
 const UNAVAILABLE = new Set(['ZT_ERR_STORAGE_UNAVAILABLE']);
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const [before, outage, after] = ctx.quick ? [8, 6, 16] : [20, 20, 40];
+  const [before, outage, after] = ctx.quick ? [6, 6, 12] : [20, 20, 40];
   const rate = ctx.quick ? 40 : 100;
   const failures: string[] = [];
   const notes: string[] = [];

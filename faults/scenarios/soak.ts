@@ -73,7 +73,7 @@ export function connectionsTo(pid: number | undefined, port: number): number | n
 const MB = 2 ** 20;
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
-  const seconds = Number(process.env.ZT_FAULTS_SOAK_SECONDS ?? (ctx.quick ? 60 : 600));
+  const seconds = Number(process.env.ZT_FAULTS_SOAK_SECONDS ?? (ctx.quick ? 45 : 600));
   const rate = Number(process.env.ZT_FAULTS_SOAK_RATE ?? (ctx.quick ? 60 : 150));
   const every = ctx.quick ? 5 : 10;
   const failures: string[] = [];
