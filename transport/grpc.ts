@@ -1,7 +1,7 @@
 // What a feature's gRPC handlers are written against: the unary handler type and what it sees of a call. The
 // gateway's server (gateway/grpc/server.ts) decodes, authorises and encodes around them.
 import type * as grpc from '@grpc/grpc-js';
-import type { ErrorCode } from '../core/errors/index.js';
+import type { ErrorBody, ErrorCode, ZtError } from '../core/errors/index.js';
 import type { Logger } from '../core/logging/index.js';
 import type { AccessClass, Caller } from './access.js';
 import type { SignedCall, Verification } from './signed-call.js';
@@ -71,4 +71,30 @@ export function declareAccess<M extends Record<string, UnaryHandler>>(handlers: 
     handlers[name]!.access = a;
   }
   return handlers;
+}
+
+/** The longest error message a gRPC answer carries, in characters (twice: in grpc-message and in zt-error-bin). */
+export const GRPC_ERROR_MESSAGE_MAX = 1024;
+/** The longest zt-error-bin; larger details are left out (the code and message still say what was wrong). */
+const GRPC_ERROR_BODY_MAX = 8192;
+
+/**
+ * An error as a gRPC answer carries it in its trailers: the message (grpc-message) and the one error body
+ * (zt-error-bin), bounded. A message that quotes what the caller sent (a code of 100,000 characters) would make
+ * trailers larger than HTTP/2 lets a peer send, and the call would then never be answered at all.
+ */
+export function grpcErrorParts(zt: ZtError, requestId: string): { details: string; body: Buffer } {
+  let details = zt.message;
+  if (details.length > GRPC_ERROR_MESSAGE_MAX) {
+    // Not between the two halves of a surrogate pair: grpc-js percent-encodes the message and a lone half throws.
+    const cut = /[\ud800-\udbff]/.test(details[GRPC_ERROR_MESSAGE_MAX - 1]!) ? GRPC_ERROR_MESSAGE_MAX - 1 : GRPC_ERROR_MESSAGE_MAX;
+    details = `${details.slice(0, cut)}… (${details.length} characters)`;
+  }
+  const body: ErrorBody = { ...zt.toBody(requestId), message: details };
+  let json = JSON.stringify(body);
+  if (json.length > GRPC_ERROR_BODY_MAX) {
+    delete body.details;
+    json = JSON.stringify(body);
+  }
+  return { details, body: Buffer.from(json, 'utf8') };
 }

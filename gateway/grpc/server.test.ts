@@ -284,6 +284,20 @@ describe('gRPC gateway (end to end)', () => {
       expect(errorBody(error).requestId).toMatch(/^[0-9a-f-]{36}$/);
     });
 
+    it('a refusal that quotes a huge input is still answered, its message bounded', async () => {
+      // Before the bound, trailers quoting 100,000 characters could not be sent and the call waited for its deadline.
+      const withDeadline = departments.GetDepartment as unknown as (r: Msg, m: grpc.Metadata, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null, v?: Msg) => void) => void;
+      const error = await new Promise<grpc.ServiceError>((resolve, reject) => {
+        withDeadline.call(departments, { uscc: '9'.repeat(100_000) }, new grpc.Metadata(), { deadline: Date.now() + 10_000 }, (err, value) =>
+          err ? resolve(err) : reject(new Error(`expected an error, got ${JSON.stringify(value)}`)),
+        );
+      });
+      expect(error.code).toBe(grpc.status.INVALID_ARGUMENT);
+      expect(trailer(error, 'zt-error-code')).toBe('ZT_ERR_ID_INVALID_USCC');
+      expect(error.details.length).toBeLessThan(1100);
+      expect(errorBody(error).message).toBe(error.details);
+    });
+
     it('bytes that are not protobuf are INVALID_ARGUMENT ZT_ERR_REQUEST_MALFORMED_PROTOBUF, and the server keeps answering', async () => {
       const raw = new grpc.Client(app.grpcAddress, insecure);
       try {

@@ -6,7 +6,7 @@ import { HealthImplementation, protoPath as healthProtoPath, type ServingStatus 
 import type protobuf from 'protobufjs';
 import { toZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import { exchangeHandlers } from '../../exchange/grpc/handlers.js';
-import { carriesGrpcSignature, peerAddress, signedGrpcCall, toTimestamp, withAccess, type CallContext, type UnaryHandler } from '../../transport/grpc.js';
+import { carriesGrpcSignature, grpcErrorParts, peerAddress, signedGrpcCall, toTimestamp, withAccess, type CallContext, type UnaryHandler } from '../../transport/grpc.js';
 import { carriesStatement, department, PUBLIC, role, type AccessClass } from '../../transport/access.js';
 import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
@@ -37,12 +37,14 @@ export interface GrpcServer {
   close(timeoutMs: number): Promise<void>;
 }
 
-function errorMetadata(zt: ZtError, requestId: string): grpc.Metadata {
+/** The status a failed call ends with: its code, its bounded message, and the error trailers. */
+function errorStatus(zt: ZtError, requestId: string): { code: grpc.status; details: string; metadata: grpc.Metadata } {
+  const { details, body } = grpcErrorParts(zt, requestId);
   const metadata = new grpc.Metadata();
   metadata.set('zt-error-code', zt.code);
   metadata.set('x-request-id', requestId);
-  metadata.set('zt-error-bin', Buffer.from(JSON.stringify(zt.toBody(requestId)), 'utf8'));
-  return metadata;
+  metadata.set('zt-error-bin', body);
+  return { code: zt.grpcStatus as grpc.status, details, metadata };
 }
 
 export function createGrpcServer(ctx: AppContext): GrpcServer {
@@ -177,7 +179,7 @@ function unary(
       if (zt.httpStatus >= 500) logger.error({ err: error, code: zt.code }, zt.message);
       else logger.info({ code: zt.code }, zt.message);
       finish(zt.grpcStatus as grpc.status);
-      callback({ code: zt.grpcStatus as grpc.status, details: zt.message, metadata: errorMetadata(zt, requestId) });
+      callback(errorStatus(zt, requestId));
     };
     if (ctx.lifecycle.closing) return fail(new ZtError('ZT_ERR_SHUTTING_DOWN'));
     // A refusal the handler is told of is answered once it has recorded it (never rejects: recordUnreadable logs).

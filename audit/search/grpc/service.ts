@@ -7,6 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import type protobuf from 'protobufjs';
 import { toZtError, ZtError } from '../../../core/errors/index.js';
 import type { Logger } from '../../../core/logging/index.js';
+import { grpcErrorParts } from '../../../transport/grpc.js';
 import { presentedGrpcSignature } from '../../../transport/request-signature.js';
 import { covertCaseJson } from '../covert-cases.js';
 import type { RawParameters } from '../query.js';
@@ -26,12 +27,14 @@ export interface AuditServiceDeps {
 }
 
 
-function errorMetadata(zt: ZtError, requestId: string): grpc.Metadata {
+/** The status a failed call ends with: its code, its bounded message, and the error trailers. */
+function errorStatus(zt: ZtError, requestId: string): { code: grpc.status; details: string; metadata: grpc.Metadata } {
+  const { details, body } = grpcErrorParts(zt, requestId);
   const metadata = new grpc.Metadata();
   metadata.set('zt-error-code', zt.code);
   metadata.set('x-request-id', requestId);
-  metadata.set('zt-error-bin', Buffer.from(JSON.stringify(zt.toBody(requestId)), 'utf8'));
-  return metadata;
+  metadata.set('zt-error-bin', body);
+  return { code: zt.grpcStatus as grpc.status, details, metadata };
 }
 
 /** The filters message as the query-string parameters the service reads ("" = absent). */
@@ -198,7 +201,7 @@ export function addAuditService(server: grpc.Server, root: protobuf.Root, deps: 
             call.end(trailer);
           } catch (error) {
             const zt = logFailure(error, requestId);
-            call.emit('error', { code: zt.grpcStatus as grpc.status, details: zt.message, metadata: errorMetadata(zt, requestId) });
+            call.emit('error', errorStatus(zt, requestId));
           }
         })();
       }) as grpc.handleServerStreamingCall<Buffer, Buffer>;
@@ -216,7 +219,7 @@ export function addAuditService(server: grpc.Server, root: protobuf.Root, deps: 
             callback(null, Buffer.from(responseType.encode(responseType.fromObject(answer)).finish()), trailer);
           } catch (error) {
             const zt = logFailure(error, requestId);
-            callback({ code: zt.grpcStatus as grpc.status, details: zt.message, metadata: errorMetadata(zt, requestId) });
+            callback(errorStatus(zt, requestId));
           }
         })();
       }) as grpc.handleUnaryCall<Buffer, Buffer>;
