@@ -49,7 +49,8 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       ctx.log(`starting PostgreSQL at ${elapsed().toFixed(1)} s`);
       const up = await runShell(start);
       if (up.status !== 0) throw new Error(`PostgreSQL did not start again: ${up.output.trim().slice(-500)}`);
-      for (let i = 0; i < 60 && (await runShell('pg_isready -q -h 127.0.0.1')).status !== 0; i++) await sleep(250);
+      const url = new URL(ctx.databaseUrl);
+      for (let i = 0; i < 120 && (await runShell(`pg_isready -q -h ${url.hostname} -p ${url.port || 5432}`)).status !== 0; i++) await sleep(250);
       databaseDown = false;
       upAt = elapsed();
       ctx.log(`PostgreSQL accepts connections again at ${upAt.toFixed(1)} s`);

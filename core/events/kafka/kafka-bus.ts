@@ -39,6 +39,8 @@ interface Waiter {
 }
 
 const ERR_TOPIC_ALREADY_EXISTS = 36;
+/** How long an idle consumer waits before asking librdkafka again: the most an event's delivery is delayed. */
+const IDLE_POLL_MS = 20;
 
 const ERR_QUEUE_FULL = -184;
 const ERR_ASSIGN_PARTITIONS = -175;
@@ -298,7 +300,11 @@ class KafkaSubscription implements Subscription {
         else resolve();
       });
     });
-    this.#consumer.setDefaultConsumeTimeout(200);
+    // A consume call runs on libuv's thread pool (4 threads) and blocks its thread for as long as it waits. Waiting
+    // there, half a dozen consumers kept the pool full, and everything else that needs it (file reads, a worker
+    // thread's module loading, async crypto) queued behind them: a signer pool took 2 s instead of 0.1 s to start.
+    // So a call takes only what librdkafka has already fetched, and an idle consumer waits here, on a timer.
+    this.#consumer.setDefaultConsumeTimeout(0);
     this.#consumer.subscribe(topics);
     this.#loop = this.#run();
   }
@@ -324,6 +330,10 @@ class KafkaSubscription implements Subscription {
           timestamp: message.timestamp ?? Date.now(),
         }),
       );
+      if (events.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, IDLE_POLL_MS));
+        continue;
+      }
       if (this.options.batchHandler) {
         // Runs of one topic, in order, at most maxBatch long; positions committed after each run.
         for (let i = 0; i < events.length; ) {
