@@ -26,6 +26,43 @@ describeWithService('postgres', 'PostgreSQL storage adapter: contract', () => {
   });
 });
 
+describeWithService('postgres', 'PostgreSQL storage adapter: a connection closed by the server while checked out', () => {
+  // Without a listener of its own, the connection's 'error' event ends the process (the vitest worker here).
+  const terminate = async (admin: PgDatabase, marker: string) => {
+    for (let i = 0; i < 50; i++) {
+      const { rows } = await admin.query<{ n: number }>(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE query LIKE $1 AND pid <> pg_backend_pid()`, [`%${marker}%`]);
+      if (rows[0]!.n > 0) return;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('the connection to terminate was not found');
+  };
+
+  it('fails the transaction or the locked work, keeps the process up, and serves the next statement on a new connection', async () => {
+    const db = await PgDatabase.open({ url: postgresUrl!, poolSize: 2, schema: undefined });
+    const admin = await PgDatabase.open({ url: postgresUrl!, poolSize: 1, schema: undefined });
+    try {
+      for (const run of [(fn: (q: { query: PgDatabase['query'] }) => Promise<void>) => db.transaction(fn), (fn: (q: { query: PgDatabase['query'] }) => Promise<void>) => db.withLock('closed-under-us', fn)]) {
+        const marker = `zt_marker_${Math.random().toString(36).slice(2)}`;
+        const outcome = run(async (tx) => {
+          await tx.query(`SELECT '${marker}'`);
+          // Between two statements, the server closes the connection.
+          await terminate(admin, marker);
+          await new Promise((r) => setTimeout(r, 200));
+          await tx.query('SELECT 1');
+        }).then(
+          () => 'committed',
+          () => 'failed',
+        );
+        expect(await outcome).toBe('failed');
+      }
+      expect((await db.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+    } finally {
+      await admin.close();
+      await db.close();
+    }
+  });
+});
+
 describeWithService('postgres', 'PostgreSQL storage adapter: connection errors', () => {
   const url = new URL(postgresUrl ?? 'postgres://127.0.0.1:5432/test');
 

@@ -153,18 +153,40 @@ export class PgDatabase implements Database {
     await this.pool.query(sql);
   }
 
-  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  /**
+   * A client of the pool for a while, with a listener for its 'error' event. The pool listens only to idle
+   * clients: a checked-out connection that the server closes between two statements (a restart, an administrator's
+   * pg_terminate_backend) emits 'error' with nobody listening, and Node ends the process. Here the error is kept,
+   * the next statement fails with it, and the connection is destroyed rather than returned to the pool.
+   */
+  async #checkout(): Promise<{ client: pg.PoolClient; release: (destroy?: boolean) => void }> {
     const client = await this.pool.connect();
+    let lost = false;
+    const onError = (): void => {
+      lost = true;
+    };
+    client.on('error', onError);
+    return {
+      client,
+      release: (destroy = false) => {
+        client.off('error', onError);
+        client.release(destroy || lost);
+      },
+    };
+  }
+
+  async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
+    const { client, release } = await this.#checkout();
     try {
       return await inTransaction(client, fn);
     } finally {
-      client.release();
+      release();
     }
   }
 
   async withLock<T>(key: string, fn: (session: Session) => Promise<T>): Promise<T> {
     const id = advisoryLockId(`${this.schema ?? ''}:${key}`);
-    const client = await this.pool.connect();
+    const { client, release } = await this.#checkout();
     let broken = false;
     try {
       await client.query('SELECT pg_advisory_lock($1::bigint)', [id]);
@@ -178,7 +200,7 @@ export class PgDatabase implements Database {
       }
     } finally {
       // A connection whose unlock failed may still hold the lock: destroy it so the server releases it.
-      client.release(broken);
+      release(broken);
     }
   }
 
