@@ -50,12 +50,14 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       if (stopped.status !== 0) throw new Error(`PostgreSQL did not stop: ${stopped.output.trim().slice(-500)}`);
       await sleep(Math.max(0, (before + outage - elapsed()) * 1000));
       ctx.log(`starting PostgreSQL at ${elapsed().toFixed(1)} s`);
-      const up = await runShell(start);
-      if (up.status !== 0) throw new Error(`PostgreSQL did not start again: ${up.output.trim().slice(-500)}`);
+      // Readiness is polled while the start command runs: that command returns some time after the server accepts.
+      const starting = runShell(start);
       const url = new URL(ctx.databaseUrl);
-      for (let i = 0; i < 120 && (await runShell(`pg_isready -q -h ${url.hostname} -p ${url.port || 5432}`)).status !== 0; i++) await sleep(250);
-      databaseDown = false;
+      for (let i = 0; i < 600 && (await runShell(`pg_isready -q -h ${url.hostname} -p ${url.port || 5432}`)).status !== 0; i++) await sleep(100);
       upAt = elapsed();
+      const up = await starting;
+      if (up.status !== 0) throw new Error(`PostgreSQL did not start again: ${up.output.trim().slice(-500)}`);
+      databaseDown = false;
       ctx.log(`PostgreSQL accepts connections again at ${upAt.toFixed(1)} s`);
     })();
     ctx.log(`holding ${rate} signed queries a second for ${seconds} s; the database stops from ${before} s for ${outage} s`);
