@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import autocannon from 'autocannon';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
-import { compare, probe, residentBytes, scrapeMetrics, type ProbeFigures } from './gateway-probe.js';
+import { compare, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
 import { driveHttpPaced } from './http-paced.js';
 import type { RunFigures as LicenceRunFigures } from './licence-verify.bench.js';
@@ -550,16 +550,6 @@ function figures(r: RunFigures, protocol: Protocol): string {
     `${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  (${refusals} ${r.non2xx}, errors ${r.errors})` +
     (r.exhausted ? '  [the presigned requests ran out: the run was cut short]' : '')
   );
-}
-
-/** Least-squares slope of (minutes, value) in value per minute; null with fewer than two points. */
-export function slope(points: [number, number][]): number | null {
-  if (points.length < 2) return null;
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxx === 0 ? null : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
 }
 
 export function printExchange(r: ExchangeBenchResult): void {

@@ -98,3 +98,13 @@ export function compare(before: ProbeReading, after: ProbeReading): ProbeFigures
     machineBusy: machineBusy(before.machine, after.machine),
   };
 }
+
+/** Least-squares slope of (minutes, value) in value per minute; null with fewer than two points. */
+export function slope(points: readonly [number, number][]): number | null {
+  if (points.length < 2) return null;
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
+  return sxx === 0 ? null : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
+}

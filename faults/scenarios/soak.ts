@@ -2,7 +2,7 @@
 // second half of the run, after caches and pools have filled), open handles, file descriptors and database
 // connections must not grow, and the tail latency must stay where it was. Samples every 10 s (5 s with --quick).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
-import { residentBytes, scrapeMetrics } from '../../bench/gateway-probe.js';
+import { residentBytes, scrapeMetrics, slope } from '../../bench/gateway-probe.js';
 import { Cluster } from '../cluster.js';
 import { ExchangeLoad } from '../load.js';
 import { countBy, percentile, sleep, slowest } from '../report.js';
@@ -15,16 +15,6 @@ interface Sample {
   handles: number | null;
   fds: number | null;
   connections: number | null;
-}
-
-/** Least-squares slope of y over x. */
-export function slope(points: readonly [number, number][]): number | null {
-  if (points.length < 2) return null;
-  const n = points.length;
-  const mx = points.reduce((a, [x]) => a + x, 0) / n;
-  const my = points.reduce((a, [, y]) => a + y, 0) / n;
-  const sxx = points.reduce((a, [x]) => a + (x - mx) ** 2, 0);
-  return sxx === 0 ? null : points.reduce((a, [x, y]) => a + (x - mx) * (y - my), 0) / sxx;
 }
 
 function openFds(pid: number | undefined): number | null {
