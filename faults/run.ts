@@ -6,6 +6,7 @@
 //   ZT_FAULTS_KAFKA_BROKERS  the broker (default 127.0.0.1:9092, as scripts/kafka.sh runs it)
 //   ZT_FAULTS_RATE           requests a second of the kill-9 load (default 150; 60 with --quick)
 //   ZT_FAULTS_SOAK_SECONDS, ZT_FAULTS_SOAK_RATE  the soak's length and load (default 600 s at 150/s; 60 s at 60/s quick)
+//   ZT_FAULTS_SEED           the hostile-input scenario's fast-check seed (default: from the clock; printed)
 //   ZT_FAULTS_KAFKA_STOP/START, ZT_FAULTS_PG_STOP/START  commands that stop and start the broker and the database
 //                            (default scripts/kafka.sh and pg_ctlcluster)
 import { Socket } from 'node:net';

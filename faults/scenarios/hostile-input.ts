@@ -24,7 +24,8 @@ const SUPERVISOR = '11210100001000096L';
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const started = performance.now();
-  const seed = Date.now() % 2 ** 31;
+  // A failure names its seed; ZT_FAULTS_SEED replays it.
+  const seed = process.env.ZT_FAULTS_SEED ? Number(process.env.ZT_FAULTS_SEED) : Date.now() % 2 ** 31;
   const httpRuns = ctx.quick ? 8 : 120;
   const grpcRuns = ctx.quick ? 8 : 100;
   const f = new Findings();
