@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import { PgDatabase } from '../core/storage/index.js';
 import { freePort } from '../bench/process.js';
+import { zhengtongEnv } from './report.js';
 
 export interface ClusterOptions {
   databaseUrl: string;
@@ -19,13 +20,6 @@ export interface ClusterOptions {
   instances: number;
   /** Settings for every instance (ZT_* variables). */
   env?: Record<string, string>;
-}
-
-/** The environment of a gateway child: the caller's, minus any zhengtong setting, plus exactly `own`. */
-function childEnv(own: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ZT_') && k !== 'DATABASE_URL' && k !== 'KAFKA_BROKERS') env[k] = v;
-  return { ...env, ...own };
 }
 
 export class Instance {
@@ -65,7 +59,7 @@ export class Instance {
   async start(timeoutMs = 120_000): Promise<number> {
     const started = performance.now();
     this.#expectExit = false;
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin/zhengtong.js'), 'serve'], { env: childEnv(this.#env), stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [join(packageRoot(), 'bin/zhengtong.js'), 'serve'], { env: zhengtongEnv(this.#env), stdio: ['ignore', 'pipe', 'pipe'] });
     this.#child = child;
     const keep = (chunk: Buffer) => {
       for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) this.#output.push(line.slice(0, 2000));

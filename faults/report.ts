@@ -1,4 +1,5 @@
-// Small pieces every scenario shares: percentiles, and running the CLI as an operator would.
+// Small pieces every scenario shares: percentiles, counts, and running the CLI and the services' scripts as an
+// operator would.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
@@ -9,12 +10,22 @@ export function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!;
 }
 
-/** Runs `zhengtong …args` with exactly `env` as its settings; resolves with its exit status and output. */
-export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const clean: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ZT_') && k !== 'DATABASE_URL' && k !== 'KAFKA_BROKERS') clean[k] = v;
+/** The settings of a zhengtong child process: the harness's environment minus any zhengtong setting, plus exactly `own`. */
+export function zhengtongEnv(own: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('ZT_') && k !== 'DATABASE_URL' && k !== 'KAFKA_BROKERS') env[k] = v;
+  return { ...env, ...own };
+}
+
+interface Ran {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function runProcess(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Ran> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(packageRoot(), 'bin/zhengtong.js'), ...args], { env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(file, args, { cwd: packageRoot(), env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
@@ -27,19 +38,15 @@ export function runCli(args: string[], env: Record<string, string>, timeoutMs = 
   });
 }
 
+/** Runs `zhengtong …args` with exactly `env` as its settings. */
+export function runCli(args: string[], env: Record<string, string>, timeoutMs = 120_000): Promise<Ran> {
+  return runProcess(process.execPath, [join(packageRoot(), 'bin/zhengtong.js'), ...args], zhengtongEnv(env), timeoutMs);
+}
+
 /** Runs a shell command with the harness's whole environment (the broker's script needs ZT_KAFKA_DATA and the like). */
-export function runShell(command: string, timeoutMs = 300_000): Promise<{ status: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', ['-c', command], { cwd: packageRoot(), env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString('utf8')));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (status) => {
-      clearTimeout(timer);
-      resolve({ status, output });
-    });
-  });
+export async function runShell(command: string, timeoutMs = 300_000): Promise<{ status: number | null; output: string }> {
+  const ran = await runProcess('bash', ['-c', command], process.env, timeoutMs);
+  return { status: ran.status, output: ran.stdout + ran.stderr };
 }
 
 export function countBy<T>(items: readonly T[], key: (t: T) => string): Map<string, number> {

@@ -6,7 +6,8 @@
 import { Cluster, type Instance } from '../cluster.js';
 import { ExchangeLoad, type Sent } from '../load.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
-import { countBy, percentile, runCli, slowest } from '../report.js';
+import { awaitLeaves, checkpointAndVerify, unrecordedAnswers } from '../checks.js';
+import { countBy, percentile, slowest } from '../report.js';
 
 async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   const kills = ctx.quick ? 1 : 3;
@@ -58,48 +59,20 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     for (const [code, n] of countBy(refused, (s) => `${s.status} ${s.code ?? ''}`)) failures.push(`${n} refusal(s) ${code} of well-formed signed requests`);
 
     // Every answer has its record, with the digest of the request it answered.
-    const ids = answered.map((s) => s.accessId).filter((id): id is string => typeof id === 'string');
-    if (ids.length < answered.length) failures.push(`${answered.length - ids.length} answer(s) without an access id`);
-    const rows = await cluster.query<{ id: string; decision: string; digest: string; seq: string }>(
-      `SELECT id::text AS id, decision, encode(request_digest, 'hex') AS digest, seq::text AS seq FROM access_record WHERE id = ANY($1::uuid[])`,
-      [ids],
-    );
-    const byId = new Map(rows.map((r) => [r.id, r]));
-    let lost = 0;
-    for (const s of answered) {
-      const r = s.accessId ? byId.get(s.accessId) : undefined;
-      if (!r || r.decision !== 'permit' || r.digest !== s.requestDigest) lost++;
-    }
+    const { ids, lost, permitted } = await unrecordedAnswers(cluster, answered);
     if (lost > 0) failures.push(`${lost} answer(s) without their access record`);
     // Records of answers never received: allowed (the record is committed before the answer leaves), counted.
     const prefix = `FAULTS-${process.pid}-%`;
-    const [permitted] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM access_record WHERE case_number LIKE $1 AND decision = 'permit'`, [prefix]);
-    const recordsWithoutAnswer = Number(permitted!.n) - rows.filter((r) => r.decision === 'permit').length;
+    const [allPermitted] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM access_record WHERE case_number LIKE $1 AND decision = 'permit'`, [prefix]);
+    const recordsWithoutAnswer = Number(allPermitted!.n) - permitted;
 
     // Every answered record gets its leaf, and the log verifies from its first checkpoint to a new last one.
     ctx.log('waiting for the answered records to be sequenced');
-    const sequencedBy = Date.now() + 90_000;
-    let leaves = 0;
-    for (;;) {
-      const [row] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM audit_log_leaves l JOIN access_record r ON r.seq = l.record_seq WHERE r.id = ANY($1::uuid[])`, [ids]);
-      leaves = Number(row!.n);
-      if (leaves >= ids.length || Date.now() > sequencedBy) break;
-      await new Promise((r) => setTimeout(r, 1000));
-    }
+    const leaves = await awaitLeaves(cluster, ids, 90_000);
     if (leaves < ids.length) failures.push(`${ids.length - leaves} answered record(s) without a leaf in the tamper-evident log after 90 s`);
-    const cliEnv = { DATABASE_URL: ctx.databaseUrl, ZT_DATABASE_SCHEMA: cluster.schema, ZT_CA_DIR: cluster.caDir, ZT_DATA_DIR: cluster.dataDir, KAFKA_BROKERS: '' };
-    const checkpoint = await runCli(['audit', 'checkpoint'], cliEnv);
-    if (checkpoint.status !== 0) failures.push(`zhengtong audit checkpoint exited ${checkpoint.status}: ${checkpoint.stderr.trim().slice(0, 300)}`);
-    const verify = await runCli(['audit', 'verify', '--json'], cliEnv);
-    let verifiedLeaves = 0;
-    try {
-      const v = JSON.parse(verify.stdout) as { ok: boolean; treeSize: number; checkpoints: { total: number; valid: number } };
-      verifiedLeaves = v.treeSize;
-      notes.push(`log verified: ${v.treeSize} leaves, ${v.checkpoints.valid} of ${v.checkpoints.total} checkpoints valid`);
-      if (!v.ok || verify.status !== 0) failures.push(`zhengtong audit verify says the log does not verify (exit ${verify.status})`);
-    } catch {
-      failures.push(`zhengtong audit verify exited ${verify.status}: ${verify.stderr.trim().slice(0, 300)}`);
-    }
+    const log = await checkpointAndVerify(cluster, ctx.databaseUrl);
+    if (log.problem) failures.push(log.problem);
+    else notes.push(`log verified: ${log.treeSize} leaves, ${log.checkpoints}`);
 
     // No answered request can be replayed, on either instance.
     const replays = answered.filter((_, i) => i % Math.max(1, Math.floor(answered.length / 40)) === 0).slice(0, 40);
@@ -125,7 +98,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     notes.push(
       `answers ${answered.length} of ${sent.length} requests; their records found ${answered.length - lost} of ${answered.length}; records of answers never received ${recordsWithoutAnswer}`,
       `no answer ${unanswered.length} (${[...countBy(unanswered, (s) => s.transportError ?? '?')].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}); answered latency p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p99 ${percentile(latencies, 0.99).toFixed(1)} ms`,
-      `leaves for answered records ${leaves} of ${ids.length}; log size ${verifiedLeaves}`,
+      `leaves for answered records ${leaves} of ${ids.length}; log size ${log.treeSize}`,
       `slowest answers ${slowest(sent)}`,
       `replays refused ${replayRefused} of ${replays.length}`,
       `restarts: ${restarts.map((r) => `${r.instance} killed at ${r.killedAt.toFixed(1)} s, healthy ${(r.healthyAfterMs / 1000).toFixed(1)} s later`).join('; ')}`,

@@ -6,7 +6,8 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { Cluster } from '../cluster.js';
 import { ExchangeLoad } from '../load.js';
-import { countBy, percentile, runCli, runShell, sleep, slowest } from '../report.js';
+import { awaitLeaves, checkpointAndVerify, unrecordedAnswers } from '../checks.js';
+import { countBy, percentile, runShell, sleep, slowest } from '../report.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
 
 /** The Debian cluster to restart: the newest version under /etc/postgresql, cluster main. */
@@ -88,25 +89,13 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       if (instance.unexpectedExits > 0) failures.push(`${instance.name} exited by itself:\n${instance.tail(10)}`);
     }
 
-    // Nothing committed is lost: every answer has its record, and the log verifies.
-    const ids = answered.map((s) => s.accessId!).filter(Boolean);
-    const rows = await cluster.query<{ id: string; digest: string }>(`SELECT id::text AS id, encode(request_digest, 'hex') AS digest FROM access_record WHERE id = ANY($1::uuid[]) AND decision = 'permit'`, [ids]);
-    const found = new Map(rows.map((r) => [r.id, r.digest]));
-    const lost = answered.filter((s) => found.get(s.accessId ?? '') !== s.requestDigest).length;
+    // Nothing committed is lost: every answer has its record and its leaf, and the log verifies.
+    const { ids, lost } = await unrecordedAnswers(cluster, answered);
     if (lost > 0) failures.push(`${lost} answer(s) without their access record`);
-    const sequencedBy = Date.now() + 60_000;
-    let leaves = 0;
-    for (;;) {
-      const [row] = await cluster.query<{ n: string }>('SELECT count(*)::text AS n FROM audit_log_leaves l JOIN access_record r ON r.seq = l.record_seq WHERE r.id = ANY($1::uuid[])', [ids]);
-      leaves = Number(row!.n);
-      if (leaves >= ids.length || Date.now() > sequencedBy) break;
-      await sleep(1000);
-    }
+    const leaves = await awaitLeaves(cluster, ids, 60_000);
     if (leaves < ids.length) failures.push(`${ids.length - leaves} answered record(s) without a leaf after 60 s`);
-    const cliEnv = { DATABASE_URL: ctx.databaseUrl, ZT_DATABASE_SCHEMA: cluster.schema, ZT_CA_DIR: cluster.caDir, ZT_DATA_DIR: cluster.dataDir, KAFKA_BROKERS: '' };
-    await runCli(['audit', 'checkpoint'], cliEnv);
-    const verify = await runCli(['audit', 'verify'], cliEnv);
-    if (verify.status !== 0) failures.push(`zhengtong audit verify exited ${verify.status}: ${(verify.stdout + verify.stderr).trim().slice(-300)}`);
+    const log = await checkpointAndVerify(cluster, ctx.databaseUrl);
+    if (log.problem) failures.push(log.problem);
 
     const during = sent.filter((s) => s.at / 1000 >= downAt && s.at / 1000 < upAt);
     const refusalLatency = Float64Array.from(refused.map((s) => s.latencyMs ?? 0)).sort();
@@ -114,7 +103,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       `answered ${answered.length} of ${sent.length}; refused 503 ${refused.length} (${[...countBy(refused, (s) => s.code ?? '?')].map(([k, n]) => `${k} ${n}`).join(', ') || 'none'}), refusal latency p50 ${percentile(refusalLatency, 0.5).toFixed(1)} ms, p99 ${percentile(refusalLatency, 0.99).toFixed(1)} ms`,
       `slowest answers ${slowest(sent)}`,
       `database down ${downAt.toFixed(1)}–${upAt.toFixed(1)} s: ${during.length} requests sent then, ${during.filter((s) => s.status === 200).length} answered`,
-      `first answer after the return: ${recoveries.map((r) => `${r.toFixed(1)} s`).join(', ')}; records found ${answered.length - lost} of ${answered.length}; leaves ${leaves} of ${ids.length}; log ${verify.status === 0 ? 'verified' : 'NOT verified'}`,
+      `first answer after the return: ${recoveries.map((r) => `${r.toFixed(1)} s`).join(', ')}; records found ${answered.length - lost} of ${answered.length}; leaves ${leaves} of ${ids.length}; log ${log.problem ? 'NOT verified' : 'verified'}`,
     );
     return {
       load: `2 instances, ${rate} req/s for ${seconds} s`,

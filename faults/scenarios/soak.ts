@@ -3,6 +3,7 @@
 // connections must not grow, and the tail latency must stay where it was. Samples every 10 s (5 s with --quick).
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { residentBytes, scrapeMetrics, slope } from '../../bench/gateway-probe.js';
+import { unrecordedAnswers } from '../checks.js';
 import { Cluster } from '../cluster.js';
 import { ExchangeLoad } from '../load.js';
 import { countBy, percentile, sleep, slowest } from '../report.js';
@@ -148,9 +149,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const [firstP99, lastP99] = [p99s[1] ?? p99s[0]!, p99s.at(-1)!];
     if (lastP99 > 2 * firstP99 + 10) failures.push(`p99 grew from ${firstP99.toFixed(1)} ms to ${lastP99.toFixed(1)} ms`);
 
-    const ids = answered.map((s) => s.accessId!).filter(Boolean);
-    const [found] = await cluster.query<{ n: string }>(`SELECT count(*)::text AS n FROM access_record WHERE id = ANY($1::uuid[]) AND decision = 'permit'`, [ids]);
-    const lost = answered.length - Number(found!.n);
+    const { lost } = await unrecordedAnswers(cluster, answered);
     if (lost > 0) failures.push(`${lost} answer(s) without their access record`);
 
     const mb = (v: number | null | undefined) => (v == null ? '?' : `${(v / MB).toFixed(0)} MB`);
