@@ -89,6 +89,12 @@ export class Instance {
     throw new Error(`${this.name} did not answer /healthz within ${timeoutMs} ms:\n${this.tail()}`);
   }
 
+  /** Sends a signal the process lives through (SIGHUP: re-read the negative list). */
+  signal(signal: NodeJS.Signals): void {
+    if (!this.#child || !this.alive) throw new Error(`${this.name} is not running`);
+    this.#child.kill(signal);
+  }
+
   /** Sends `signal` and resolves once the process is gone. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const child = this.#child;

@@ -5,7 +5,7 @@
 // database afterwards. A client does not retry: resending a signed request is a replay, refused by design.
 import { readFileSync } from 'node:fs';
 import { Agent, request as httpRequest } from 'node:http';
-import { EXCHANGE_HTTP_PATH, encodeQueryJson, signHttpRequest, type QueryInput } from '../client/index.js';
+import { EXCHANGE_HTTP_PATH, encodeQueryJson, LICENCE_VERIFY_HTTP_PATH, signHttpRequest, type QueryInput } from '../client/index.js';
 import { LocalSm2Signer } from '../certs/signer/index.js';
 import { parseCertificate } from '../certs/x509/index.js';
 import { demoKeyFiles } from '../demo/index.js';
@@ -19,6 +19,8 @@ export interface Sent {
   instance: string;
   /** Milliseconds since the run started. */
   at: number;
+  /** The route, when not the exchange's (a licence verification). */
+  path?: string;
   body: string;
   headers: Record<string, string>;
   requestDigest: string;
@@ -31,6 +33,41 @@ export interface Sent {
   /** For no answer: what the transport said. */
   transportError?: string;
   latencyMs?: number;
+}
+
+/** A signed request as it goes on the wire. */
+export interface SignedRequest {
+  /** The route it is signed for (default the exchange's). */
+  path?: string;
+  body: string;
+  headers: Record<string, string>;
+  requestDigest: string;
+}
+
+/** Who signs, and what: by default the demo 医保局 asking the population register for the load's case numbers. */
+export interface LoadDepartment {
+  /** The requester's USCC (default LOAD_REQUESTER). */
+  requester?: string;
+  /** Its key and certificate files (default: the demo department's, under the data directory). */
+  keyFile?: string;
+  certificateFile?: string;
+  /** The n-th query (n from 1) without its requester; its case number tells the records apart. */
+  query?: (n: number) => Omit<QueryInput, 'requester'>;
+  /**
+   * A licence the department also verifies for its cases: every third request is then a signed verification of it
+   * (recorded in the access log like a query, with the same kind of case number) instead of a query.
+   */
+  verifies?: string;
+}
+
+/** The load's query: the demo applicant's name, ID number and address, for opening a business. */
+export function loadQuery(n: number): Omit<QueryInput, 'requester'> {
+  return {
+    resource: '210100-GA-0001',
+    items: ['name', 'idNumber', 'address'],
+    subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
+    purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: `FAULTS-${process.pid}-${n}` },
+  };
 }
 
 export interface Target {
@@ -47,6 +84,8 @@ export interface LoadOptions {
   maxInFlight?: number;
   /** An answer slower than this counts as no answer (a hang). */
   timeoutMs?: number;
+  /** Asked before each request: true ends the load early (what was sent is still awaited). */
+  done?: () => boolean;
 }
 
 /** One keep-alive pool per instance address, shared by every load of the process. */
@@ -55,29 +94,43 @@ const agents = new Map<string, Agent>();
 export class ExchangeLoad {
   readonly #signer: LocalSm2Signer;
   readonly #certificate: string;
+  readonly #requester: string;
+  readonly #query: (n: number) => Omit<QueryInput, 'requester'>;
+  readonly #verifies: string | undefined;
   #n = 0;
 
-  private constructor(signer: LocalSm2Signer) {
+  private constructor(signer: LocalSm2Signer, requester: string, query: (n: number) => Omit<QueryInput, 'requester'>, verifies: string | undefined) {
     this.#signer = signer;
     this.#certificate = Buffer.from(signer.certificate!.der).toString('base64');
+    this.#requester = requester;
+    this.#query = query;
+    this.#verifies = verifies;
   }
 
-  /** The demo department's key from the cluster's first data directory. */
-  static async open(dataDir: string): Promise<ExchangeLoad> {
-    const files = demoKeyFiles(dataDir, LOAD_REQUESTER);
-    const certificate = new Uint8Array(parseCertificate(readFileSync(files.certificate)).rawData);
-    return new ExchangeLoad(await LocalSm2Signer.start({ privateKey: readFileSync(files.key), certificate, workers: 1 }));
+  /** A department's key (the demo 医保局's from the cluster's first data directory unless `who` says otherwise). */
+  static async open(dataDir: string, who: LoadDepartment = {}): Promise<ExchangeLoad> {
+    const requester = who.requester ?? LOAD_REQUESTER;
+    const files = demoKeyFiles(dataDir, requester);
+    const certificate = new Uint8Array(parseCertificate(readFileSync(who.certificateFile ?? files.certificate)).rawData);
+    const signer = await LocalSm2Signer.start({ privateKey: readFileSync(who.keyFile ?? files.key), certificate, workers: 1 });
+    return new ExchangeLoad(signer, requester, who.query ?? loadQuery, who.verifies);
   }
 
   /** One freshly signed query (its own case number, so the records can be told apart). */
-  async sign(): Promise<{ body: string; headers: Record<string, string>; requestDigest: string }> {
-    const query: QueryInput = {
-      resource: '210100-GA-0001',
-      items: ['name', 'idNumber', 'address'],
-      subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
-      purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: `FAULTS-${process.pid}-${++this.#n}` },
-    };
-    const body = encodeQueryJson(query, LOAD_REQUESTER);
+  async sign(): Promise<SignedRequest> {
+    const n = ++this.#n;
+    if (this.#verifies !== undefined && n % 3 === 0) {
+      const { purpose } = this.#query(n);
+      const body = Buffer.from(JSON.stringify({ requester: this.#requester, purpose, identifier: this.#verifies }), 'utf8');
+      const signed = await signHttpRequest({ path: LICENCE_VERIFY_HTTP_PATH, body, signer: this.#signer });
+      return {
+        path: LICENCE_VERIFY_HTTP_PATH,
+        body: body.toString('utf8'),
+        headers: { 'content-type': 'application/json', ...signed.headers, 'zt-certificate': this.#certificate },
+        requestDigest: signed.requestDigest.toString('hex'),
+      };
+    }
+    const body = encodeQueryJson(this.#query(n), this.#requester);
     const signed = await signHttpRequest({ body, signer: this.#signer });
     return { body: body.toString('utf8'), headers: { 'content-type': 'application/json', ...signed.headers, 'zt-certificate': this.#certificate }, requestDigest: signed.requestDigest.toString('hex') };
   }
@@ -86,10 +139,10 @@ export class ExchangeLoad {
    * Sends a request as it is and keeps what happened. Over a keep-alive pool of at most 64 connections per instance
    * (node:http), as a load balancer's upstream pool would: the gateway's descriptors then measure the gateway.
    */
-  static async send(target: Target, request: { body: string; headers: Record<string, string>; requestDigest: string }, startedAt: number, timeoutMs = 10_000): Promise<Sent> {
+  static async send(target: Target, request: SignedRequest, startedAt: number, timeoutMs = 10_000): Promise<Sent> {
     const sent: Sent = { instance: target.name, at: performance.now() - startedAt, ...request, status: null };
     const t0 = performance.now();
-    const url = new URL(target.http + EXCHANGE_HTTP_PATH);
+    const url = new URL(target.http + (request.path ?? EXCHANGE_HTTP_PATH));
     let agent = agents.get(url.host);
     if (!agent) agents.set(url.host, (agent = new Agent({ keepAlive: true, maxSockets: 64 })));
     try {
@@ -135,7 +188,7 @@ export class ExchangeLoad {
     const pending: Promise<void>[] = [];
     for (let k = 0; ; k++) {
       const due = started + k * interval;
-      if (due >= end) break;
+      if (due >= end || o.done?.()) break;
       const wait = due - performance.now();
       if (wait > 1) await new Promise((r) => setTimeout(r, wait));
       while (inFlight >= maxInFlight) await new Promise<void>((r) => (freed = r));
@@ -160,9 +213,12 @@ export class ExchangeLoad {
     return results.sort((a, b) => a.at - b.at);
   }
 
-  close(): Promise<void> {
-    for (const agent of agents.values()) agent.destroy();
-    agents.clear();
+  /** Stops the signer; `dropConnections` also closes the process's pools to the instances (the last load to go). */
+  close(dropConnections = true): Promise<void> {
+    if (dropConnections) {
+      for (const agent of agents.values()) agent.destroy();
+      agents.clear();
+    }
     return this.#signer.close();
   }
 }

@@ -13,13 +13,14 @@ import { Socket } from 'node:net';
 import { describeMachine } from '../bench/machine.js';
 import { PgDatabase } from '../core/storage/index.js';
 import type { Scenario, ScenarioResult } from './scenario.js';
+import { agree } from './scenarios/agree.js';
 import { hostileInput } from './scenarios/hostile-input.js';
 import { kafkaOutage } from './scenarios/kafka-outage.js';
 import { kill9 } from './scenarios/kill-9.js';
 import { pgRestart } from './scenarios/pg-restart.js';
 import { soak } from './scenarios/soak.js';
 
-const SCENARIOS: Scenario[] = [kill9, kafkaOutage, pgRestart, soak, hostileInput];
+const SCENARIOS: Scenario[] = [kill9, kafkaOutage, pgRestart, soak, hostileInput, agree];
 
 function usage(message: string): never {
   process.stderr.write(`npm run faults: ${message}\nusage: npm run faults [-- --quick] [${SCENARIOS.map((s) => s.name).join(' | ')} …]\n`);
