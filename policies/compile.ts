@@ -303,8 +303,10 @@ export function compilePolicy(catalogue: CatalogueView, sources: readonly Policy
     return Object.freeze({ ...c.ref, mask: r.mask, file: r.file, line: r.line, targets: reach.get(r) ?? 0 });
   });
   const revision = drafts.map((d) => d.revision!).join('+');
+  // Over the files' own names, not the directories they were read from: instances holding identical files in
+  // different places agree on the digest, which is how they tell that they enforce the same set.
   const hash = createHash('sha256');
-  for (const s of sources) hash.update(`${s.name}\0${s.text}\0`);
+  for (const s of sources) hash.update(`${s.name.slice(Math.max(s.name.lastIndexOf('/'), s.name.lastIndexOf('\\')) + 1)}\0${s.text}\0`);
   return new CompiledPolicy(revision, hash.digest('hex').slice(0, 16), catalogue.revision, sources.map((s) => s.name), Object.freeze(infos), ids, compiled);
 }
 

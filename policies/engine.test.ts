@@ -310,6 +310,15 @@ describe('reload', () => {
     'v2',
   );
 
+  it('digests the files by name and text, not by the directory they were read from', () => {
+    const text = readPolicyDirectory(defaultPolicyDirectory())[0]!.text;
+    const digest = (name: string) => PolicyEngine.load(catalogue, [{ name, text }]).status().digest;
+    expect(digest('/etc/zhengtong/policies/negative-list.yaml')).toBe(digest('policies/default/negative-list.yaml'));
+    expect(digest('C:\\zhengtong\\negative-list.yaml')).toBe(digest('negative-list.yaml'));
+    expect(digest('/etc/zhengtong/policies/other-name.yaml')).not.toBe(digest('/etc/zhengtong/policies/negative-list.yaml'));
+    expect(PolicyEngine.load(catalogue, [{ name: 'negative-list.yaml', text: `${text}\n` }]).status().digest).not.toBe(digest('negative-list.yaml'));
+  });
+
   it('swaps in a valid set whole; decisions name the new revision', () => {
     const engine = load();
     expect(engine.reload(v2)).toEqual({ previous: '2025-08-01.1', revision: 'v2', changed: true });

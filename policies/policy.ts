@@ -50,7 +50,7 @@ export class CompiledPolicy {
   constructor(
     /** The revision every decision names: the files' declared revisions, joined by '+' when there are several. */
     readonly revision: string,
-    /** SHA-256 (hex, first 16) over the files' names and texts: two loads with one digest are the same set. */
+    /** SHA-256 (hex, first 16) over the files' names (without their directory) and texts: one digest, one set. */
     readonly digest: string,
     readonly catalogueRevision: string,
     readonly files: readonly string[],
