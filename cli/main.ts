@@ -84,10 +84,19 @@ async function serve(config: Config): Promise<void> {
     );
   };
   process.on('SIGTERM', stop);
-  // SIGHUP re-reads the negative list (ZT_POLICY_DIR); an invalid set is refused and the one in force stays.
+  // SIGHUP re-reads the negative list (ZT_POLICY_DIR); an invalid set is refused and the one in force stays. A set
+  // that changed is announced, and the other instances reload their own files.
   process.on('SIGHUP', () => {
-    app.ctx.policy.current?.reload().then(
-      (r) => logger.info({ revision: r.revision, changed: r.changed }, 'negative list reload requested'),
+    app.ctx.policy.current?.reloadRequested().then(
+      (r) =>
+        logger.info(
+          { previous: r.previous, revision: r.revision, changed: r.changed, announced: r.announced },
+          !r.changed
+            ? 'negative list reload requested: unchanged, nothing to tell the other instances'
+            : r.announced
+              ? 'negative list reload requested: reloaded, and the other instances were told to reload theirs'
+              : 'negative list reload requested: reloaded here only; the other instances were not told',
+        ),
       (error: unknown) => logger.error({ err: error }, 'negative list reload refused; the previous set stays in force'),
     );
   });

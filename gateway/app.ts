@@ -8,7 +8,7 @@ import { ZtError } from '../core/errors/index.js';
 import { openEventBus, type EventBus } from '../core/events/index.js';
 import { createLogger, type Logger } from '../core/logging/index.js';
 import { Metrics } from '../core/metrics/index.js';
-import { OutboxRelay } from '../core/outbox/index.js';
+import { enqueueEvent, OutboxRelay } from '../core/outbox/index.js';
 import { packageVersion } from '../core/paths.js';
 import { migrate, openDatabase, type Database, type MigrationReport } from '../core/storage/index.js';
 import { openPseudonyms, pseudonymSettings } from '../core/pseudonyms/index.js';
@@ -19,7 +19,7 @@ import { demoSeeded, DemoSigners, ensureDemoCa, seedDemoData, type SeedReport } 
 import { loadPlatformCa, PlatformCa, platformCaExists, reviewCaDirectory } from '../certs/ca/index.js';
 import { REVOCATION_TOPIC, TrustStore } from '../certs/trust/index.js';
 import type { AppContext } from './context.js';
-import { PolicyHolder, type PolicyLoadedHook } from './policy.js';
+import { PolicyHolder, policyReloadedEvent, type PolicyHolderOptions } from './policy.js';
 import { AccessLogSearch } from '../audit/search/index.js';
 import { AuditLogService } from '../audit/log/service.js';
 import { openAuditAnalytics } from '../audit/analytics/index.js';
@@ -54,13 +54,13 @@ export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATI
  * compile, and the exchange starts with an empty list (everything shared as the catalogue classes say) and a warning.
  * A list the operator chose (ZT_POLICY_DIR) that does not compile stops start-up instead.
  */
-async function loadPolicies(config: Config, catalogue: CatalogueService, logger: Logger, onLoaded: PolicyLoadedHook | null = null): Promise<PolicyHolder> {
+async function loadPolicies(config: Config, catalogue: CatalogueService, logger: Logger, options: PolicyHolderOptions = {}): Promise<PolicyHolder> {
   try {
-    return await PolicyHolder.load(config.policyDir, catalogue, logger, onLoaded);
+    return await PolicyHolder.load(config.policyDir, catalogue, logger, options);
   } catch (error) {
     if (config.policyDir !== defaultPolicyDirectory() || (error as ZtError).code !== 'ZT_ERR_POLICY_INVALID') throw error;
     logger.warn({ err: error }, 'the shipped demo negative list does not fit this catalogue; starting with an empty list (set ZT_POLICY_DIR)');
-    return PolicyHolder.empty(catalogue, logger, '', onLoaded);
+    return PolicyHolder.empty(catalogue, logger, '', options);
   }
 }
 
@@ -392,8 +392,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       const datasets = await seedDemoDatasets(db, { pseudonyms });
       if (datasets.seeded) logger.info({ extracts: datasets.extracts.length, ms: Math.round(datasets.loadMs) }, 'demo datasets loaded into the exchange tables');
     }
-    // Every negative-list revision put in force is kept with its rules, so records citing it stay explainable.
-    policyRef.current = await loadPolicies(config, catalogue, logger, (engine) => auditSearch.revisions.record(engine, config.instanceId!));
+    // Every negative-list revision put in force is kept with its rules, so records citing it stay explainable. A
+    // reload requested here is announced through the outbox, as other changes are, and the other instances reload.
+    policyRef.current = await loadPolicies(config, catalogue, logger, {
+      onLoaded: (engine) => auditSearch.revisions.record(engine, config.instanceId!),
+      instanceId: config.instanceId!,
+      announce: async (reloaded) => {
+        await ctx.db.transaction((tx) => enqueueEvent(tx, CATALOGUE_EVENTS_TOPIC, policyReloadedEvent(reloaded)));
+        relay.nudge();
+      },
+    });
     await grants.reload(demands);
     await loadShippedServiceItems(intake, catalogue, departments, logger);
     // Any change of a demand (granted, approved, withdrawn, expired …) rebuilds this instance's grant index.
