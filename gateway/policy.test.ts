@@ -47,19 +47,18 @@ function countingCatalogue(): { service: CatalogueService; reads: () => number; 
     service: {
       exportAll: async () => {
         reads++;
-        if (held) await held;
+        const wait = held;
+        held = null;
+        if (wait) await wait;
         return resources;
       },
     } as unknown as CatalogueService,
     reads: () => reads,
-    /** Makes the next reads wait (a slow database) until the returned function is called. */
+    /** Makes the next read wait (a slow database) until the returned function is called. */
     hold: () => {
       let release!: () => void;
       held = new Promise((resolve) => (release = resolve));
-      return () => {
-        held = null;
-        release();
-      };
+      return release;
     },
   };
 }
