@@ -840,7 +840,7 @@ export const COMMANDS: CommandGroup = {
       synopsis: ['[--config FILE]'],
       description:
         'Starts the gateway: HTTP on ZT_HTTP_PORT (API docs at /docs, health at /healthz, metrics at /metrics) and gRPC on ZT_GRPC_PORT (health and server reflection). Migrates the database first and, on a first start, seeds the demo data (ZT_SEED_DEMO). ' +
-        'With ZT_WORKERS > 1 it runs that many gateway processes sharing the ports (PostgreSQL and Kafka needed). SIGTERM or SIGINT shuts down gracefully (ZT_SHUTDOWN_TIMEOUT_MS); SIGHUP re-reads the negative list (ZT_POLICY_DIR).',
+        'With ZT_WORKERS > 1 it runs that many gateway processes sharing the ports (PostgreSQL and Kafka needed). SIGTERM or SIGINT shuts down gracefully (ZT_SHUTDOWN_TIMEOUT_MS); SIGHUP re-reads the negative list (ZT_POLICY_DIR) and, if it changed, tells the other instances to re-read theirs.',
       options: [CONFIG],
       examples: ['zhengtong serve', 'ZT_HTTP_PORT=9080 DATABASE_URL=postgres://zhengtong@db/zhengtong zhengtong serve --config zhengtong.yaml'],
     },

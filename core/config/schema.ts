@@ -137,7 +137,7 @@ export const settings = {
     kind: 'path',
     // Resolved to the shipped policies/default at load when left empty.
     default: '',
-    doc: 'Directory of the negative-list policy files (YAML or JSON). Default: the list shipped in policies/default. SIGHUP reloads it.',
+    doc: 'Directory of the negative-list policy files (YAML or JSON). Default: the list shipped in policies/default. SIGHUP reloads it, and a change is announced: the other instances reload theirs, which must hold the same files.',
   }),
   logLevel: spec<LogLevel>({ env: 'ZT_LOG_LEVEL', kind: 'enum', values: LOG_LEVELS, default: 'info', doc: 'Log level.' }),
   seedDemo: spec<boolean>({ env: 'ZT_SEED_DEMO', kind: 'bool', default: true, doc: 'Seed demo data on first start of an empty database (serve only).' }),
