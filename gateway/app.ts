@@ -167,8 +167,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
           crls: async () => [(await ca.crl()).crl, (await ca.rootCrl()).crl],
         })
       : null;
+    // Set once the grant index is loaded (below); until then a demand change has nothing to rebuild.
+    let grantsChanged: () => Promise<void> = async () => undefined;
     const demands = new DemandService(db, new SqlDemandStore(db), resourceStore, departments, {
       onOutboxWrite: () => relay.nudge(),
+      onChanged: () => grantsChanged(),
       replyWorkingDays: config.demandReplyWorkingDays,
       negativeList: { has: async (id: string) => policyRef.current?.engine.has(id) ?? false },
       authenticator: new SignedTransitionAuthenticator({
@@ -185,6 +188,27 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     // The exchange: grants in memory (rebuilt when a demand changes, in every instance), nonces shared through the
     // database, the platform's signing key opened on first use, access records group-committed.
     const grants = new GrantIndex();
+    // One rebuild at a time. A caller arriving while one runs (which may have read before its change) gets the next
+    // one, shared by everyone who arrives meanwhile.
+    let rebuilding: Promise<void> | null = null;
+    let queued: Promise<void> | null = null;
+    const reloadGrants = (): Promise<void> => {
+      if (queued) return queued;
+      if (rebuilding) {
+        queued = rebuilding.then(() => {
+          queued = null;
+          return reloadGrants();
+        });
+        return queued;
+      }
+      rebuilding = grants
+        .reload(demands)
+        .catch((error: unknown) => logger.warn({ err: error }, 'reloading the grants failed; the previous index stays in force'))
+        .finally(() => {
+          rebuilding = null;
+        });
+      return rebuilding;
+    };
     const businessClock = options.clock;
     // PGlite runs each statement on the event loop at a fixed cost of a millisecond or more: under load, the access
     // log's batches and the table lookups wait up to 2 ms to gather more (an idle gateway still goes at once).
@@ -404,32 +428,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     });
     await grants.reload(demands);
     await loadShippedServiceItems(intake, catalogue, departments, logger);
-    // Any change of a demand (granted, approved, withdrawn, expired …) rebuilds this instance's grant index.
-    let reloading: Promise<void> | null = null;
-    let again = false;
-    const reloadGrants = (): void => {
-      if (reloading) {
-        again = true;
-        return;
-      }
-      reloading = grants
-        .reload(demands)
-        .catch((error: unknown) => logger.warn({ err: error }, 'reloading the grants failed; the previous index stays in force'))
-        .finally(() => {
-          reloading = null;
-          if (again) {
-            again = false;
-            reloadGrants();
-          }
-        });
-    };
+    // Any change of a demand (granted, approved, withdrawn, expired …) rebuilds this instance's grant index: at once
+    // where it was made (DemandService awaits it before answering), through the event everywhere else.
+    grantsChanged = reloadGrants;
     await (
       await bus.subscribe({
         topics: [CATALOGUE_EVENTS_TOPIC],
         group: `exchange-grants.${config.instanceId!}`,
         fromBeginning: false,
         handler: async (event) => {
-          if (event.headers['zt-event-type']?.startsWith('demand.')) reloadGrants();
+          if (event.headers['zt-event-type']?.startsWith('demand.')) void reloadGrants();
         },
       })
     ).ready;

@@ -49,6 +49,12 @@ export interface DemandServiceOptions {
   negativeList?: NegativeListLookup;
   clock?: () => Date;
   onOutboxWrite?: () => void;
+  /**
+   * Awaited after every commit that changed demands, before the caller hears of it: the application rebuilds this
+   * instance's grant index here, so a withdrawal answered is already enforced where it was made (other instances
+   * follow through the event).
+   */
+  onChanged?: () => Promise<void>;
 }
 
 /** Optional inputs of every transition: a backdated time (seeding, migration of old lists) and the actor's signature. */
@@ -101,6 +107,7 @@ export class DemandService {
   readonly #negativeList: NegativeListLookup | null;
   readonly #clock: () => Date;
   readonly #onOutboxWrite: () => void;
+  readonly #onChanged: () => Promise<void>;
 
   constructor(
     private readonly db: Database,
@@ -117,6 +124,7 @@ export class DemandService {
     this.#negativeList = options.negativeList ?? null;
     this.#clock = options.clock ?? (() => new Date());
     this.#onOutboxWrite = options.onOutboxWrite ?? (() => undefined);
+    this.#onChanged = options.onChanged ?? (async () => undefined);
   }
   /** The working-day calendar reply deadlines are counted in. */
   get calendar(): WorkingCalendar {
@@ -150,6 +158,7 @@ export class DemandService {
       return this.#insert(tx, reg, resource, at, evidence);
     });
     this.#onOutboxWrite();
+    await this.#onChanged();
     return demand;
   }
 
@@ -217,7 +226,10 @@ export class DemandService {
       }
       if (ids.length < MAX_PAGE) break;
     }
-    if (expired > 0) this.#onOutboxWrite();
+    if (expired > 0) {
+      this.#onOutboxWrite();
+      await this.#onChanged();
+    }
     return expired;
   }
 
@@ -313,6 +325,7 @@ export class DemandService {
       return out;
     });
     this.#onOutboxWrite();
+    await this.#onChanged();
     return demands;
   }
 
@@ -377,6 +390,7 @@ export class DemandService {
       return this.#apply(tx, current, action, actor, at, today, change, detail, evidence);
     });
     this.#onOutboxWrite();
+    await this.#onChanged();
     return demand;
   }
 
