@@ -140,6 +140,11 @@ export interface LicenceVerifyBenchOptions {
   /** Also measure the cold path with this many licences behind a cache of 100 (0: skip). */
   coldLicences?: number;
   cryptoSeconds?: number;
+  /**
+   * ZT_LICENCE_ANSWER_REUSE_MS of the gateway (default: the gateway's default, 1,000 ms). 0 makes and signs every
+   * answer anew: the path a department's verification and the first asker of each licence take.
+   */
+  answerReuseMs?: number;
 }
 
 /** The same load on a bare fastify server answering the constant `body`: what HTTP alone costs on this machine. */
@@ -180,6 +185,7 @@ export async function benchLicenceVerify(options: LicenceVerifyBenchOptions): Pr
         ZT_WORKERS: '1',
         ZT_LICENCE_ANONYMOUS_RATE: '0',
         ...(cold > 0 ? { ZT_LICENCE_CACHE_SIZE: '100' } : {}),
+        ...(options.answerReuseMs !== undefined ? { ZT_LICENCE_ANSWER_REUSE_MS: String(options.answerReuseMs) } : {}),
         ...env,
       },
       stdio: 'ignore',

@@ -313,6 +313,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
       signer,
       trust,
       limiter: new RateLimiter({ ratePerSecond: config.licenceAnonymousRate }),
+      anonymousReuseMs: config.licenceAnswerReuseMs,
       newAccessId: () => newAccessRecordId(businessClock ? new Date(businessClock()) : undefined),
       ...(businessClock ? { clock: () => new Date(businessClock()) } : {}),
     });

@@ -14,6 +14,7 @@ import type { TrustStore } from '../certs/trust/index.js';
 import type { SignatureTrail, SignedCall, SignedRequestVerifier, VerifiedCaller } from '../exchange/signed-request.js';
 import { decodeCompactLicence } from './offline/compact.js';
 import type { LicenceRegistry } from './licence-registry.js';
+import type { StoredLicence } from './sql/sql-licence-store.js';
 import { canonicalVerification, verifyLicence, type LicenceVerification, type VerificationTarget } from './verification.js';
 
 export const LICENCE_ACCESS_POLICY = 'licence-registry';
@@ -35,6 +36,12 @@ export interface LicenceVerifierOptions {
   signer: () => Promise<{ batch: BatchSigner; uscc: string }>;
   trust: TrustStore | null;
   limiter: RateLimiter;
+  /**
+   * How long an anonymous answer about a licence, asked by identifier, is given again to everyone asking about the
+   * same licence (default 0: never). The answer says when it was checked; it is tied to the cached licence it was
+   * made from, so a change of the licence (which replaces that cache entry) ends it at once.
+   */
+  anonymousReuseMs?: number;
   newAccessId: () => string;
   clock?: () => Date;
 }
@@ -88,9 +95,17 @@ export function readDepartmentVerification(value: unknown): DepartmentVerificati
 
 const FAILURE_CODES: ReadonlySet<string> = new Set(['ZT_ERR_STORAGE_UNAVAILABLE', 'ZT_ERR_EVENTS_UNAVAILABLE', 'ZT_ERR_INTERNAL', 'ZT_ERR_SHUTTING_DOWN']);
 
+/** One anonymous answer being made or made, with the time it was checked at (ms). */
+interface SharedAnswer {
+  at: number;
+  answer: Promise<VerificationAnswer>;
+}
+
 export class LicenceVerifier {
   readonly #o: LicenceVerifierOptions;
   readonly #clock: () => Date;
+  /** Keyed by the registry's cached licence object: a change replaces it, and its answer goes with it. */
+  readonly #shared = new WeakMap<StoredLicence, SharedAnswer>();
   readonly #verifyForeign: (envelope: SignedEnvelope, payload: Buffer) => Promise<void>;
 
   constructor(options: LicenceVerifierOptions) {
@@ -103,7 +118,25 @@ export class LicenceVerifier {
   async anonymous(target: VerificationTarget, client: string): Promise<VerificationAnswer> {
     const wait = this.#o.limiter.take(client);
     if (wait > 0) throw new ZtError('ZT_ERR_RATE_LIMITED', `too many anonymous verifications from ${client}; retry in ${wait} s, or sign the request as a department`, { details: { retryAfterSeconds: wait } });
-    const { result, licenceCanonical } = await verifyLicence(this.#o.registry, target, { audience: 'public', at: this.#clock(), verifyForeign: this.#verifyForeign });
+    const at = this.#clock();
+    const reuseMs = this.#o.anonymousReuseMs ?? 0;
+    if (reuseMs <= 0 || !('identifier' in target) || typeof target.identifier !== 'string') return this.#anonymousAnswer(target, at);
+    // By identifier: the answer made for the licence as cached now, if it is recent enough, else a new one shared
+    // with everyone who asks while it is being signed.
+    const stored = await this.#o.registry.get(target.identifier);
+    const shared = this.#shared.get(stored);
+    const age = at.getTime() - (shared?.at ?? Number.NaN);
+    if (shared && age >= 0 && age < reuseMs) return shared.answer;
+    const fresh: SharedAnswer = { at: at.getTime(), answer: this.#anonymousAnswer(target, at) };
+    this.#shared.set(stored, fresh);
+    fresh.answer.catch(() => {
+      if (this.#shared.get(stored) === fresh) this.#shared.delete(stored);
+    });
+    return fresh.answer;
+  }
+
+  async #anonymousAnswer(target: VerificationTarget, at: Date): Promise<VerificationAnswer> {
+    const { result, licenceCanonical } = await verifyLicence(this.#o.registry, target, { audience: 'public', at, verifyForeign: this.#verifyForeign });
     const canonical = canonicalVerification(result, licenceCanonical);
     const platform = await this.#o.signer();
     return { result, canonical, signature: await signEnvelope(platform.batch, canonical) };

@@ -197,6 +197,14 @@ export const settings = {
     max: 10000000,
     doc: 'E-licences each instance keeps in its lookup cache (dropped on any change, in every instance).',
   }),
+  licenceAnswerReuseMs: spec<number>({
+    env: 'ZT_LICENCE_ANSWER_REUSE_MS',
+    kind: 'int',
+    default: 1000,
+    min: 0,
+    max: 60000,
+    doc: 'How long one signed anonymous answer about a licence (checkedAt its first asker\'s time) is given to everyone who asks about that licence by identifier, as an OCSP responder reuses a response; any change of the licence ends it at once. 0: every answer is made and signed anew.',
+  }),
   licenceAnonymousRate: spec<number>({
     env: 'ZT_LICENCE_ANONYMOUS_RATE',
     kind: 'int',

@@ -28,9 +28,17 @@ function readSignature(value: unknown): SignedEnvelope | unknown {
   }
 }
 
+/** Bodies of answers given more than once (anonymous answers shared for ZT_LICENCE_ANSWER_REUSE_MS). */
+const answerBodies = new WeakMap<VerificationAnswer, string>();
+
 /** The answer's body, written directly: the result is its canonical JSON, the very bytes the signature covers. */
 function answerJson(answer: VerificationAnswer): string {
-  return `{"result":${answer.canonical.toString('utf8')},"signature":${JSON.stringify(envelopeToJson(answer.signature))}}`;
+  let body = answerBodies.get(answer);
+  if (body === undefined) {
+    body = `{"result":${answer.canonical.toString('utf8')},"signature":${JSON.stringify(envelopeToJson(answer.signature))}}`;
+    answerBodies.set(answer, body);
+  }
+  return body;
 }
 
 /** How a stored licence is returned: its document exactly as signed, its envelope, and where it stands. */
