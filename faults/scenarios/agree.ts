@@ -200,9 +200,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const [licence] = await cluster.query<{ identifier: string }>(`SELECT identifier FROM licences WHERE issuer_code = $1 AND status = 'active' ORDER BY identifier LIMIT 1`, [MARKET]);
     if (!grant || !licence) throw new Error('the demo data lacks the civil affairs grant or an active licence of 市场监管局');
 
-    const secondKey = await open({ keyFile, certificateFile, query: (n) => ({ ...queryOf('QYKB-210100-0009', ['name']), purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: `AGREE-CERT-${n}` } }) });
-    const civil = await open({ requester: CIVIL_AFFAIRS, query: (n) => ({ ...queryOf('HYDJ-210100-0011', ['name']), purpose: { serviceItem: 'HYDJ-210100-0011', caseNumber: `AGREE-GRANT-${n}` } }) });
-    const centre = await open({ requester: SERVICE_CENTRE, query: (n) => ({ ...queryOf('SBZY-210100-0012', ['address']), purpose: { serviceItem: 'SBZY-210100-0012', caseNumber: `AGREE-POLICY-${n}` } }) });
+    const secondKey = await open({ keyFile, certificateFile, query: (n) => queryOf('QYKB-210100-0009', ['name'], `AGREE-CERT-${n}`) });
+    const civil = await open({ requester: CIVIL_AFFAIRS, query: (n) => queryOf('HYDJ-210100-0011', ['name'], `AGREE-GRANT-${n}`) });
+    const centre = await open({ requester: SERVICE_CENTRE, query: (n) => queryOf('SBZY-210100-0012', ['address'], `AGREE-POLICY-${n}`) });
     const caFiles = { root: readFileSync(join(cluster.caDir, 'root-ca.cert.pem')), issuing: readFileSync(join(cluster.caDir, 'issuing-ca.cert.pem')) };
     const marketFiles = demoKeyFiles(cluster.dataDir, MARKET);
     const market = new LicenceClient({ httpUrl: i1.http, signer: DepartmentKey.fromFiles(marketFiles.key, marketFiles.certificate), trust: caFiles });
@@ -307,9 +307,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
   };
 }
 
-/** A query of the demo applicant's population record for `serviceItem` (its case number set by the caller). */
-function queryOf(serviceItem: string, items: string[]) {
-  return { resource: '210100-GA-0001', items, subject: { kind: 'person' as const, code: DEMO_SUBJECTS.applicant.idNumber }, purpose: { serviceItem, caseNumber: '' } };
+/** A query of the demo applicant's population record, for a service item and a case. */
+function queryOf(serviceItem: string, items: string[], caseNumber: string) {
+  return { resource: '210100-GA-0001', items, subject: { kind: 'person' as const, code: DEMO_SUBJECTS.applicant.idNumber }, purpose: { serviceItem, caseNumber } };
 }
 
 export const agree: Scenario = {
