@@ -138,7 +138,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     if (fds && fds.last > fds.first + 20) failures.push(`open file descriptors grew from ${fds.first} to ${fds.last} over the second half`);
     if (connections && connections.max > 10) failures.push(`the instance held ${connections.max} database connections at most (its pool has 10)`);
 
-    // Tail latency per window: the last window against the first after the warm-up.
+    // Tail latency per window, printed; and the second half's against the first's after the warm-up, judged.
     const windows = ctx.quick ? 4 : 10;
     const width = seconds / windows;
     const p99s: number[] = [];
@@ -146,8 +146,14 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       const inWindow = Float64Array.from(answered.filter((s) => s.at / 1000 >= w * width && s.at / 1000 < (w + 1) * width).map((s) => s.latencyMs ?? 0)).sort();
       p99s.push(percentile(inWindow, 0.99));
     }
-    const [firstP99, lastP99] = [p99s[1] ?? p99s[0]!, p99s.at(-1)!];
-    if (lastP99 > 2 * firstP99 + 10) failures.push(`p99 grew from ${firstP99.toFixed(1)} ms to ${lastP99.toFixed(1)} ms`);
+    // Judged over halves, not single windows: one stall of the shared machine (a PostgreSQL checkpoint's fsync, say)
+    // sets a 60 s window's p99 by itself, so the last window against the second swung 34 → 90 ms in a run whose
+    // halves differed far less. The first window is the warm-up.
+    const p99Between = (from: number, to: number): number =>
+      percentile(Float64Array.from(answered.filter((s) => s.at / 1000 >= from && s.at / 1000 < to).map((s) => s.latencyMs ?? 0)).sort(), 0.99);
+    const middle = width + (seconds - width) / 2;
+    const [firstP99, lastP99] = [p99Between(width, middle), p99Between(middle, seconds + 1)];
+    if (lastP99 > 2 * firstP99 + 10) failures.push(`p99 grew from ${firstP99.toFixed(1)} ms (after the warm-up, first half) to ${lastP99.toFixed(1)} ms (second half)`);
 
     const { lost } = await unrecordedAnswers(cluster, answered);
     if (lost > 0) failures.push(`${lost} answer(s) without their access record`);
@@ -158,7 +164,7 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
       `RSS ${mb(rss?.first)} → ${mb(rss?.last)} (max ${mb(rss?.max)}), slope over the second half ${rssSlope?.toFixed(2) ?? '?'} MB/min; heap ${mb(heap?.first)} → ${mb(heap?.last)}, slope ${heapSlope?.toFixed(2) ?? '?'} MB/min, of its floor per minute ${heapFloorSlope?.toFixed(2) ?? '?'} MB/min${ctx.quick ? ' (not judged in a quick run)' : ''}`,
       `second half: active handles ${handles?.first ?? '?'} → ${handles?.last ?? '?'}, file descriptors ${fds?.first ?? '?'} → ${fds?.last ?? '?'}; database connections at most ${connections?.max ?? '?'}`,
       `slowest answers ${slowest(sent)}`,
-      `p99 per ${width.toFixed(0)} s window: ${p99s.map((p) => p.toFixed(1)).join(', ')} ms`,
+      `p99 per ${width.toFixed(0)} s window: ${p99s.map((p) => p.toFixed(1)).join(', ')} ms; after the warm-up, first half ${firstP99.toFixed(1)} ms, second half ${lastP99.toFixed(1)} ms`,
     );
     return {
       load: `1 instance, ${rate} req/s for ${seconds} s`,
