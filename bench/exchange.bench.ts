@@ -9,6 +9,8 @@
 // Baselines, in the same run with the same drivers and connections (bench/baseline-exchange-server.ts):
 //   A  a bare server that verifies the request signature and SM2-signs an answer of the same size in a worker pool;
 //   B  the same verification, answering a constant body.
+// npm run bench also runs A at half of its own peak and at the low rate (baselineLatency), so that the exchange's
+// latency targets stand beside what the same SM2 work gives on a bare route here.
 // Beside the peak: the gateway main thread's idle share and its process CPU (scraped from /metrics before and after),
 // and the whole machine's CPU (/proc/stat), so a figure says whether the box was saturated.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -69,6 +71,12 @@ export interface BaselineRuns {
   protocol: Protocol;
   A: RunFigures | null;
   B: RunFigures | null;
+  /**
+   * Baseline A at fixed rates (options.baselineLatency): what a bare route doing the same SM2 work gives at half of
+   * its own peak and at the low rate, evenly spaced. The exchange's latency targets stand beside these.
+   */
+  aHalf?: RunFigures & { rate: number };
+  aLow?: RunFigures & { rate: number };
 }
 
 export interface ScalingRuns {
@@ -118,6 +126,8 @@ export interface ExchangeBenchOptions {
   lowRate?: number;
   /** Scrape the gateway's metrics and /proc around the peak (default true). */
   probe?: boolean;
+  /** Also run baseline A at half of its peak and at the low rate, for the latency targets (default false). */
+  baselineLatency?: boolean;
   /** With kafkaBrokers and databaseUrl: PostgreSQL + Kafka on 1 and on this many gateway processes. */
   workers?: number;
   kafkaBrokers?: string;
@@ -374,7 +384,15 @@ function strip<T extends RunFigures>(r: T): T {
 }
 
 /** Baselines A and B over the protocols asked for, each at peak with the exchange's connections. */
-async function runBaselines(answers: { http: string; grpc: Buffer }, presigner: Presigner, protocols: Protocol[], which: ('A' | 'B')[], seconds: number, connections: number): Promise<BaselineRuns[]> {
+async function runBaselines(
+  answers: { http: string; grpc: Buffer },
+  presigner: Presigner,
+  protocols: Protocol[],
+  which: ('A' | 'B')[],
+  plan: ProtocolPlan,
+  latency: boolean,
+): Promise<BaselineRuns[]> {
+  const { seconds, connections } = plan;
   // The baselines keep no nonces: a few thousand requests, cycled.
   const httpSet = protocols.includes('HTTP') ? await presigner.http(5000) : [];
   const grpcSet = protocols.includes('gRPC') ? await presigner.grpc(5000) : [];
@@ -390,7 +408,13 @@ async function runBaselines(answers: { http: string; grpc: Buffer }, presigner: 
       for (const entry of out) {
         const drive = (o: DriveOptions) => (entry.protocol === 'HTTP' ? driveHttp(`http://127.0.0.1:${port}${EXCHANGE_HTTP_PATH}`, httpSet, o) : runGrpc(`127.0.0.1:${grpcPort}`, grpcSet, o));
         await drive({ seconds: 2, connections, cycle: true }); // warm-up
-        entry[variant] = strip(await drive({ seconds, connections, cycle: true }));
+        const peak = strip(await drive({ seconds, connections, cycle: true }));
+        entry[variant] = peak;
+        if (variant === 'A' && latency) {
+          const half = Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
+          entry.aHalf = { rate: half, ...strip(await drive({ seconds, connections: plan.fixedConnections, overallRate: half, cycle: true })) };
+          if (plan.lowRate > 0) entry.aLow = { rate: plan.lowRate, ...strip(await drive({ seconds, connections: plan.fixedConnections, overallRate: plan.lowRate, cycle: true })) };
+        }
       }
     } finally {
       await stop(server);
@@ -492,7 +516,7 @@ export async function benchExchange(options: ExchangeBenchOptions): Promise<Exch
         await gateway.close();
       }
       if (answers && baselineSigner) {
-        result.baselines = await runBaselines(answers, baselineSigner, protocols, which, seconds, connections);
+        result.baselines = await runBaselines(answers, baselineSigner, protocols, which, plan, options.baselineLatency ?? false);
         await baselineSigner.close();
         baselineSigner = null;
       }
@@ -561,10 +585,12 @@ export function printExchange(r: ExchangeBenchResult): void {
   if (r.verifyPerSecondOneCore > 0) out.push(`  SM2 verify, one core, same run ${r.verifyPerSecondOneCore.toFixed(0)} /s`);
   const baseline = (protocol: Protocol, variant: 'A' | 'B'): RunFigures | null => r.baselines.find((b) => b.protocol === protocol)?.[variant] ?? null;
   if (r.baselines.length > 0) {
-    out.push('  baselines at peak, same driver and connections (bench/baseline-exchange-server.ts):');
+    out.push('  baselines, same drivers and connections (bench/baseline-exchange-server.ts), at peak and, for A, at fixed rates:');
     for (const b of r.baselines) {
       if (b.A) out.push(`    ${b.protocol.padEnd(4)} A: verify + SM2-sign the answer in a worker pool  ${figures(b.A, b.protocol)}`);
       if (b.B) out.push(`    ${b.protocol.padEnd(4)} B: verify, constant answer                       ${figures(b.B, b.protocol)}`);
+      if (b.aHalf) out.push(`    ${b.protocol.padEnd(4)} A at half of its peak (${b.aHalf.rate} req/s)${' '.repeat(Math.max(1, 8 - String(b.aHalf.rate).length))}${figures(b.aHalf, b.protocol)}`);
+      if (b.aLow) out.push(`    ${b.protocol.padEnd(4)} A at ${b.aLow.rate} req/s${' '.repeat(Math.max(1, 27 - String(b.aLow.rate).length))}${figures(b.aLow, b.protocol)}`);
     }
   }
   for (const backend of r.backends) {

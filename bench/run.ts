@@ -65,6 +65,7 @@ if (wanted('exchange')) {
     connections: Number(process.env.ZT_BENCH_CONNECTIONS ?? 32),
     workers: Number(process.env.ZT_BENCH_WORKERS ?? 1),
     soakSeconds: Number(process.env.ZT_BENCH_SOAK_SECONDS ?? 0),
+    baselineLatency: true,
     ...(process.env.ZT_BENCH_DATABASE_URL ? { databaseUrl: process.env.ZT_BENCH_DATABASE_URL } : {}),
     ...(process.env.ZT_BENCH_KAFKA_BROKERS ? { kafkaBrokers: process.env.ZT_BENCH_KAFKA_BROKERS } : {}),
   };
