@@ -60,14 +60,14 @@ export interface LoadDepartment {
   verifies?: string;
 }
 
+/** A query of the demo applicant's population record, for a service item and a case. */
+export function applicantQuery(serviceItem: string, items: string[], caseNumber: string): Omit<QueryInput, 'requester'> {
+  return { resource: '210100-GA-0001', items, subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber }, purpose: { serviceItem, caseNumber } };
+}
+
 /** The load's query: the demo applicant's name, ID number and address, for opening a business. */
 export function loadQuery(n: number): Omit<QueryInput, 'requester'> {
-  return {
-    resource: '210100-GA-0001',
-    items: ['name', 'idNumber', 'address'],
-    subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
-    purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: `FAULTS-${process.pid}-${n}` },
-  };
+  return applicantQuery('QYKB-210100-0009', ['name', 'idNumber', 'address'], `FAULTS-${process.pid}-${n}`);
 }
 
 export interface Target {

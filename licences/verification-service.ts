@@ -125,8 +125,7 @@ export class LicenceVerifier {
     // with everyone who asks while it is being signed.
     const stored = await this.#o.registry.get(target.identifier);
     const shared = this.#shared.get(stored);
-    const age = at.getTime() - (shared?.at ?? Number.NaN);
-    if (shared && age >= 0 && age < reuseMs) return shared.answer;
+    if (shared && at.getTime() >= shared.at && at.getTime() - shared.at < reuseMs) return shared.answer;
     const fresh: SharedAnswer = { at: at.getTime(), answer: this.#anonymousAnswer(target, at) };
     this.#shared.set(stored, fresh);
     fresh.answer.catch(() => {

@@ -16,9 +16,8 @@ import { DepartmentKey, envelopeToJson, LicenceClient, signTransition } from '..
 import { parseCertificate } from '../../certs/x509/index.js';
 import { packageRoot } from '../../core/paths.js';
 import { demoKeyFiles } from '../../demo/index.js';
-import { DEMO_SUBJECTS } from '../../exchange/datasets/index.js';
 import { Cluster, type Instance } from '../cluster.js';
-import { ExchangeLoad, LOAD_REQUESTER, type Sent } from '../load.js';
+import { applicantQuery, ExchangeLoad, LOAD_REQUESTER, type Sent } from '../load.js';
 import { countBy, percentile, runCli, sleep } from '../report.js';
 import type { Scenario, ScenarioContext, ScenarioResult } from '../scenario.js';
 
@@ -200,9 +199,9 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     const [licence] = await cluster.query<{ identifier: string }>(`SELECT identifier FROM licences WHERE issuer_code = $1 AND status = 'active' ORDER BY identifier LIMIT 1`, [MARKET]);
     if (!grant || !licence) throw new Error('the demo data lacks the civil affairs grant or an active licence of 市场监管局');
 
-    const secondKey = await open({ keyFile, certificateFile, query: (n) => queryOf('QYKB-210100-0009', ['name'], `AGREE-CERT-${n}`) });
-    const civil = await open({ requester: CIVIL_AFFAIRS, query: (n) => queryOf('HYDJ-210100-0011', ['name'], `AGREE-GRANT-${n}`) });
-    const centre = await open({ requester: SERVICE_CENTRE, query: (n) => queryOf('SBZY-210100-0012', ['address'], `AGREE-POLICY-${n}`) });
+    const secondKey = await open({ keyFile, certificateFile, query: (n) => applicantQuery('QYKB-210100-0009', ['name'], `AGREE-CERT-${n}`) });
+    const civil = await open({ requester: CIVIL_AFFAIRS, query: (n) => applicantQuery('HYDJ-210100-0011', ['name'], `AGREE-GRANT-${n}`) });
+    const centre = await open({ requester: SERVICE_CENTRE, query: (n) => applicantQuery('SBZY-210100-0012', ['address'], `AGREE-POLICY-${n}`) });
     const caFiles = { root: readFileSync(join(cluster.caDir, 'root-ca.cert.pem')), issuing: readFileSync(join(cluster.caDir, 'issuing-ca.cert.pem')) };
     const marketFiles = demoKeyFiles(cluster.dataDir, MARKET);
     const market = new LicenceClient({ httpUrl: i1.http, signer: DepartmentKey.fromFiles(marketFiles.key, marketFiles.certificate), trust: caFiles });
@@ -305,11 +304,6 @@ async function run(ctx: ScenarioContext): Promise<ScenarioResult> {
     failures,
     notes,
   };
-}
-
-/** A query of the demo applicant's population record, for a service item and a case. */
-function queryOf(serviceItem: string, items: string[], caseNumber: string) {
-  return { resource: '210100-GA-0001', items, subject: { kind: 'person' as const, code: DEMO_SUBJECTS.applicant.idNumber }, purpose: { serviceItem, caseNumber } };
 }
 
 export const agree: Scenario = {

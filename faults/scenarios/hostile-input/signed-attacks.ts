@@ -7,25 +7,19 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as nodeSign, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
-import { encodeQueryJson, encodeQueryRequest, EXCHANGE_GRPC_PATH, EXCHANGE_HTTP_PATH, newNonce, type QueryInput } from '../../../client/index.js';
+import { encodeQueryJson, encodeQueryRequest, EXCHANGE_GRPC_PATH, EXCHANGE_HTTP_PATH, newNonce } from '../../../client/index.js';
 import { encodeSignature, loadSm2PrivateKey, SM2_CURVE, sm2Sign, sm3 } from '../../../certs/sm2/sm2.js';
 import { parseCertificate } from '../../../certs/x509/index.js';
 import { DEPARTMENT_USCC, makeTestPki } from '../../../certs/x509/test-pki.js';
 import { demoKeyFiles } from '../../../demo/index.js';
-import { DEMO_SUBJECTS } from '../../../exchange/datasets/index.js';
 import { canonicalRequest, GRPC_METADATA, HTTP_HEADERS } from '../../../transport/request-signature.js';
+import { LOAD_REQUESTER, loadQuery } from '../../load.js';
 import { Findings } from './findings.js';
 import { judgeGrpc } from './grpc-fuzz.js';
 import { judgeHttp, send } from './http-wire.js';
 
-const YS = '112101000010000537';
 const SCJG = '11210100001000029N';
-const QUERY: QueryInput = {
-  resource: '210100-GA-0001',
-  items: ['name', 'idNumber', 'address'],
-  subject: { kind: 'person', code: DEMO_SUBJECTS.applicant.idNumber },
-  purpose: { serviceItem: 'QYKB-210100-0009', caseNumber: 'HOSTILE-000001' },
-};
+const QUERY = loadQuery(0);
 const CATEGORY = 'signed attacks';
 
 interface Identity {
@@ -63,9 +57,9 @@ interface Signed {
 function signedQuery(wire: Wire, o: { requester?: string; certificate: Buffer; sign: (canonical: Buffer) => Buffer; timestamp?: string; tamper?: boolean }): Signed {
   const timestamp = o.timestamp ?? new Date().toISOString();
   const nonce = newNonce();
-  const body = wire.body(o.requester ?? YS, 'HOSTILE-000001');
+  const body = wire.body(o.requester ?? LOAD_REQUESTER, 'HOSTILE-000001');
   const canonical = canonicalRequest({ method: 'POST', path: wire.path, timestamp, nonce, bodySm3: sm3(body), certificateSm3: sm3(o.certificate) });
-  return { body: o.tamper ? wire.body(o.requester ?? YS, 'HOSTILE-000002') : body, timestamp, nonce, certificate: o.certificate, signature: o.sign(canonical) };
+  return { body: o.tamper ? wire.body(o.requester ?? LOAD_REQUESTER, 'HOSTILE-000002') : body, timestamp, nonce, certificate: o.certificate, signature: o.sign(canonical) };
 }
 
 function randomScalar(): bigint {
@@ -174,7 +168,7 @@ export async function signedAttacks(
   o: { dataDir: string; query: (sql: string, params?: readonly unknown[]) => Promise<Record<string, unknown>[]>; findings: Findings; log: (l: string) => void },
 ): Promise<{ exchangeAnswers: number; codes: string[] }> {
   const f = o.findings;
-  const ys = demoIdentity(o.dataDir, YS);
+  const ys = demoIdentity(o.dataDir, LOAD_REQUESTER);
   const scjg = demoIdentity(o.dataDir, SCJG);
   const pki = await makeTestPki();
   const foreign: Identity = { key: pki.leafKeys.privateKey, certificate: Buffer.from(pki.leaf.rawData) };
