@@ -17,7 +17,8 @@ import type { GrantIndex } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { SignedRequestVerifier, VerifiedCaller } from './signed-request.js';
-import type { DeferredNonce, Verification } from '../transport/signed-call.js';
+import type { DeferredNonce, Verification, WhileVerifying } from '../transport/signed-call.js';
+import type { Connector, ConnectorRecord } from './connectors/connector.js';
 import type { PlatformSigner } from './platform-signer.js';
 import type { PresentedSignature } from '../transport/request-signature.js';
 import { EXCHANGE_RESULT_SCHEMA, type ExchangeResult } from './protocol/result.js';
@@ -174,16 +175,74 @@ interface Trail {
   recorded: boolean;
 }
 
+/**
+ * A connector read started while the request's signature was checked (ExchangeService.whileVerifying), with what it
+ * read for: the answer uses it only for the same resource, subject and items.
+ */
+interface EarlyRead {
+  readonly key: string;
+  readonly read: Promise<{ connector: Connector; record: ConnectorRecord | null }>;
+}
+
+const readKey = (resource: string, subject: QueryInput['subject'], items: readonly string[]): string =>
+  JSON.stringify([resource, subject.kind, subject.code, items]);
+
 const FAILURE_CODES: ReadonlySet<string> = new Set(['ZT_ERR_STORAGE_UNAVAILABLE', 'ZT_ERR_EVENTS_UNAVAILABLE', 'ZT_ERR_INTERNAL', 'ZT_ERR_SHUTTING_DOWN']);
 
 export class ExchangeService {
   readonly #o: ExchangeServiceOptions;
   readonly #clock: () => number;
 
+  /** Reads started while a request's signature was checked, by the request's bytes; taken by its answer. */
+  readonly #earlyReads = new WeakMap<Buffer, EarlyRead>();
+
   constructor(options: ExchangeServiceOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
   }
+
+  /**
+   * The routes' WhileVerifying: starts the connector's read for a query whose certificate the gateway accepted, so
+   * that it runs while the signature is checked instead of after it. Only what the answer would read: the
+   * certificate must be the requester's, the grant index must hold a grant, the negative list must release items,
+   * and the connector must read in place (the supplier's extract, held here); a supplier's own system is never
+   * asked before the caller is known. The read leaves nothing behind: its record is released only by the answer,
+   * after the signature, the nonce and every check of #decideAndFetch have passed again, and with the access
+   * record committed; a refused request's read is dropped.
+   */
+  readonly whileVerifying: WhileVerifying = (call, certificate) => {
+    let input: QueryInput;
+    try {
+      input = readQuery(call.request);
+    } catch {
+      return;
+    }
+    const { subject } = input;
+    if (certificate.uscc !== input.requester) return;
+    if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) return;
+    const engine = this.#o.policy();
+    if (!engine) return;
+    const at = new Date(this.#clock());
+    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, chinaDate(at));
+    if (!lookup.grant) return;
+    const decision = engine.decide({
+      requester: input.requester,
+      resource: input.resource,
+      items: input.items,
+      subject: { kind: subject.kind, id: subject.code },
+      purpose: input.purpose,
+      at,
+      grant: lookup.grant.approval,
+    });
+    if (decision.items.length === 0) return;
+    const items = decision.items.map((i) => i.code);
+    const read = this.#o.connectors.forResource(input.resource).then(async (connector) => {
+      if (!connector.readsInPlace) throw new Error('not read early: the connector calls the supplier');
+      return { connector, record: await connector.fetch({ resource: input.resource, subject, items }) };
+    });
+    read.catch(() => undefined); // dropped with its request when that is refused
+    this.#earlyReads.set(call.body, { key: readKey(input.resource, subject, items), read });
+  };
 
   /** Answers one signed query, or throws the catalogue error that refuses it; either way the access is recorded. */
   async query(call: ExchangeCall): Promise<ExchangeAnswer> {
@@ -275,12 +334,18 @@ export class ExchangeService {
     trail.nonce = verified.takeNonce();
     const fresh = trail.nonce ? async () => undefined : verified.fresh;
     try {
-      return await this.#decideAndFetch(call.protocol, trail, started, input, now, fresh);
+      return await this.#decideAndFetch(call.protocol, trail, started, input, now, fresh, this.#takeEarlyRead(call.body));
     } finally {
       // A replay is reported as such even when the request failed for another reason too.
       if (trail.nonce && !trail.nonceSettled) await this.#claimAlone(trail.nonce, trail);
       else await fresh();
     }
+  }
+
+  #takeEarlyRead(body: Buffer): EarlyRead | undefined {
+    const early = this.#earlyReads.get(body);
+    if (early) this.#earlyReads.delete(body);
+    return early;
   }
 
   /** Claims a taken nonce that no record carried (the request was refused before its answer was recorded). */
@@ -313,7 +378,15 @@ export class ExchangeService {
     }
   }
 
-  async #decideAndFetch(protocol: 'http' | 'grpc', trail: Trail, started: number, input: QueryInput, now: number, fresh: () => Promise<void>): Promise<ExchangeAnswer> {
+  async #decideAndFetch(
+    protocol: 'http' | 'grpc',
+    trail: Trail,
+    started: number,
+    input: QueryInput,
+    now: number,
+    fresh: () => Promise<void>,
+    early?: EarlyRead,
+  ): Promise<ExchangeAnswer> {
     const { subject } = input;
     if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) {
       throw new ZtError(
@@ -364,8 +437,11 @@ export class ExchangeService {
         });
       }
     }
-    const connector = await this.#o.connectors.forResource(input.resource);
-    const record = await connector.fetch({ resource: input.resource, subject, items: decision.items.map((i) => i.code) });
+    const itemCodes = decision.items.map((i) => i.code);
+    // The read started while the signature was checked, if it was for exactly this; otherwise read now.
+    const { connector, record } = await (early?.key === readKey(input.resource, subject, itemCodes)
+      ? early.read.catch(() => this.#read(input.resource, subject, itemCodes))
+      : this.#read(input.resource, subject, itemCodes));
     if (!record) throw new ZtError('ZT_ERR_SUBJECT_NOT_FOUND', `the supplier of ${input.resource} holds no record about this subject`);
     const items = applyMasks(record.values, decision);
     const retrievedAt = record.retrievedAt.toISOString();
@@ -434,6 +510,11 @@ export class ExchangeService {
       throw new ZtError('ZT_ERR_REQUEST_REPLAYED', 'the nonce of this request has been used before by this certificate');
     }
     return { result, canonical: canonicalResult, signature: await signing };
+  }
+
+  async #read(resource: string, subject: QueryInput['subject'], items: string[]): Promise<{ connector: Connector; record: ConnectorRecord | null }> {
+    const connector = await this.#o.connectors.forResource(resource);
+    return { connector, record: await connector.fetch({ resource, subject, items }) };
   }
 
   async #recordRefusal(protocol: 'http' | 'grpc', trail: Trail, error: ZtError, started: number): Promise<void> {

@@ -16,6 +16,8 @@ import { waitUntil } from '../test/support/ca.js';
 import { demoSigner } from '../test/support/signing.js';
 import { chinaDate, signTransition } from '../registry/catalogue/index.js';
 import { DEMO_SUBJECTS } from './datasets/index.js';
+import { TableConnector } from './connectors/table/index.js';
+import { ExchangeService } from './exchange-service.js';
 
 const YS = '112101000010000537'; // 营商环境建设局: the demo's requester
 const MZ = '11210100001000045C'; // 民政局
@@ -288,6 +290,44 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
     expect(await recorded('ZT_ERR_SIGNATURE_INVALID', protocol)).toBe(before2 + 1);
   });
 
+  it("reads the supplier's extract while the signature is checked, once, and only for the certificate's own department", async () => {
+    const fetch = vi.spyOn(TableConnector.prototype, 'fetch');
+    const query = vi.spyOn(ExchangeService.prototype, 'query');
+    try {
+      const { result } = await clientFor(YS).query(population(), { protocol });
+      expect(result.items.name).toBe(DEMO_SUBJECTS.applicant.name);
+      // One read, started before the service had the call: during the gateway's signature check.
+      expect(fetch).toHaveBeenCalledTimes(1);
+      expect(query).toHaveBeenCalledTimes(1);
+      expect(fetch.mock.invocationCallOrder[0]).toBeLessThan(query.mock.invocationCallOrder[0]!);
+      expect(fetch.mock.calls[0]![0]).toMatchObject({ resource: '210100-GA-0001', items: ['name', 'idNumber', 'address'] });
+
+      // A certificate of another department than the requester named: nothing is read, early or late.
+      fetch.mockClear();
+      await expectRefused(protocol, clientFor(MZ).query({ ...population(), requester: YS }, { protocol }), 'ZT_ERR_SIGNER_MISMATCH');
+      // Signed before the window: refused before the certificate is looked at.
+      const late = clientFor(YS, { clock: () => Date.now() - 10 * 60_000 });
+      await expectRefused(protocol, late.query(population(), { protocol }), 'ZT_ERR_REQUEST_STALE');
+      // No grant covers the purpose: nothing to read.
+      await expectRefused(protocol, clientFor(YS).query(population({ purpose: { serviceItem: 'NONE-0001', caseNumber: 'C-1' } }), { protocol }), 'ZT_ERR_NO_GRANT');
+      expect(fetch).not.toHaveBeenCalled();
+
+      // A forged signature: the read started meanwhile is dropped; the refusal carries nothing of it.
+      const files = demoKeyFiles(app.config.dataDir, YS);
+      const signer = DepartmentKey.fromFiles(files.key, files.certificate);
+      const encode = protocol === 'http' ? encodeQueryJson : encodeQueryRequest;
+      const signedFor = encode(population(), YS);
+      const signed = protocol === 'http' ? await signHttpRequest({ body: signedFor, signer }) : await signGrpcRequest({ body: signedFor, signer });
+      const forged = encode(population({ operator: 'someone.else' }), YS);
+      const error = await sendRaw(protocol, forged, signed);
+      expect(error.code).toBe('ZT_ERR_SIGNATURE_INVALID');
+      expect(error.message).not.toContain(DEMO_SUBJECTS.applicant.name);
+    } finally {
+      fetch.mockRestore();
+      query.mockRestore();
+    }
+  });
+
   it('refuses a malformed body, and records it', async () => {
     const code = protocol === 'http' ? 'ZT_ERR_REQUEST_MALFORMED_JSON' : 'ZT_ERR_REQUEST_MALFORMED_PROTOBUF';
     const before = await recorded(code, protocol);
@@ -336,6 +376,22 @@ describe.each(['http', 'grpc'] as const)("the exchange over %s, from the supplie
     expect(result.items).toEqual({ plate: '辽A·12345', owner: DEMO_SUBJECTS.applicant.name });
     expect(result.provenance[0]!.source).toMatch(/^http:http:\/\/127\.0\.0\.1:\d+\/zt$/);
     await expectRefused(protocol, clientFor(YS).query(vehicle({ subject: { kind: 'person', code: DEMO_SUBJECTS.spouse.idNumber } }), { protocol }), 'ZT_ERR_SUBJECT_NOT_FOUND');
+  });
+
+  it("never asks the supplier's system before the caller's signature verifies", async () => {
+    upstreamDown = false;
+    const files = demoKeyFiles(app.config.dataDir, YS);
+    const signer = DepartmentKey.fromFiles(files.key, files.certificate);
+    const encode = protocol === 'http' ? encodeQueryJson : encodeQueryRequest;
+    const signedFor = encode({ ...vehicle(), requester: YS } as QueryInput, YS);
+    const signed = protocol === 'http' ? await signHttpRequest({ body: signedFor, signer }) : await signGrpcRequest({ body: signedFor, signer });
+    const hits = upstreamHits;
+    const error = await sendRaw(protocol, encode(vehicle({ operator: 'someone.else' }), YS), signed);
+    expect(error.code).toBe('ZT_ERR_SIGNATURE_INVALID');
+    expect(upstreamHits).toBe(hits);
+    // Signed properly, the same query reaches the supplier once.
+    await clientFor(YS).query(vehicle(), { protocol });
+    expect(upstreamHits).toBe(hits + 1);
   });
 
   it('refuses with ZT_ERR_UPSTREAM_UNAVAILABLE when the upstream fails, after retrying, and records it as an error', async () => {

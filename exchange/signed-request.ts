@@ -100,6 +100,14 @@ export class SignedRequestVerifier {
       certificateSm3: trail.certificateSm3,
     });
     trail.requestDigest = sm3(canonical);
+    if (call.whileVerifying) {
+      // The route's read, started now so that it overlaps the signature check; it must not fail the check.
+      try {
+        call.whileVerifying(certificate);
+      } catch {
+        /* the route drops what it started */
+      }
+    }
     const verify = this.#o.verifySignature;
     if (!(verify ? await verify(certificate.publicKey, canonical, presented.signature) : sm2Verify(certificate.publicKey, canonical, presented.signature))) {
       const { assertSm2Signature } = await import('../certs/sm2/diagnose.js');

@@ -64,6 +64,13 @@ Routes whose service records every refusal in the access log (the exchange, lice
 log's reads) receive the gateway's check of the signature and refuse through their service, so a refused request is
 recorded too; a service cannot check the same request again (its nonce is claimed).
 
+One route starts work while the signature is being checked: the exchange's query. Once the time window and the
+certificate are accepted, and the certificate is the requester's, a grant covers the query and the negative list
+releases items, it starts reading the supplier's extract held in the platform's own database, so that the read and the
+signature check overlap (\`WhileVerifying\` in \`transport/signed-call.ts\`). Nothing it reads is released unless every
+check passes and the access record is committed; a refused request's read is dropped. A supplier's own system (an
+\`http\` connector) is never asked before the signature verifies.
+
 Roles: **administrator** (the platform operator's department, bootstrapped once from \`ZT_PLATFORM_USCC\`; grants and
 withdraws roles, registers departments), **supervisor** (reads the access log), **portal** (shows a citizen or
 enterprise the reads of their data). The older \`ZT_AUDIT_SUPERVISORS\` and \`ZT_AUDIT_PORTALS\` settings only bootstrap

@@ -12,6 +12,7 @@
 //   person      a person signed in to the web console (transport/person.ts): a live session cookie, and on every
 //               state-changing call the session's CSRF token; optionally one of the console roles.
 import type { TrustedCertificate } from '../certs/trust/index.js';
+import type { SignedCall, WhileVerifying } from './signed-call.js';
 
 /** Roles kept in the role registry, granted and withdrawn by the platform administrator. */
 export const REGISTRY_ROLES = ['administrator', 'supervisor', 'portal'] as const;
@@ -32,6 +33,8 @@ export type AccessClass =
       readonly scope?: string;
       /** The service checks the gateway's verification itself and records refusals (exchange, licence checks). */
       readonly recordsRefusals?: boolean;
+      /** Started while the signature is checked (transport/signed-call.ts WhileVerifying); the exchange's read. */
+      readonly whileVerifying?: WhileVerifying;
     }
   | {
       readonly kind: 'role';
@@ -60,7 +63,7 @@ export const DEPARTMENT: AccessClass = Object.freeze({ kind: 'department' });
 
 export const role = (roles: RegistryRole | readonly RegistryRole[], options: { scope?: string; recordsRefusals?: boolean } = {}): AccessClass =>
   Object.freeze({ kind: 'role', roles: typeof roles === 'string' ? [roles] : roles, ...options });
-export const department = (scope: string, options: { recordsRefusals?: boolean } = {}): AccessClass => Object.freeze({ kind: 'department', scope, ...options });
+export const department = (scope: string, options: { recordsRefusals?: boolean; whileVerifying?: WhileVerifying } = {}): AccessClass => Object.freeze({ kind: 'department', scope, ...options });
 export const person = (roles: readonly ConsoleRole[] = [], scope?: string): AccessClass =>
   Object.freeze({ kind: 'person', ...(roles.length > 0 ? { roles } : {}), ...(scope ? { scope } : {}) });
 export const statement = (r: ObjectRole | RegistryRole, scope: string): AccessClass => Object.freeze({ kind: 'statement', role: r, scope });
@@ -95,6 +98,13 @@ export function describeAccess(access: AccessClass): { access: string; who: stri
         who: access.scope ?? (access.roles ? `a person signed in to the console with the ${access.roles.join(' or ')} role` : 'any person signed in to the console'),
       };
   }
+}
+
+/** The call, with its route's WhileVerifying bound to its decoded body (`request`); unchanged for other routes. */
+export function withWhileVerifying(call: SignedCall, access: AccessClass, request: unknown): SignedCall {
+  if (access.kind !== 'department' || !access.whileVerifying) return call;
+  const work = access.whileVerifying;
+  return { ...call, whileVerifying: (certificate) => work({ body: call.body, request }, certificate) };
 }
 
 /** Reads and checks a declaration attached to a route (unknown shape from a framework's options). */

@@ -16,7 +16,21 @@ export interface SignedCall {
    * instead of checking again: the nonce was claimed by that check, so checking again would refuse it as a replay.
    */
   verification?: Verification | null;
+  /**
+   * Told once the call's time window and certificate are accepted, just before its signature is checked; the route
+   * may start a read its answer will need meanwhile (WhileVerifying). Never told of a call refused before that.
+   */
+  whileVerifying?: (certificate: TrustedCertificate) => void;
 }
+
+/**
+ * Work a route starts while a call's signature is being checked, so that the two overlap: a read the answer will
+ * need, never a change of state, and nothing that leaves the gateway. It gets the call's bytes and its decoded
+ * body, and the certificate that the window and trust store accepted and whose signature is not yet known to
+ * verify. What it starts is the route's to use once the signature and every later check have passed, or to drop;
+ * the route must not let it fail the call, nor act on it for a call that is later refused.
+ */
+export type WhileVerifying = (call: { readonly body: Buffer; readonly request: unknown }, certificate: TrustedCertificate) => void;
 
 /** What the access record learns while the signature is checked, kept even when a later check fails. */
 export interface SignatureTrail {

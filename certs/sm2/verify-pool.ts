@@ -176,11 +176,16 @@ export class Sm2VerifyPool {
     if (this.#quietGapMs > 0 && quiet && queue.length === 1 && this.#threads.every((t) => t.tasks === 0)) {
       const p = queue[0]!;
       this.#inline++;
-      try {
-        p.resolve(sm2Verify(p.key, p.task.message, p.task.signature));
-      } catch (error) {
-        p.reject(new ZtError('ZT_ERR_SIGNATURE_INVALID', `the signature could not be verified: ${String((error as Error)?.message ?? error)}`));
-      }
+      // After this turn's ticks and I/O, not in its microtasks: what the caller started meanwhile (a database read
+      // sent while the signature is checked, transport/signed-call.ts WhileVerifying) leaves before the event loop
+      // is blocked, and runs beside the verification instead of after it.
+      setImmediate(() => {
+        try {
+          p.resolve(sm2Verify(p.key, p.task.message, p.task.signature));
+        } catch (error) {
+          p.reject(new ZtError('ZT_ERR_SIGNATURE_INVALID', `the signature could not be verified: ${String((error as Error)?.message ?? error)}`));
+        }
+      });
       return;
     }
     const threads = [...this.#threads].sort((a, b) => a.tasks - b.tasks);

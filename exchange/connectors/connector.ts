@@ -31,6 +31,12 @@ export interface Connector {
   /** What serves the data, for provenance and logs, e.g. "table:210100-GA-0001" or "http:https://…". */
   readonly source: string;
   /**
+   * True when a read has no effect outside the platform: the supplier's extract, held in the platform's own
+   * database. The exchange may then start the read while the caller's signature is still being checked; a call to
+   * a supplier's system is never made before the caller is known.
+   */
+  readonly readsInPlace?: boolean;
+  /**
    * The subject's record, restricted to `items`; null when the supplier holds nothing about the subject.
    * Rejects with ZT_ERR_UPSTREAM_UNAVAILABLE, ZT_ERR_UPSTREAM_TIMEOUT or ZT_ERR_UPSTREAM_BAD_RESPONSE when the
    * supplier cannot answer.

@@ -24,5 +24,5 @@ export function exchangeHandlers(exchange: ExchangeService): Record<string, Unar
     return { result: answer.canonical, signature: envelopeToMessage(answer.signature) };
   };
   query.onUndecodable = (code, latencyMs) => exchange.recordUnreadable('grpc', code, latencyMs);
-  return { Query: withAccess(department('a department with a grant for the resource, items and service item', { recordsRefusals: true }), query) };
+  return { Query: withAccess(department('a department with a grant for the resource, items and service item', { recordsRefusals: true, whileVerifying: exchange.whileVerifying }), query) };
 }

@@ -53,7 +53,7 @@ export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
     app.post(
       EXCHANGE_QUERY_PATH,
       {
-        config: { access: department('a department with a grant for the resource, items and service item', { recordsRefusals: true }) },
+        config: { access: department('a department with a grant for the resource, items and service item', { recordsRefusals: true, whileVerifying: exchange.whileVerifying }) },
         // Documented here; checked by the service, which records what it refuses.
         attachValidation: true,
         schema: {

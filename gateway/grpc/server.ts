@@ -7,7 +7,7 @@ import type protobuf from 'protobufjs';
 import { toZtError, ZtError, type ErrorCode } from '../../core/errors/index.js';
 import { exchangeHandlers } from '../../exchange/grpc/handlers.js';
 import { carriesGrpcSignature, grpcErrorParts, peerAddress, signedGrpcCall, toTimestamp, withAccess, type CallContext, type UnaryHandler } from '../../transport/grpc.js';
-import { carriesStatement, department, PUBLIC, role, type AccessClass } from '../../transport/access.js';
+import { carriesStatement, department, PUBLIC, role, withWhileVerifying, type AccessClass } from '../../transport/access.js';
 import { policyHandlers } from '../../policies/grpc/handlers.js';
 import { catalogueHandlers } from '../../registry/catalogue/grpc/handlers.js';
 import { departmentHandlers } from '../../registry/departments/grpc/handlers.js';
@@ -203,7 +203,7 @@ function unary(
     const admitted =
       access.kind === 'public' && (access.signed !== 'optional' || !carriesGrpcSignature(call.metadata))
         ? Promise.resolve(context)
-        : ctx.access.authorise(access, signedGrpcCall(`/${fullName}`, context), carriesGrpcSignature(call.metadata), carriesStatement(request)).then((a) => {
+        : ctx.access.authorise(access, withWhileVerifying(signedGrpcCall(`/${fullName}`, context), access, request), carriesGrpcSignature(call.metadata), carriesStatement(request)).then((a) => {
             context.caller = a.caller;
             context.verification = a.verification;
             return context;

@@ -22,7 +22,7 @@ import { consoleSessionRoutes } from '../../console/accounts/index.js';
 import { consoleSecurityHeaders, consoleStatic } from '../../console/static.js';
 import { packageRoot } from '../../core/paths.js';
 import { join } from 'node:path';
-import { carriesStatement, describeAccess, isAccessClass, PUBLIC } from '../../transport/access.js';
+import { carriesStatement, describeAccess, isAccessClass, PUBLIC, withWhileVerifying } from '../../transport/access.js';
 import { cookieValue, CSRF_HEADER, SESSION_COOKIE, type PresentedSession } from '../../transport/person.js';
 import { HTTP_HEADERS } from '../../transport/request-signature.js';
 import { roleRoutes } from '../../registry/roles/index.js';
@@ -140,7 +140,7 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     // A statement travels in the body's signature field, or for a whole-file import in the Zt-Signature header.
     const statement = carriesStatement(request.body) || request.headers['zt-signature'] !== undefined;
     const session = access.kind === 'person' ? presentedSession(request) : undefined;
-    setAuthorised(request, await ctx.access.authorise(access, signedHttpCall(request), carriesSignature(request), statement, session));
+    setAuthorised(request, await ctx.access.authorise(access, withWhileVerifying(signedHttpCall(request), access, request.body), carriesSignature(request), statement, session));
   });
 
   app.addHook('onResponse', async (request, reply) => {

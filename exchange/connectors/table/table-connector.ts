@@ -38,6 +38,7 @@ export class TableConnector implements Connector {
   }
 
   readonly #lookups: BatchQueue<ConnectorQuery, ConnectorRecord | null>;
+  readonly readsInPlace = true;
 
   async fetch(query: ConnectorQuery): Promise<ConnectorRecord | null> {
     if (query.resource !== this.resource) {
