@@ -1,10 +1,11 @@
 // The platform's signing key lives in a directory of its own (ZT_PLATFORM_KEY_DIR), never in the CA directory; a key
 // that an earlier version kept there is moved out on first use, with a log line.
-import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadPlatformCa, PlatformCa } from '../certs/ca/index.js';
-import { sm3 } from '../certs/sm2/sm2.js';
+import { loadSm2PrivateKey, loadSm2PublicKey, publicPoint, sm2Verify, sm3 } from '../certs/sm2/sm2.js';
 import { parseCertificate } from '../certs/x509/index.js';
 import type { PgliteDatabase } from '../core/storage/index.js';
 import { makeTestCaDir, openMigratedDatabase, rejectionCode, TEST_PUBLIC_URL, type TestCaDir } from '../test/support/ca.js';
@@ -69,6 +70,46 @@ describe('the platform signing key, apart from the CA directory', () => {
     await (await openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME, { logger: stale })).close();
     expect(stale.lines).toEqual([{ level: 'warn', message: expect.stringContaining('an older platform signing key is still in the CA directory') }]);
     rmSync(join(caDir.dir, EXCHANGE_SIGNER_FILES.key));
+  });
+
+  it('two processes opening a fresh directory at once each sign with a pair that verifies, and a mismatched pair on disk is set aside, not used', async () => {
+    const keyDir = mkdtempSync(join(tmpdir(), 'zt-platform-keys-'));
+    const keyPath = join(keyDir, EXCHANGE_SIGNER_FILES.key);
+    const certPath = join(keyDir, EXCHANGE_SIGNER_FILES.certificate);
+    const matches = (keyPem: string, certPem: string): boolean =>
+      publicPoint(loadSm2PrivateKey(keyPem)).equals(publicPoint(loadSm2PublicKey(new Uint8Array(parseCertificate(certPem).publicKey.rawData))));
+    try {
+      // As two gateway processes do on their first answers (ZT_WORKERS): both enrol; each must sign with its own pair.
+      const both = await Promise.all([openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME), openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME)]);
+      try {
+        for (const platform of both) {
+          const message = Buffer.from('a tree head');
+          const signature = await platform.signer.sign(message);
+          const certified = loadSm2PublicKey(new Uint8Array(parseCertificate(Buffer.from(platform.signer.certificate!.der)).publicKey.rawData));
+          expect(sm2Verify(certified, message, signature)).toBe(true);
+        }
+      } finally {
+        for (const platform of both) await platform.close();
+      }
+      expect(readdirSync(keyDir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+
+      // A key and a certificate that do not belong together (the interleaving of two such writers, or an operator's
+      // slip): the key is moved aside, with a warning, and a new pair enrolled.
+      const other = await ca.enrolWithGeneratedKey({ uscc: PLATFORM_USCC, name: NAME });
+      writeFileSync(certPath, other.certificate.pem);
+      const strayKey = readFileSync(keyPath, 'utf8');
+      expect(matches(strayKey, other.certificate.pem)).toBe(false);
+      const log = logger();
+      const reopened = await openPlatformSigner(ca, keyDir, PLATFORM_USCC, NAME, { logger: log });
+      await reopened.close();
+      expect(log.lines).toEqual([{ level: 'warn', message: expect.stringContaining('does not match its certificate') }]);
+      expect(matches(readFileSync(keyPath, 'utf8'), readFileSync(certPath, 'utf8'))).toBe(true);
+      const kept = readdirSync(keyDir).filter((f) => f.startsWith(`${EXCHANGE_SIGNER_FILES.key}.mismatched-`));
+      expect(kept).toHaveLength(1);
+      expect(readFileSync(join(keyDir, kept[0]!), 'utf8')).toBe(strayKey);
+    } finally {
+      rmSync(keyDir, { recursive: true, force: true });
+    }
   });
 
   it('a new platform gets a key of its own there, never in the CA directory, which is refused as the key directory', async () => {

@@ -5,12 +5,14 @@
 // a key that an earlier version kept in the CA directory is moved here then. Signing runs in worker threads behind a
 // batch signer, so one SM2 signature covers every response of a batch (docs/envelope.md).
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
 import { join, relative, resolve } from 'node:path';
 import { ZtError } from '../core/errors/index.js';
 import type { Logger } from '../core/logging/index.js';
 import { isValidUscc } from '../core/identifiers/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
 import { BatchSigner, LocalSm2Signer } from '../certs/signer/index.js';
+import { loadSm2PrivateKey, loadSm2PublicKey, publicPoint } from '../certs/sm2/sm2.js';
 import { parseCertificate, readUscc } from '../certs/x509/index.js';
 import { verifyEnvelope, type SignedEnvelope } from '../certs/envelope/index.js';
 import type { TrustStore } from '../certs/trust/index.js';
@@ -30,6 +32,23 @@ export interface PlatformSignerOptions {
   fullBatch?: number;
   /** Where the one-time move of a key out of the CA directory is reported; one line on stderr without it. */
   logger?: Pick<Logger, 'info' | 'warn'>;
+}
+
+/** Whether the private key (PEM) is the one the certificate certifies; false for a key that cannot be read. */
+function keyMatches(keyPem: string, certificate: ReturnType<typeof parseCertificate>): boolean {
+  try {
+    return publicPoint(loadSm2PrivateKey(keyPem)).equals(publicPoint(loadSm2PublicKey(new Uint8Array(certificate.publicKey.rawData))));
+  } catch {
+    return false;
+  }
+}
+
+/** Writes a file whole: to a name of its own, then renamed over the old one, so no reader sees half of it. */
+function replaceFile(path: string, content: string, mode: number): void {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  writeFileSync(temporary, content, { mode });
+  chmodSync(temporary, mode);
+  renameSync(temporary, path);
 }
 
 function moveFile(from: string, to: string): void {
@@ -87,19 +106,32 @@ export async function openPlatformSigner(ca: PlatformCa, keyDir: string, uscc: s
   moveFromCaDirectory(caDir, dir, options.logger);
   const keyPath = join(dir, EXCHANGE_SIGNER_FILES.key);
   const certPath = join(dir, EXCHANGE_SIGNER_FILES.certificate);
-  let usable = false;
+  let pair: { keyPem: string; certificatePem: string } | null = null;
   if (existsSync(keyPath) && existsSync(certPath)) {
-    const certificate = parseCertificate(readFileSync(certPath, 'utf8'));
-    usable = certificate.issuer === ca.issuing.subject && readUscc(certificate) === uscc && certificate.notAfter.getTime() > Date.now() + 86_400_000;
+    const onDisk = { keyPem: readFileSync(keyPath, 'utf8'), certificatePem: readFileSync(certPath, 'utf8') };
+    const certificate = parseCertificate(onDisk.certificatePem);
+    const current = certificate.issuer === ca.issuing.subject && readUscc(certificate) === uscc && certificate.notAfter.getTime() > Date.now() + 86_400_000;
+    if (current && keyMatches(onDisk.keyPem, certificate)) pair = onDisk;
+    else if (current) {
+      // Kept, not overwritten: it may be a key an operator put there by mistake.
+      const kept = `${keyPath}.mismatched-${Date.now()}`;
+      renameSync(keyPath, kept);
+      const line = `the platform signing key in ${dir} does not match its certificate; it was moved to ${kept}, and a new key is enrolled`;
+      if (options.logger) options.logger.warn({ kept }, line);
+      else process.stderr.write(`zhengtong: ${line}\n`);
+    }
   }
-  if (!usable) {
+  if (!pair) {
+    // Two processes starting at once on a fresh directory (ZT_WORKERS) may each enrol: each signs with the pair it
+    // made, and the files end as one writer's pair or, interleaved, a key and a certificate that do not match,
+    // which the check above finds at the next start, which enrols again. Each file is replaced whole.
     const { certificate, privateKeyPem } = await ca.enrolWithGeneratedKey({ uscc, name });
-    writeFileSync(keyPath, privateKeyPem, { mode: 0o600 });
-    chmodSync(keyPath, 0o600);
-    writeFileSync(certPath, certificate.pem, { mode: 0o644 });
+    pair = { keyPem: privateKeyPem, certificatePem: certificate.pem };
+    replaceFile(keyPath, pair.keyPem, 0o600);
+    replaceFile(certPath, pair.certificatePem, 0o644);
   }
-  const certificate = parseCertificate(readFileSync(certPath, 'utf8'));
-  const signer = await LocalSm2Signer.start({ privateKey: readFileSync(keyPath, 'utf8'), certificate: new Uint8Array(certificate.rawData) });
+  const certificate = parseCertificate(pair.certificatePem);
+  const signer = await LocalSm2Signer.start({ privateKey: pair.keyPem, certificate: new Uint8Array(certificate.rawData) });
   const batch = new BatchSigner(signer, { minIntervalMs: options.batchIntervalMs ?? 0, fullBatch: options.fullBatch ?? 0 });
   return {
     batch,
