@@ -13,7 +13,7 @@ import { applyMasks, type Decision, type PolicyEngine } from '../policies/index.
 import { chinaDate } from '../registry/catalogue/index.js';
 import type { Logger } from '../core/logging/index.js';
 import type { ConnectorRegistry } from './connectors/registry.js';
-import type { GrantIndex } from './grants.js';
+import type { GrantIndex, GrantLookup } from './grants.js';
 import type { GrantUsage } from './grant-usage.js';
 import type { NonceStore } from './nonce-store.js';
 import type { SignedRequestVerifier, VerifiedCaller } from './signed-request.js';
@@ -184,6 +184,9 @@ interface EarlyRead {
   readonly read: Promise<{ connector: Connector; record: ConnectorRecord | null }>;
 }
 
+/** Whether the subject's code is valid for its kind: a resident ID number (GB 11643) or a USCC (GB 32100). */
+const validSubject = (subject: QueryInput['subject']): boolean => (subject.kind === 'person' ? isValidResidentId(subject.code) : isValidUscc(subject.code));
+
 const readKey = (resource: string, subject: QueryInput['subject'], items: readonly string[]): string =>
   JSON.stringify([resource, subject.kind, subject.code, items]);
 
@@ -218,23 +221,11 @@ export class ExchangeService {
       return;
     }
     const { subject } = input;
-    if (certificate.uscc !== input.requester) return;
-    if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) return;
+    if (certificate.uscc !== input.requester || !validSubject(subject)) return;
     const engine = this.#o.policy();
     if (!engine) return;
-    const at = new Date(this.#clock());
-    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, chinaDate(at));
-    if (!lookup.grant) return;
-    const decision = engine.decide({
-      requester: input.requester,
-      resource: input.resource,
-      items: input.items,
-      subject: { kind: subject.kind, id: subject.code },
-      purpose: input.purpose,
-      at,
-      grant: lookup.grant.approval,
-    });
-    if (decision.items.length === 0) return;
+    const { lookup, decision } = this.#decide(engine, input, new Date(this.#clock()));
+    if (!lookup.grant || decision.items.length === 0) return;
     const items = decision.items.map((i) => i.code);
     const read = this.#o.connectors.forResource(input.resource).then(async (connector) => {
       if (!connector.readsInPlace) throw new Error('not read early: the connector calls the supplier');
@@ -388,7 +379,7 @@ export class ExchangeService {
     early?: EarlyRead,
   ): Promise<ExchangeAnswer> {
     const { subject } = input;
-    if (subject.kind === 'person' ? !isValidResidentId(subject.code) : !isValidUscc(subject.code)) {
+    if (!validSubject(subject)) {
       throw new ZtError(
         'ZT_ERR_SUBJECT_INVALID',
         subject.kind === 'person' ? `${subject.code} is not a valid resident ID number (GB 11643)` : `${subject.code} is not a valid unified social credit code (GB 32100)`,
@@ -398,16 +389,7 @@ export class ExchangeService {
     if (!engine) throw new ZtError('ZT_ERR_SHUTTING_DOWN', 'the negative list is not loaded yet');
     const at = new Date(now);
     const today = chinaDate(at);
-    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, today);
-    const decision = engine.decide({
-      requester: input.requester,
-      resource: input.resource,
-      items: input.items,
-      subject: { kind: subject.kind, id: subject.code },
-      purpose: input.purpose,
-      at,
-      grant: lookup.grant?.approval ?? null,
-    });
+    const { lookup, decision } = this.#decide(engine, input, at);
     trail.decision = decision;
     if (decision.outcome === 'deny' && decision.reason === 'unknown-resource') {
       throw new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `no data resource in the catalogue has code ${JSON.stringify(input.resource)}`);
@@ -510,6 +492,21 @@ export class ExchangeService {
       throw new ZtError('ZT_ERR_REQUEST_REPLAYED', 'the nonce of this request has been used before by this certificate');
     }
     return { result, canonical: canonicalResult, signature: await signing };
+  }
+
+  /** The requester's grant for the query at `at`, and the negative list's decision under it. */
+  #decide(engine: PolicyEngine, input: QueryInput, at: Date): { lookup: GrantLookup; decision: Decision } {
+    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, chinaDate(at));
+    const decision = engine.decide({
+      requester: input.requester,
+      resource: input.resource,
+      items: input.items,
+      subject: { kind: input.subject.kind, id: input.subject.code },
+      purpose: input.purpose,
+      at,
+      grant: lookup.grant?.approval ?? null,
+    });
+    return { lookup, decision };
   }
 
   async #read(resource: string, subject: QueryInput['subject'], items: string[]): Promise<{ connector: Connector; record: ConnectorRecord | null }> {

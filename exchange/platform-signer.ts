@@ -4,10 +4,10 @@
 // sharing a database should share that directory, so they sign with the same key. Created on first use when missing;
 // a key that an earlier version kept in the CA directory is moved here then. Signing runs in worker threads behind a
 // batch signer, so one SM2 signature covers every response of a batch (docs/envelope.md).
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, unlinkSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { ZtError } from '../core/errors/index.js';
+import { replaceFile } from '../core/files.js';
 import type { Logger } from '../core/logging/index.js';
 import { isValidUscc } from '../core/identifiers/index.js';
 import type { PlatformCa } from '../certs/ca/index.js';
@@ -41,14 +41,6 @@ function keyMatches(keyPem: string, certificate: ReturnType<typeof parseCertific
   } catch {
     return false;
   }
-}
-
-/** Writes a file whole: to a name of its own, then renamed over the old one, so no reader sees half of it. */
-function replaceFile(path: string, content: string, mode: number): void {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temporary, content, { mode });
-  chmodSync(temporary, mode);
-  renameSync(temporary, path);
 }
 
 function moveFile(from: string, to: string): void {

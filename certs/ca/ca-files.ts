@@ -4,9 +4,10 @@
 // `ca init --root-key-out`), to be taken offline: serve never reads it, and the few operations that need it (signing
 // the root CRL) are given its path. Keys are PKCS#8 PEM, mode 0600, optionally encrypted with a passphrase. Only
 // `zhengtong ca` writes these files.
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { ZtError } from '../../core/errors/index.js';
+import { replaceFile } from '../../core/files.js';
 import { generateSm2KeyPair, loadSm2PrivateKey, type KeyObject } from '../sm2/sm2.js';
 import { createCertificate, createCrl, exportPem, parseCertificate, parseCrl, verifyCrl, type CaSigner, type DistinguishedName, type x509 } from '../x509/index.js';
 
@@ -73,9 +74,7 @@ function writeKey(path: string, key: KeyObject, passphrase: string | undefined):
 /** Writes the root CRL into the CA directory in one step (a reader sees the old file or the new one, never half). */
 export function writeRootCrl(dir: string, crl: x509.X509Crl): string {
   const path = join(resolve(dir), CA_FILES.rootCrl);
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, exportPem(crl), { mode: 0o644 });
-  renameSync(temporary, path);
+  replaceFile(path, exportPem(crl), 0o644);
   return path;
 }
 

@@ -4,9 +4,10 @@
 // check value per version (pseudonym_keys, migration 0016), so an instance started with another key, or without a
 // version the rows were written with, is refused at start instead of writing rows no search would find.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ZtError } from '../errors/index.js';
+import { replaceFile } from '../files.js';
 import { BlindIndex, PSEUDONYM_KEY_BYTES, type PseudonymKey } from './blind-index.js';
 
 export const PSEUDONYM_KEY_FILE_SCHEMA = 'zhengtong/pseudonym-keys/v1';
@@ -82,11 +83,7 @@ function writeKeyFile(path: string, keys: KeyFile['keys'], exclusive: boolean): 
     chmodSync(path, 0o600);
     return;
   }
-  // Replaced whole (write then rename), so a crash leaves the old file or the new one, never half of one.
-  const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, text, { mode: 0o600, flag: 'w' });
-  chmodSync(temporary, 0o600);
-  renameSync(temporary, path);
+  replaceFile(path, text, 0o600);
 }
 
 /** Creates the key file with version 1; when another process was quicker (EEXIST), reads its file instead. */
