@@ -5,6 +5,7 @@ import { useState } from 'preact/hooks';
 import { api, ApiError, query } from '../api.js';
 import { verifyInclusionInPage, type ProofAnswer, type ProofReport, type StepName } from '../crypto/proof.js';
 import { SM_LIBRARY } from '../crypto/sm.js';
+import { recentDays } from '../dates.js';
 import { base64ToBytes } from '../crypto/bytes.js';
 import { t } from '../i18n.js';
 import { asApiError, BASE, Empty, ErrorBox, Field, Fields, fmtTime, Link, navigate, Page, Show, useApi, useLocation, v } from '../ui.js';
@@ -303,9 +304,10 @@ export function CaseTracePage(): JSX.Element {
 
 function useRange(): { from: string; to: string; form: JSX.Element } {
   const { path, search } = useLocation();
-  const day = 86_400_000;
-  const from = search.get('from') ?? new Date(Date.now() - 7 * day).toISOString().slice(0, 10);
-  const to = search.get('to') ?? new Date(Date.now() + day).toISOString().slice(0, 10);
+  // The date fields are China dates, as the API reads them: from 16:00 UTC a UTC date would end the range before now.
+  const recent = recentDays(Date.now());
+  const from = search.get('from') ?? recent.from;
+  const to = search.get('to') ?? recent.to;
   const [f, setF] = useState(from);
   const [tt, setT] = useState(to);
   const form = (
