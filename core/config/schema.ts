@@ -32,7 +32,7 @@ export const settings = {
     default: undefined,
     doc: 'PostgreSQL connection URL. When unset, the embedded PGlite database is used.',
   }),
-  databasePoolSize: spec<number>({ env: 'ZT_DATABASE_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 200, doc: 'Connections per instance in the PostgreSQL pool.' }),
+  databasePoolSize: spec<number>({ env: 'ZT_DATABASE_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 200, doc: 'Connections per instance to PostgreSQL, at most: half for the hot paths\' fixed statements (planned once for any parameters), the rest for everything else.' }),
   databaseSchema: spec<string | undefined>({
     env: 'ZT_DATABASE_SCHEMA',
     kind: 'string',

@@ -10,7 +10,9 @@ export interface QueryResult<R> {
 export interface QueryOptions {
   /**
    * Keep the statement prepared on each connection (PostgreSQL), so that running it again skips parsing and planning:
-   * for the few fixed statements of the hot paths, never for SQL built per call. PGlite ignores it.
+   * for the few fixed statements of the hot paths, never for SQL built per call. Run on the database itself (not in
+   * a transaction or a locked session), it goes to connections that plan it once for any parameters (a generic
+   * plan), so only for statements whose best plan does not depend on the values. PGlite ignores it.
    */
   prepare?: boolean;
 }

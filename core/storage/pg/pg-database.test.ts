@@ -3,7 +3,7 @@ import { storageContract } from '../../../test/contracts/storage.contract.js';
 import { describeWithService, postgresUrl, uniqueName } from '../../../test/support/services.js';
 import { isZtError } from '../../errors/index.js';
 import type { Database } from '../port.js';
-import { PgDatabase } from './pg-database.js';
+import { PgDatabase, splitPool } from './pg-database.js';
 
 describeWithService('postgres', 'PostgreSQL storage adapter: contract', () => {
   const opened: Database[] = [];
@@ -60,6 +60,47 @@ describeWithService('postgres', 'PostgreSQL storage adapter: a connection closed
       await admin.close();
       await db.close();
     }
+  });
+});
+
+describeWithService('postgres', 'PostgreSQL storage adapter: the fixed statements', () => {
+  // The statement reports how its own prepared statement on this connection has been planned so far.
+  const PLANS = (marker: string) => `SELECT generic_plans::int AS generic, custom_plans::int AS custom, current_setting('plan_cache_mode') AS mode,
+    current_setting('search_path') AS path FROM pg_prepared_statements WHERE statement LIKE '%' || $1::text || '%' /* ${marker} */`;
+  type Plans = { generic: number; custom: number; mode: string; path: string };
+
+  it('plans a prepared statement run on the database once for any parameters, and everything else for its values', async () => {
+    const schema = uniqueName('zt_test');
+    const db = await PgDatabase.open({ url: postgresUrl!, poolSize: 2, schema });
+    try {
+      const marker = uniqueName('fixed');
+      let last: Plans | undefined;
+      for (let i = 0; i < 3; i++) last = (await db.query<Plans>(PLANS(marker), [marker], { prepare: true })).rows[0];
+      // Without the setting, the first five executions would each be planned for their values (custom plans).
+      expect(last).toEqual({ generic: 3, custom: 0, mode: 'force_generic_plan', path: schema });
+
+      // In a transaction the statement runs on that transaction's connection, with the server's default.
+      const inTx = uniqueName('tx');
+      const tx = await db.transaction(async (q) => {
+        let rows: Plans[] = [];
+        for (let i = 0; i < 3; i++) ({ rows } = await q.query<Plans>(PLANS(inTx), [inTx], { prepare: true }));
+        return rows[0];
+      });
+      expect(tx).toEqual({ generic: 0, custom: 3, mode: 'auto', path: schema });
+      // Unprepared statements go to the general connections too.
+      const plain = await db.query<{ mode: string; path: string }>(`SELECT current_setting('plan_cache_mode') AS mode, current_setting('search_path') AS path WHERE $1::int = 1`, [1]);
+      expect(plain.rows[0]).toEqual({ mode: 'auto', path: schema });
+    } finally {
+      await db.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await db.close();
+    }
+  });
+
+  it('shares the connections of an instance between the two, never leaving one without', () => {
+    expect(splitPool(10)).toEqual({ general: 5, fixed: 5 });
+    expect(splitPool(5)).toEqual({ general: 3, fixed: 2 });
+    expect(splitPool(2)).toEqual({ general: 1, fixed: 1 });
+    expect(splitPool(1)).toEqual({ general: 1, fixed: 1 });
   });
 });
 
