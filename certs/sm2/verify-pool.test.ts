@@ -63,6 +63,25 @@ describe('Sm2VerifyPool', () => {
     await expect(Sm2VerifyPool.start({ quietGapMs: -1 })).rejects.toMatchObject({ code: 'ZT_ERR_CONFIG_INVALID' });
   });
 
+  it('sends the verifications asked for in separate callbacks of one turn of the event loop as one batch', async () => {
+    const { privateKey, publicKey } = generateSm2KeyPair();
+    const message = randomBytes(64);
+    const signature = sm2Sign(privateKey, message);
+    const before = pool.batches;
+    // Like requests read from several sockets in one poll phase: each asks from a callback of its own.
+    const answers = await new Promise<Promise<boolean>[]>((resolve) => {
+      const asked: Promise<boolean>[] = [];
+      for (let i = 0; i < 6; i++) {
+        setImmediate(() => {
+          asked.push(pool.verify(publicKey, message, signature));
+          if (asked.length === 6) resolve(asked);
+        });
+      }
+    });
+    expect(await Promise.all(answers)).toEqual(Array(6).fill(true));
+    expect(pool.batches - before).toBe(1);
+  });
+
   it('refuses work once closed', async () => {
     const closed = await Sm2VerifyPool.start({ threads: 1 });
     const { privateKey, publicKey } = generateSm2KeyPair();
