@@ -44,7 +44,7 @@ import { ConsoleActionLog } from '../console/index.js';
 import { ConsoleAccounts, ConsoleSessions, OidcSignIn, parseOidcDepartments, seedDemoAccounts, DEMO_ACCOUNTS_FILE_NAME, type DemoAccountsReport } from '../console/accounts/index.js';
 import { join } from 'node:path';
 import { availableParallelism } from 'node:os';
-import { Sm2VerifyPool } from '../certs/sm2/verify-pool.js';
+import { defaultVerifyThreads, Sm2VerifyPool } from '../certs/sm2/verify-pool.js';
 
 /** Topics the application publishes to; created at start when the bus needs it. */
 export const TOPICS = [DEPARTMENT_EVENTS_TOPIC, CATALOGUE_EVENTS_TOPIC, REVOCATION_TOPIC, ACCESS_RECORD_TOPIC, LICENCE_EVENTS_TOPIC] as const;
@@ -234,7 +234,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     };
     const nonces = new NonceStore(db);
     // Request signatures are verified off the event loop, by threads of their own.
-    verifyPool = await Sm2VerifyPool.start({ threads: config.verifyThreads || Math.max(1, Math.floor(availableParallelism() / config.workers)) });
+    verifyPool = await Sm2VerifyPool.start({ threads: config.verifyThreads || defaultVerifyThreads(availableParallelism(), config.workers) });
     const pool = verifyPool;
     const requests = new SignedRequestVerifier({
       trust,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateSm2KeyPair, sm2Sign, sm2Verify } from './sm2.js';
-import { Sm2VerifyPool } from './verify-pool.js';
+import { defaultVerifyThreads, Sm2VerifyPool } from './verify-pool.js';
 
 describe('Sm2VerifyPool', () => {
   let pool: Sm2VerifyPool;
@@ -90,5 +90,16 @@ describe('Sm2VerifyPool', () => {
     await closed.close();
     expect(await answered).toBe(true);
     await expect(closed.verify(publicKey, Buffer.from('m'), signature)).rejects.toMatchObject({ code: 'ZT_ERR_SHUTTING_DOWN' });
+  });
+});
+
+describe('defaultVerifyThreads', () => {
+  it('leaves each process a core for its main thread and shares the rest, at least one thread each', () => {
+    expect(defaultVerifyThreads(2, 1)).toBe(1);
+    expect(defaultVerifyThreads(8, 1)).toBe(7);
+    expect(defaultVerifyThreads(8, 2)).toBe(3);
+    expect(defaultVerifyThreads(2, 2)).toBe(1);
+    expect(defaultVerifyThreads(1, 1)).toBe(1);
+    expect(defaultVerifyThreads(4, 8)).toBe(1);
   });
 });
