@@ -12,6 +12,7 @@
 //   npm run bench:guard -- --record              measure and write both baselines (on a quiet machine, and say so in the commit)
 //   npm run bench:guard -- --record=exchange     only the exchange's (or --record=licence-verify)
 //   ZT_GUARD_SECONDS=10                          longer runs (default 5 s each)
+//   ZT_GUARD_ATTEMPTS=1                          fail on the first run beyond the tolerance (default: up to 3 runs, failing only if each is beyond it)
 //   ZT_GUARD_DATABASE_URL=postgres://…           the exchange on PostgreSQL (a schema of its own, dropped after)
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,6 +43,8 @@ const recording = (name: string): boolean => recordArgument === '--record' || re
 const seconds = Number(process.env.ZT_GUARD_SECONDS ?? 5);
 const databaseUrl = process.env.ZT_GUARD_DATABASE_URL || undefined;
 const failures: string[] = [];
+/** Runs a guarded path may take before a result beyond the tolerance fails the guard (see settle). */
+const ATTEMPTS = Math.max(1, Number(process.env.ZT_GUARD_ATTEMPTS ?? 3));
 
 function readJson<T>(file: string): T | null {
   try {
@@ -51,13 +54,30 @@ function readJson<T>(file: string): T | null {
   }
 }
 
-/** Compares a measurement with its baseline; the failures go to `failures`, prefixed with what was guarded. */
-function judge(what: string, b: Baseline, ratio: number, p99: number, ratioName: string): void {
+/** Compares a measurement with its baseline: what is beyond the tolerance, one line each. */
+function judge(b: Baseline, ratio: number, p99: number, ratioName: string): string[] {
+  const problems: string[] = [];
   const floor = b.ratio * (1 - b.ratioTolerance);
   const ceiling = b.p99AtFixedMs * b.p99Factor + b.latencySlackMs;
-  if (ratio < floor) failures.push(`${what}: ${ratioName} ${ratio.toFixed(3)} is below ${floor.toFixed(3)} (baseline ${b.ratio} − ${b.ratioTolerance * 100} %)`);
-  if (p99 > ceiling) failures.push(`${what}: p99 at the fixed load ${p99} ms is above ${ceiling.toFixed(1)} ms (baseline ${b.p99AtFixedMs} ms × ${b.p99Factor} + ${b.latencySlackMs} ms)`);
+  if (ratio < floor) problems.push(`${ratioName} ${ratio.toFixed(3)} is below ${floor.toFixed(3)} (baseline ${b.ratio} − ${b.ratioTolerance * 100} %)`);
+  if (p99 > ceiling) problems.push(`p99 at the fixed load ${p99} ms is above ${ceiling.toFixed(1)} ms (baseline ${b.p99AtFixedMs} ms × ${b.p99Factor} + ${b.latencySlackMs} ms)`);
   process.stdout.write(`  baseline                  ratio ${b.ratio} (floor ${floor.toFixed(3)}), p99 ${b.p99AtFixedMs} ms (ceiling ${ceiling.toFixed(1)} ms); recorded ${b.measured.at.slice(0, 10)} on ${b.measured.on}\n`);
+  return problems;
+}
+
+/**
+ * Whether a guarded path is settled after this attempt. A run beyond the tolerance is measured again, up to ATTEMPTS
+ * runs in all, and fails the guard only if every run is: a regression shows in each run, while a neighbour's burst
+ * on a shared machine rarely lasts through three. Errors and non-2xx answers fail at once and are never retried.
+ */
+function settle(what: string, problems: string[], attempt: number): boolean {
+  if (problems.length === 0) return true;
+  if (attempt < ATTEMPTS) {
+    process.stdout.write(`  run ${attempt} of at most ${ATTEMPTS} beyond the tolerance (${problems.join('; ')}); measuring again\n`);
+    return false;
+  }
+  failures.push(...problems.map((p) => `${what}: ${p} (in each of ${ATTEMPTS} runs)`));
+  return true;
 }
 
 const licenceFile = join(packageRoot(), 'bench/baselines/licence-verify.json');
@@ -78,11 +98,11 @@ process.stdout.write(`machine: ${describeMachine()}\n`);
 
 // Licence verification by identifier. The fixed load is set from this run's peak, so a slower machine is not held to
 // a faster one's rate.
-{
+for (let attempt = 1; ; attempt++) {
   const fixedShare = licencePrevious?.fixedShare ?? DEFAULTS.fixedShare;
   // Every answer made and signed anew (ZT_LICENCE_ANSWER_REUSE_MS=0): the signing path is what can regress; a shared
   // answer costs little more than the HTTP layer.
-  process.stdout.write(`guard: licence verification by identifier, warm cache, every answer signed anew, ${seconds} s per run\n`);
+  if (attempt === 1) process.stdout.write(`guard: licence verification by identifier, warm cache, every answer signed anew, ${seconds} s per run\n`);
   const [r] = await benchLicenceVerify({ seconds, connections: 32, coldLicences: 0, cryptoSeconds: 2, fixedShare, bareBaseline: false, answerReuseMs: 0 });
   const ratio = r!.warm.requestsPerSecond / r!.verifyPerSecondOneCore;
   process.stdout.write(
@@ -93,6 +113,7 @@ process.stdout.write(`machine: ${describeMachine()}\n`);
   );
   if (r!.warm.non2xx > 0 || r!.warm.errors > 0 || r!.fixed.non2xx > 0 || r!.fixed.errors > 0) {
     failures.push('licence verification: the hot path answered with errors during the run');
+    break;
   } else if (recording('licence-verify')) {
     const baseline: Baseline = {
       ratio: Number(ratio.toFixed(4)),
@@ -105,16 +126,17 @@ process.stdout.write(`machine: ${describeMachine()}\n`);
     };
     writeFileSync(licenceFile, `${JSON.stringify(baseline, null, 2)}\n`);
     process.stdout.write(`bench:guard: baseline recorded in ${licenceFile}\n`);
-  } else {
-    judge('licence verification', licencePrevious!, ratio, r!.fixed.p99, 'throughput ratio');
+    break;
+  } else if (settle('licence verification', judge(licencePrevious!, ratio, r!.fixed.p99, 'throughput ratio'), attempt)) {
+    break;
   }
 }
 
 // The signed exchange query over HTTP, against baseline A measured in the same run.
-{
+for (let attempt = 1; ; attempt++) {
   const previous = exchangePrevious[backend];
   const fixedShare = previous?.fixedShare ?? DEFAULTS.fixedShare;
-  process.stdout.write(`guard: signed exchange query over HTTP on ${backend}, against baseline A (verify + sign), ${seconds} s per run\n`);
+  if (attempt === 1) process.stdout.write(`guard: signed exchange query over HTTP on ${backend}, against baseline A (verify + sign), ${seconds} s per run\n`);
   const r = await benchExchange({
     seconds,
     connections: 32,
@@ -141,6 +163,7 @@ process.stdout.write(`machine: ${describeMachine()}\n`);
   const runs = [a, run.peak, run.half];
   if (runs.some((f) => f.non2xx > 0 || f.errors > 0 || f.exhausted)) {
     failures.push('exchange: errors or non-2xx answers during the run (or its presigned requests ran out)');
+    break;
   } else if (recording('exchange')) {
     const baseline: Baseline = {
       ratio: Number(ratio.toFixed(4)),
@@ -155,8 +178,9 @@ process.stdout.write(`machine: ${describeMachine()}\n`);
     const all = readJson<Partial<Record<Backend, Baseline>>>(exchangeFile) ?? {};
     writeFileSync(exchangeFile, `${JSON.stringify({ ...all, [backend]: baseline }, null, 2)}\n`);
     process.stdout.write(`bench:guard: ${backend} baseline recorded in ${exchangeFile}\n`);
-  } else {
-    judge('exchange', previous!, ratio, run.half.p99, 'share of baseline A');
+    break;
+  } else if (settle('exchange', judge(previous!, ratio, run.half.p99, 'share of baseline A'), attempt)) {
+    break;
   }
 }
 
