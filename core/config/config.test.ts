@@ -96,6 +96,13 @@ describe('configuration', () => {
     expect(problem(() => loadConfig({ env: { ZT_BODY_LIMIT_BYTES: '1.5' } }))).toMatch(/ZT_BODY_LIMIT_BYTES must be a whole number/);
   });
 
+  it('refuses a request timeout shorter than the headers timeout', () => {
+    expect(problem(() => loadConfig({ env: { ZT_HTTP_HEADERS_TIMEOUT_MS: '20000', ZT_HTTP_REQUEST_TIMEOUT_MS: '10000' } }))).toMatch(
+      /ZT_HTTP_REQUEST_TIMEOUT_MS \(10000\) must be at least ZT_HTTP_HEADERS_TIMEOUT_MS \(20000\)/,
+    );
+    expect(loadConfig({ env: {} })).toMatchObject({ httpHeadersTimeoutMs: 10000, httpRequestTimeoutMs: 120000 });
+  });
+
   it('refuses unknown keys and unreadable or malformed files', () => {
     const dir = mkdtempSync(join(tmpdir(), 'zt-config-'));
     const typo = join(dir, 'typo.yaml');

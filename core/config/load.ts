@@ -176,6 +176,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     }
   }
 
+  if (Number(out.httpRequestTimeoutMs) < Number(out.httpHeadersTimeoutMs)) {
+    problems.push(`ZT_HTTP_REQUEST_TIMEOUT_MS (${String(out.httpRequestTimeoutMs)}) must be at least ZT_HTTP_HEADERS_TIMEOUT_MS (${String(out.httpHeadersTimeoutMs)}): the headers are part of the request`);
+  }
+
   if (problems.length > 0) {
     throw new ZtError('ZT_ERR_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: { problems } });
   }

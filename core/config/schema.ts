@@ -149,6 +149,22 @@ export const settings = {
     max: 104857600,
     doc: 'Largest request body accepted over HTTP and gRPC.',
   }),
+  httpHeadersTimeoutMs: spec<number>({
+    env: 'ZT_HTTP_HEADERS_TIMEOUT_MS',
+    kind: 'int',
+    default: 10000,
+    min: 100,
+    max: 600000,
+    doc: 'How long a connection may take to send a request\'s line and headers over HTTP; then it is answered 408 ZT_ERR_REQUEST_TIMEOUT and closed, so a client that trickles headers cannot hold connections.',
+  }),
+  httpRequestTimeoutMs: spec<number>({
+    env: 'ZT_HTTP_REQUEST_TIMEOUT_MS',
+    kind: 'int',
+    default: 120000,
+    min: 100,
+    max: 3600000,
+    doc: 'How long a connection may take to send a whole request over HTTP, body included (408 ZT_ERR_REQUEST_TIMEOUT after); at least ZT_HTTP_HEADERS_TIMEOUT_MS. Raise it for large extract uploads over slow links.',
+  }),
   shutdownTimeoutMs: spec<number>({
     env: 'ZT_SHUTDOWN_TIMEOUT_MS',
     kind: 'int',

@@ -42,7 +42,7 @@ export const errorCatalogue = {
   ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: def(415, GrpcStatus.INVALID_ARGUMENT, 'The request content type is not supported.'),
   ZT_ERR_REQUEST_TOO_LARGE: def(413, GrpcStatus.RESOURCE_EXHAUSTED, 'The request body exceeds the configured limit.'),
   ZT_ERR_REQUEST_HEADERS_TOO_LARGE: def(431, GrpcStatus.RESOURCE_EXHAUSTED, 'The request line and headers together exceed the server\'s limit (16 KiB).'),
-  ZT_ERR_REQUEST_TIMEOUT: def(408, GrpcStatus.DEADLINE_EXCEEDED, 'The request\'s headers did not arrive in time; the connection is closed.'),
+  ZT_ERR_REQUEST_TIMEOUT: def(408, GrpcStatus.DEADLINE_EXCEEDED, 'The request\'s headers or its body did not arrive in time (ZT_HTTP_HEADERS_TIMEOUT_MS, ZT_HTTP_REQUEST_TIMEOUT_MS); the connection is closed.'),
   ZT_ERR_ROUTE_NOT_FOUND: def(404, GrpcStatus.UNIMPLEMENTED, 'No such route.'),
   // Identifiers.
   ZT_ERR_ID_INVALID_USCC: def(400, GrpcStatus.INVALID_ARGUMENT, 'The unified social credit code is malformed or its check character is wrong.'),

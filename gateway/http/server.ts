@@ -44,6 +44,11 @@ export async function createHttpServer(ctx: AppContext): Promise<FastifyInstance
     loggerInstance: ctx.logger as FastifyBaseLogger,
     childLoggerFactory: lazyChildLogger,
     bodyLimit: config.bodyLimitBytes,
+    // A client that trickles its headers or its body is answered 408 ZT_ERR_REQUEST_TIMEOUT (clientErrorHandler) and
+    // cut off, rather than holding a connection for as long as it likes (fastify's own default is no limit). node:http
+    // checks the open connections every connectionsCheckingInterval, so that bounds how late the cut comes.
+    requestTimeout: config.httpRequestTimeoutMs,
+    http: { headersTimeout: config.httpHeadersTimeoutMs, connectionsCheckingInterval: Math.min(1000, Math.ceil(config.httpHeadersTimeoutMs / 4)) },
     genReqId: (req) => {
       const given = req.headers['x-request-id'];
       return typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
