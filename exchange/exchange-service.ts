@@ -388,8 +388,7 @@ export class ExchangeService {
     const engine = this.#o.policy();
     if (!engine) throw new ZtError('ZT_ERR_SHUTTING_DOWN', 'the negative list is not loaded yet');
     const at = new Date(now);
-    const today = chinaDate(at);
-    const { lookup, decision } = this.#decide(engine, input, at);
+    const { lookup, decision, today } = this.#decide(engine, input, at);
     trail.decision = decision;
     if (decision.outcome === 'deny' && decision.reason === 'unknown-resource') {
       throw new ZtError('ZT_ERR_RESOURCE_NOT_FOUND', `no data resource in the catalogue has code ${JSON.stringify(input.resource)}`);
@@ -494,9 +493,10 @@ export class ExchangeService {
     return { result, canonical: canonicalResult, signature: await signing };
   }
 
-  /** The requester's grant for the query at `at`, and the negative list's decision under it. */
-  #decide(engine: PolicyEngine, input: QueryInput, at: Date): { lookup: GrantLookup; decision: Decision } {
-    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, chinaDate(at));
+  /** The requester's grant for the query at `at` (on `today`, its China date), and the negative list's decision under it. */
+  #decide(engine: PolicyEngine, input: QueryInput, at: Date): { lookup: GrantLookup; decision: Decision; today: string } {
+    const today = chinaDate(at);
+    const lookup = this.#o.grants.find(input.requester, input.resource, input.purpose.serviceItem, input.items, today);
     const decision = engine.decide({
       requester: input.requester,
       resource: input.resource,
@@ -506,7 +506,7 @@ export class ExchangeService {
       at,
       grant: lookup.grant?.approval ?? null,
     });
-    return { lookup, decision };
+    return { lookup, decision, today };
   }
 
   async #read(resource: string, subject: QueryInput['subject'], items: string[]): Promise<{ connector: Connector; record: ConnectorRecord | null }> {

@@ -3,6 +3,7 @@
 // platform's SM2 key (one signed envelope, no batch, so the signature is small enough to travel in a QR code), and
 // the document travels with that envelope: whoever holds both can check them offline with the CA certificate.
 import { canonicalJson } from '../core/canonical-json.js';
+import { chinaDate } from '../core/china-date.js';
 
 export const LICENCE_DOCUMENT_SCHEMA = 'zhengtong/e-licence/v1';
 
@@ -85,10 +86,8 @@ export type LicenceStatus = 'valid' | 'expired' | 'not-yet-valid' | 'suspended' 
 export const STATUS_LIST_VALUE: Readonly<Record<StoredLicenceStatus, 0 | 1 | 2 | 3>> = { active: 0, suspended: 1, revoked: 2, superseded: 3 };
 export const STATUS_LIST_MESSAGES = ['active', 'suspended', 'revoked', 'superseded'] as const satisfies readonly StoredLicenceStatus[];
 
-/** Today's date in China (UTC+8, no daylight saving) as YYYY-MM-DD: licence validity dates are local dates. */
-export function chinaDate(at: Date): string {
-  return new Date(at.getTime() + 8 * 3600_000).toISOString().slice(0, 10);
-}
+/** Licence validity dates are China dates. */
+export { chinaDate };
 
 /** The status a relying party should act on: revocation, supersession and suspension first, then the dates. */
 export function effectiveStatus(stored: StoredLicenceStatus, validFrom: string, validTo: string | undefined, at: Date): LicenceStatus {

@@ -4,6 +4,7 @@
 // must be well-formed; free text a person typed into a department's system (operator, case number, service item)
 // is matched exactly as given, so `' OR 1=1 --` or `%` simply match no record.
 import { createHash } from 'node:crypto';
+import { chinaDate } from '../../core/china-date.js';
 import { ZtError } from '../../core/errors/index.js';
 import { isValidResidentId, isValidUscc } from '../../core/identifiers/index.js';
 import { ACCESS_DECISIONS, ACCESS_RECORD_LIMITS, type AccessDecision } from '../access-record.js';
@@ -11,7 +12,6 @@ import { ACCESS_DECISIONS, ACCESS_RECORD_LIMITS, type AccessDecision } from '../
 export const SEARCH_PAGE_DEFAULT = 50;
 export const SEARCH_PAGE_MAX = 500;
 const DAY_MS = 86_400_000;
-const CHINA_OFFSET_MS = 8 * 3600_000;
 const EARLIEST = Date.UTC(2000, 0, 1);
 const LATEST = Date.UTC(9999, 11, 31);
 
@@ -124,9 +124,7 @@ export function instant(raw: RawParameters, name: string): Date | undefined {
 }
 
 /** The China (Asia/Shanghai, no daylight saving) calendar date of an instant, YYYY-MM-DD. */
-export function chinaDateOf(at: Date): string {
-  return new Date(at.getTime() + CHINA_OFFSET_MS).toISOString().slice(0, 10);
-}
+export const chinaDateOf = chinaDate;
 
 function limitOf(raw: RawParameters): number {
   const value = raw.limit;

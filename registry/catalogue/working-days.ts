@@ -3,12 +3,13 @@
 // the application–reply procedure (申请–答复) are counted in these days.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { chinaDate } from '../../core/china-date.js';
 import { packageRoot } from '../../core/paths.js';
+
+export { chinaDate };
 
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DAY_MS = 86_400_000;
-/** China has one time zone and no daylight saving: UTC+8 all year. */
-const CHINA_OFFSET_MS = 8 * 3_600_000;
 
 /** True for a real calendar date written YYYY-MM-DD. */
 export function isIsoDate(value: string): boolean {
@@ -25,11 +26,6 @@ function toUtcMs(date: string): number {
 
 function fromUtcMs(ms: number): string {
   return new Date(ms).toISOString().slice(0, 10);
-}
-
-/** The calendar date in China (Asia/Shanghai) at an instant. */
-export function chinaDate(at: Date): string {
-  return fromUtcMs(at.getTime() + CHINA_OFFSET_MS);
 }
 
 /** date + days, in calendar days. */
