@@ -90,6 +90,12 @@ describe('configuration', () => {
     expect(redactUrl('postgres://zt:s3cret@db:5432/zt')).toBe('postgres://zt:***@db:5432/zt');
   });
 
+  it('takes the Unix socket forms of DATABASE_URL that the driver reads', () => {
+    for (const url of ['postgres://zt@/zt?host=/var/run/postgresql', 'postgresql:///zt?host=/var/run/postgresql&user=zt', 'postgres://zt@%2Fvar%2Frun%2Fpostgresql/zt']) {
+      expect(loadConfig({ env: { DATABASE_URL: url } }).databaseUrl).toBe(url);
+    }
+  });
+
   it('refuses malformed broker lists and out-of-range numbers', () => {
     expect(problem(() => loadConfig({ env: { KAFKA_BROKERS: 'localhost' } }))).toMatch(/KAFKA_BROKERS must be a comma-separated list of host:port/);
     expect(problem(() => loadConfig({ env: { ZT_DATABASE_POOL_SIZE: '1' } }))).toMatch(/ZT_DATABASE_POOL_SIZE must be at least 2/);

@@ -62,9 +62,11 @@ function parseValue(spec: SettingSpec<unknown>, raw: Raw): { value: unknown } | 
       if (s === '') return { value: undefined };
       let url: URL;
       try {
-        url = new URL(s);
+        // A user without a host (postgres://zt@/zt?host=/var/run/postgresql, a Unix socket) is read by the driver
+        // as such; the URL parser wants a host there.
+        url = new URL(s.replace('@/', '@socket/'));
       } catch {
-        return { problem: `must be a URL such as postgres://user@127.0.0.1:5432/dbname, got ${JSON.stringify(redactUrl(s))}` };
+        return { problem: `must be a URL such as postgres://user@127.0.0.1:5432/dbname (or postgres://user@/dbname?host=/var/run/postgresql for a Unix socket), got ${JSON.stringify(redactUrl(s))}` };
       }
       if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
         return { problem: `must start with postgres:// or postgresql://, got ${JSON.stringify(url.protocol)}` };

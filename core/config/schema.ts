@@ -30,7 +30,7 @@ export const settings = {
     env: 'DATABASE_URL',
     kind: 'postgres-url',
     default: undefined,
-    doc: 'PostgreSQL connection URL. When unset, the embedded PGlite database is used.',
+    doc: 'PostgreSQL connection URL: postgres://user@host:5432/db, or postgres://user@/db?host=/var/run/postgresql over a Unix socket. When unset, the embedded PGlite database is used.',
   }),
   databasePoolSize: spec<number>({ env: 'ZT_DATABASE_POOL_SIZE', kind: 'int', default: 10, min: 2, max: 200, doc: 'Connections per instance to PostgreSQL, at most: half for the hot paths\' fixed statements (planned once for any parameters), the rest for everything else.' }),
   databaseSchema: spec<string | undefined>({
