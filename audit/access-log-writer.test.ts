@@ -287,6 +287,24 @@ function accessLogContract(harness: Harness): void {
     expect(order.map((r) => r.seq)).toEqual([...seqOf.values()].sort((a, b) => a - b));
   });
 
+  it('keeps every event of a batch whole and with its own record, whatever characters the record holds', async () => {
+    const { db, writer } = await setUp();
+    const expiresAt = new Date(Date.now() + 600_000);
+    // Quotes, backslashes, braces, commas, the letter that stands for "no replay event", a control character the
+    // events are joined by, and text beyond ASCII: each would break a naive join or array literal.
+    const awkward = ['"quoted" \\ back\\slash {a,b}', 'N', 'x\u001ey', '婚姻登记 案卷 “甲”', ''];
+    const writes = awkward.map((text, i) =>
+      writer.write(permitted({ caseNumber: `C-${i}-${text}`, operator: text || 'op' }), i % 2 === 0 ? { nonce: { key: randomBytes(32).toString('hex'), expiresAt } } : {}),
+    );
+    const receipts = await Promise.all(writes);
+    expect(receipts.every((r) => !r.replayed)).toBe(true);
+    const { rows } = await db.query<{ value: Buffer }>('SELECT value FROM zt_outbox ORDER BY id');
+    const events = rows.map((r) => JSON.parse(r.value.toString('utf8')) as { record: { id: string; caseNumber: string; operator: string } });
+    expect(events.map((e) => e.record.id)).toEqual(receipts.map((r) => r.id));
+    expect(events.map((e) => e.record.caseNumber)).toEqual(awkward.map((text, i) => `C-${i}-${text}`));
+    expect(events.map((e) => e.record.operator)).toEqual(awkward.map((text) => text || 'op'));
+  });
+
   it('sends a lone write at once and gathers the writes that arrive during a commit into the next batch', async () => {
     const { db, writer, batches } = await setUp();
     db.hold();

@@ -115,7 +115,8 @@ WITH input AS (
   SELECT * FROM unnest(
     $1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[],
     $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::real[], $17::text[], $18::text[],
-    $19::text[], $20::text[], $21::text[], $22::text[], $23::text[], $26::text[], $27::timestamptz[], $28::text[]
+    $19::text[], $20::text[], $21::text[], $22::text[], string_to_array($23::text, E'\\x1e'), $26::text[], $27::timestamptz[],
+    string_to_array($28::text, E'\\x1e', 'N')
   ) WITH ORDINALITY AS r (
     id, at, requester, operator, subject_kind, subject_code, resource, items_requested, items_returned, service_item,
     case_number, decision, rule_ids, policy_revision, error_code, latency_ms, request_digest, response_digest,
@@ -152,6 +153,13 @@ WITH input AS (
 SELECT id, seq, error_code = '${REPLAYED}' AS replayed FROM recorded`;
 
 const EVENT_HEADERS = JSON.stringify({ 'zt-event-type': ACCESS_RECORDED_EVENT });
+/**
+ * Joins a batch's events into the one text INSERT_BATCH splits with string_to_array. JSON.stringify escapes every
+ * control character, so U+001E never occurs inside an event; and no event is the single letter NO_EVENT, which stands
+ * for a record without a replay event.
+ */
+const EVENT_SEPARATOR = '\x1e';
+const NO_EVENT = 'N';
 const COLUMNS = 23;
 /** The columns after the topic and headers: the nonce claimed with the record and the record's event if it was a replay. */
 const NONCE_COLUMNS = 3;
@@ -392,6 +400,10 @@ export class AccessLogWriter {
       nonces[1]!.push(w.nonce ? w.nonce.expiresAt.toISOString() : null);
       nonces[2]!.push(w.replayEvent);
     }
-    return { params: [...columns, ACCESS_RECORD_TOPIC, EVENT_HEADERS, ...nonces], duplicates };
+    // The events are long JSON texts full of quotes: sent as one text each, split by the statement, instead of as
+    // array literals whose every quote the driver would escape (EVENT_SEPARATOR).
+    columns[22] = [(columns[22] as string[]).join(EVENT_SEPARATOR)];
+    nonces[2] = [(nonces[2] as (string | null)[]).map((e) => e ?? NO_EVENT).join(EVENT_SEPARATOR)];
+    return { params: [...columns.slice(0, 22), columns[22][0], ACCESS_RECORD_TOPIC, EVENT_HEADERS, nonces[0], nonces[1], nonces[2][0]], duplicates };
   }
 }
