@@ -448,7 +448,8 @@ export class ExchangeService {
     await fresh();
     // Signed while the record is written; the record is committed before anything is released, and if it cannot be,
     // the caller gets an error, not data (a record of an answer never sent is possible, the reverse is not).
-    const signing = this.#o.signer().then((platform) => signEnvelope(platform.batch, canonicalResult));
+    const responseDigest = sm3(canonicalResult);
+    const signing = this.#o.signer().then((platform) => signEnvelope(platform.batch, canonicalResult, { payloadSm3: responseDigest }));
     signing.catch(() => undefined);
     const nonce = trail.nonce;
     if (nonce) trail.nonceSettled = true;
@@ -470,7 +471,7 @@ export class ExchangeService {
         policyRevision: decision.revision,
         latencyMs: performance.now() - started,
         requestDigest: trail.requestDigest,
-        responseDigest: sm3(canonicalResult),
+        responseDigest,
         certificateSm3: trail.certificateSm3,
         protocol,
       },

@@ -31,6 +31,7 @@ import type { KeyObject } from 'node:crypto';
 import { isZtError, ZtError } from '../../core/errors/index.js';
 import { assertSm2Signature } from '../sm2/diagnose.js';
 import { sm3 } from '../sm2/sm2.js';
+import { Sm3Memo } from '../sm2/sm3-memo.js';
 import { BatchSigner, encodeTreeHead, verifyBatchLeaf } from '../signer/batch-signer.js';
 import { HASH_SIZE, leafHash, MAX_TREE_SIZE } from '../signer/merkle.js';
 import type { Signer } from '../signer/signer.js';
@@ -43,6 +44,8 @@ const MAX_USER_ID_BYTES = 8191;
 /** An SM2 signature in DER is at most 72 bytes; a certificate is allowed 64 KiB. */
 const MAX_SIGNATURE_BYTES = 72;
 const MAX_CERTIFICATE_BYTES = 65536;
+/** Fingerprints of signers' certificates: the platform's own is in every answer it signs. */
+const SIGNERS = new Sm3Memo();
 
 export interface EnvelopeSigner {
   /** The signer's X.509 certificate, DER. */
@@ -79,6 +82,8 @@ export interface SignEnvelopeOptions {
    * instant; default now. Whole milliseconds. Not for a BatchSigner, whose batch has one time for all.
    */
   signingTime?: Date;
+  /** SM3 of the payload, when the caller has computed it already (for its own record); not checked. Default: computed. */
+  payloadSm3?: Buffer;
 }
 
 /**
@@ -112,7 +117,7 @@ export async function signEnvelope(signer: Signer | BatchSigner, payload: Uint8A
     userId: keyHolder.userId,
     signature,
     signingTime,
-    payloadSm3: sm3(payload),
+    payloadSm3: options.payloadSm3 ?? sm3(payload),
   };
   if (batch) envelope.batch = batch;
   return envelope;
@@ -160,7 +165,7 @@ export function assertEnvelope(envelope: SignedEnvelope): void {
   if (typeof signer !== 'object' || signer === null) bad('signer', 'is missing');
   if (signer.certificate !== undefined && !isBytes(signer.certificate, 1, MAX_CERTIFICATE_BYTES)) bad('signer.certificate', 'is not a DER certificate');
   if (signer.certificateSm3 !== undefined && !isBytes(signer.certificateSm3, HASH_SIZE, HASH_SIZE)) bad('signer.certificateSm3', 'is not an SM3 digest');
-  if (signer.certificate && signer.certificateSm3 && !sm3(signer.certificate).equals(signer.certificateSm3)) {
+  if (signer.certificate && signer.certificateSm3 && !SIGNERS.matches(signer.certificate, signer.certificateSm3)) {
     bad('signer.certificateSm3', 'is not the SM3 fingerprint of signer.certificate');
   }
   if (typeof envelope.userId !== 'string' || envelope.userId.length === 0 || Buffer.byteLength(envelope.userId) > MAX_USER_ID_BYTES) {

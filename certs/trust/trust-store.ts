@@ -7,6 +7,7 @@ import type { EventBus, Subscription } from '../../core/events/index.js';
 import { loadSm2PublicKey, sm3 } from '../sm2/sm2.js';
 import { parseCertificate, readUscc, validateChain, type EncodedInput, type x509 } from '../x509/index.js';
 import { looksLikePem } from '../x509/pem.js';
+import { Sm3Memo } from '../sm2/sm3-memo.js';
 
 export interface TrustedCertificate {
   certificate: x509.X509Certificate;
@@ -38,6 +39,8 @@ export interface RevocationEvent {
 }
 
 export const REVOCATION_TOPIC = 'certs.revocations';
+/** Fingerprints of the certificates requests present: the same few on every request. */
+const PRESENTED = new Sm3Memo(64);
 
 export class TrustStore {
   readonly #options: TrustStoreOptions;
@@ -62,7 +65,7 @@ export class TrustStore {
     // A hit is found by the SM3 of the DER alone: parsing a certificate costs far more than checking a signature,
     // and the exchange presents the same few certificates on every request.
     const der = input instanceof Uint8Array && !looksLikePem(input) ? input : null;
-    const fingerprint = der ? sm3(der).toString('hex') : null;
+    const fingerprint = der ? PRESENTED.hex(der) : null;
     if (fingerprint) {
       const cached = this.#cache.get(fingerprint);
       if (cached && cached.validUntil.getTime() > Date.now()) {
