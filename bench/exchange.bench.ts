@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import autocannon from 'autocannon';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
-import { compare, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
+import { compare, cpuPerRequest, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
 import { driveHttpPaced } from './http-paced.js';
 import type { RunFigures as LicenceRunFigures } from './licence-verify.bench.js';
@@ -57,6 +57,8 @@ export interface ProtocolRuns {
   /** The gateway and the machine during the peak run. */
   atPeak: ProbeFigures;
   half: RunFigures & { rate: number };
+  /** The gateway and the machine during the run at half of the peak. */
+  atHalf: ProbeFigures;
   low: (RunFigures & { rate: number }) | null;
 }
 
@@ -301,6 +303,22 @@ class Gateway {
     return gateway;
   }
 
+  /** What probe() reads beside the metrics: the gateway's main thread, and PostgreSQL when it runs here. */
+  get probed(): { postgres: boolean; pid?: number } {
+    return { postgres: this.onLocalPostgres, ...(this.process.pid !== undefined ? { pid: this.process.pid } : {}) };
+  }
+
+  /** Whether its database is a PostgreSQL server on this machine, whose processes' CPU can be read. */
+  get onLocalPostgres(): boolean {
+    if (!this.#databaseUrl) return false;
+    try {
+      const url = new URL(this.#databaseUrl.replace('@/', '@socket/'));
+      return ['127.0.0.1', 'localhost', '[::1]', '', 'socket'].includes(url.hostname) || (url.searchParams.get('host') ?? '').startsWith('/');
+    } catch {
+      return false;
+    }
+  }
+
   async close(): Promise<void> {
     await stop(this.process);
     await removeServerData(this.dataDir, this.#databaseUrl, this.#schema);
@@ -353,14 +371,14 @@ async function warmAndPeak(gateway: Gateway, presigner: Presigner, protocol: Pro
   const metricsUrl = plan.probe ? `${gateway.http}/metrics` : null;
   if (protocol === 'HTTP') {
     const set = await presigner.http(peakRequests);
-    const before = await probe(metricsUrl);
+    const before = await probe(metricsUrl, gateway.probed);
     const peak = strip(await driveHttp(url, set, { seconds: plan.seconds, connections: plan.connections }));
-    return { peak, atPeak: compare(before, await probe(metricsUrl)) };
+    return { peak, atPeak: compare(before, await probe(metricsUrl, gateway.probed)) };
   }
   const set = await presigner.grpc(peakRequests);
-  const before = await probe(metricsUrl);
+  const before = await probe(metricsUrl, gateway.probed);
   const peak = await runGrpc(gateway.grpc, set, { seconds: plan.seconds, connections: plan.connections });
-  return { peak, atPeak: compare(before, await probe(metricsUrl)) };
+  return { peak, atPeak: compare(before, await probe(metricsUrl, gateway.probed)) };
 }
 
 /** Warm-up, peak (probed), half of peak, low rate: over one protocol on one gateway. */
@@ -372,9 +390,14 @@ async function runProtocol(gateway: Gateway, presigner: Presigner, protocol: Pro
     return { rate, ...strip(protocol === 'HTTP' ? await driveHttp(url, await presigner.http(count), o) : await runGrpc(gateway.grpc, await presigner.grpc(count), o)) };
   };
   const { peak, atPeak } = await warmAndPeak(gateway, presigner, protocol, plan);
-  const half = await fixed(Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare)));
+  // Probed like the peak: the CPU an exchange costs at a rate the machine is not saturated by.
+  const halfRate = Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
+  const metricsUrl = plan.probe ? `${gateway.http}/metrics` : null;
+  const beforeHalf = await probe(metricsUrl, gateway.probed);
+  const half = await fixed(halfRate);
+  const atHalf = compare(beforeHalf, await probe(metricsUrl, gateway.probed));
   const low = plan.lowRate > 0 ? await fixed(plan.lowRate) : null;
-  return { protocol, peak, atPeak, half, low };
+  return { protocol, peak, atPeak, half, atHalf, low };
 }
 
 /** Only the figures (driveHttp adds its totals). */
@@ -576,6 +599,19 @@ function figures(r: RunFigures, protocol: Protocol): string {
   );
 }
 
+/**
+ * The CPU one exchange cost during a run, in milliseconds: the gateway process (its threads included), its main
+ * thread, and the local PostgreSQL server. Steadier than a rate on a shared machine: compare these between builds.
+ */
+function perExchange(figures: ProbeFigures, requestsPerSecond: number): string | null {
+  const cpu = cpuPerRequest(figures, requestsPerSecond);
+  const parts = [
+    cpu.gatewayMs !== null ? `gateway ${cpu.gatewayMs.toFixed(2)} ms` + (cpu.mainThreadMs !== null ? ` (main thread ${cpu.mainThreadMs.toFixed(2)} ms)` : '') : null,
+    cpu.postgresMs !== null ? `PostgreSQL ${cpu.postgresMs.toFixed(2)} ms` : null,
+  ].filter(Boolean);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
 export function printExchange(r: ExchangeBenchResult): void {
   const out: string[] = [];
   out.push(
@@ -606,9 +642,13 @@ export function printExchange(r: ExchangeBenchResult): void {
       }
       const load = [at.gatewayCores !== null ? `gateway process ${at.gatewayCores.toFixed(2)} cores` : null, at.machineBusy !== null ? `whole machine ${pct(at.machineBusy)} busy` : null].filter(Boolean);
       if (load.length > 0) out.push(`         CPU at peak: ${load.join(', ')}`);
+      const perPeak = perExchange(run.atPeak, run.peak.requestsPerSecond);
+      if (perPeak) out.push(`         CPU per exchange at peak: ${perPeak}`);
       out.push(
         `    ${p} at half of peak (${run.half.rate} req/s)${' '.repeat(Math.max(1, 9 - String(run.half.rate).length))}${figures(run.half, run.protocol)}  p99 target ≤ ${TARGETS.p99AtHalfMs} ms: ${verdict(run.half.p99 <= TARGETS.p99AtHalfMs)}`,
       );
+      const perHalf = perExchange(run.atHalf, run.half.requestsPerSecond);
+      if (perHalf) out.push(`         CPU per exchange at half of peak: ${perHalf}`);
       if (run.low) {
         out.push(`    ${p} at ${run.low.rate} req/s${' '.repeat(Math.max(1, 22 - String(run.low.rate).length))}${figures(run.low, run.protocol)}  p50 target ≤ ${TARGETS.p50AtLowMs} ms: ${verdict(run.low.p50 <= TARGETS.p50AtLowMs)}`);
       }

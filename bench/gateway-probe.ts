@@ -1,7 +1,10 @@
 // What the end-to-end benchmarks read about a running gateway and the machine beside the throughput: the gateway's
 // Prometheus metrics (its main thread's idle and active time, its process CPU, its heap), its resident memory from
 // /proc, and the whole machine's CPU from /proc/stat, so a figure can say whether the box was saturated.
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+
+/** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
+const USER_HZ = 100;
 
 /** The samples of a Prometheus text exposition, summed over label sets, by metric name. */
 export async function scrapeMetrics(url: string): Promise<Map<string, number>> {
@@ -54,11 +57,60 @@ export function residentBytes(pid: number | undefined): number | null {
   }
 }
 
+/**
+ * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named postgres, so
+ * also what other clients made it do); null when there are none to read. Processes that ended between two readings
+ * are not counted: PostgreSQL keeps its backends for the life of a connection, and the gateway's pool keeps those.
+ */
+/** CPU seconds (user and system) a process, or one of its threads, has used so far; null when /proc does not say. */
+export function cpuSeconds(statPath: string): number | null {
+  try {
+    // After the command name, which may itself hold spaces and parentheses: utime and stime are the 14th and 15th
+    // fields of the line.
+    const stat = readFileSync(statPath, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    return Number.isFinite(ticks) ? ticks / USER_HZ : null;
+  } catch {
+    return null;
+  }
+}
+
+export function postgresCpuSeconds(): number | null {
+  let seconds = 0;
+  let found = false;
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return null;
+  }
+  for (const pid of entries) {
+    if (!/^\d+$/.test(pid)) continue;
+    let comm: string;
+    try {
+      comm = readFileSync(`/proc/${pid}/comm`, 'utf8');
+    } catch {
+      continue; // ended while being read
+    }
+    if (!comm.startsWith('postgres')) continue;
+    const used = cpuSeconds(`/proc/${pid}/stat`);
+    if (used === null) continue;
+    seconds += used;
+    found = true;
+  }
+  return found ? seconds : null;
+}
+
 /** What the gateway's metrics and the machine said at one instant, to be compared with a later reading. */
 export interface ProbeReading {
   at: number;
   metrics: Map<string, number> | null;
   machine: MachineCpu | null;
+  /** postgresCpuSeconds(), when the gateway's database is the PostgreSQL server on this machine. */
+  postgres: number | null;
+  /** CPU seconds of the gateway's main thread, when its process id was given. */
+  mainThread: number | null;
 }
 
 export interface ProbeFigures {
@@ -68,9 +120,28 @@ export interface ProbeFigures {
   gatewayCores: number | null;
   /** The whole machine's busy share over the interval. */
   machineBusy: number | null;
+  /**
+   * The gateway's main thread's CPU over the interval, in cores (0 to 1). From /proc, not from the event loop's
+   * active time, which is wall-clock time and grows while the thread waits for a core on a saturated machine.
+   */
+  mainThreadCores: number | null;
+  /** The local PostgreSQL server's CPU over the interval, in cores. */
+  postgresCores: number | null;
 }
 
-export async function probe(metricsUrl: string | null): Promise<ProbeReading> {
+/** CPU milliseconds per request at `requestsPerSecond`: the gateway process, its main thread, PostgreSQL. */
+export interface CpuPerRequest {
+  gatewayMs: number | null;
+  mainThreadMs: number | null;
+  postgresMs: number | null;
+}
+
+export function cpuPerRequest(figures: ProbeFigures, requestsPerSecond: number): CpuPerRequest {
+  const ms = (cores: number | null): number | null => (cores === null || requestsPerSecond <= 0 ? null : (cores / requestsPerSecond) * 1000);
+  return { gatewayMs: ms(figures.gatewayCores), mainThreadMs: ms(figures.mainThreadCores), postgresMs: ms(figures.postgresCores) };
+}
+
+export async function probe(metricsUrl: string | null, options: { postgres?: boolean; pid?: number } = {}): Promise<ProbeReading> {
   let metrics: Map<string, number> | null = null;
   if (metricsUrl) {
     try {
@@ -79,7 +150,9 @@ export async function probe(metricsUrl: string | null): Promise<ProbeReading> {
       metrics = null;
     }
   }
-  return { at: performance.now(), metrics, machine: machineCpu() };
+  return { at: performance.now(), metrics, machine: machineCpu(), postgres: options.postgres ? postgresCpuSeconds() : null,
+    mainThread: options.pid === undefined ? null : cpuSeconds(`/proc/${options.pid}/task/${options.pid}/stat`),
+  };
 }
 
 export function compare(before: ProbeReading, after: ProbeReading): ProbeFigures {
@@ -96,6 +169,8 @@ export function compare(before: ProbeReading, after: ProbeReading): ProbeFigures
     mainThreadIdle: idle !== null && active !== null && idle + active > 0 ? idle / (idle + active) : null,
     gatewayCores: cpu !== null && seconds > 0 ? cpu / seconds : null,
     machineBusy: machineBusy(before.machine, after.machine),
+    mainThreadCores: before.mainThread !== null && after.mainThread !== null && seconds > 0 ? (after.mainThread - before.mainThread) / seconds : null,
+    postgresCores: before.postgres !== null && after.postgres !== null && seconds > 0 ? (after.postgres - before.postgres) / seconds : null,
   };
 }
 
