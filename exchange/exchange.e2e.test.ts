@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DepartmentKey, ExchangeClient, ExchangeError, signGrpcRequest, signHttpRequest, encodeQueryJson, encodeQueryRequest, type QueryInput } from '../client/index.js';
 import { InProcessSm2Signer } from '../certs/signer/index.js';
+import { sm3 } from '../certs/sm2/sm2.js';
+import { canonicalJson } from '../core/canonical-json.js';
 import { parseCertificate } from '../certs/x509/index.js';
 import { errorCatalogue, ZtError, type ErrorCode } from '../core/errors/index.js';
 import { demoKeyFiles } from '../demo/index.js';
@@ -334,6 +336,22 @@ describe.each(['http', 'grpc'] as const)('the exchange over %s', (protocol) => {
     const garbage = protocol === 'http' ? Buffer.from('{"resource": "210100-GA-0001",') : Buffer.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]);
     expect((await sendRaw(protocol, garbage, null)).code).toBe(code);
     expect(await recorded(code, protocol)).toBe(before + 1);
+  });
+});
+
+describe('the exchange\'s HTTP answer', () => {
+  it('carries the result as the canonical JSON the signature covers, byte for byte', async () => {
+    const body = encodeQueryJson(population(), YS);
+    const signed = await signHttpRequest({ body, signer: demoSigner(app.config.dataDir, YS) });
+    const response = await fetch(`${app.httpUrl}/v1/exchange/query`, { method: 'POST', body, headers: { 'content-type': 'application/json', ...signed.headers } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toBe('application/json; charset=utf-8');
+    const text = await response.text();
+    const answer = JSON.parse(text) as { result: Record<string, unknown>; signature: { payloadSm3: string } };
+    const resultText = Buffer.from(canonicalJson(answer.result), 'utf8');
+    expect(text).toBe(`{"result":${resultText.toString('utf8')},"signature":${JSON.stringify(answer.signature)}}`);
+    expect(sm3(resultText).toString('hex')).toBe(answer.signature.payloadSm3);
+    expect(answer.result.requestDigest).toBe(signed.requestDigest.toString('hex'));
   });
 });
 

@@ -34,6 +34,10 @@ const queryBody = {
   },
 } as const;
 
+const RESULT_OPEN = Buffer.from('{"result":');
+const SIGNATURE_OPEN = Buffer.from(',"signature":');
+const ANSWER_CLOSE = Buffer.from('}');
+
 /** Requests the service has seen (and recorded); an error on any other is recorded by the hook below. */
 const seen = new WeakSet<FastifyRequest>();
 
@@ -82,12 +86,15 @@ export function exchangeRoutes(exchange: ExchangeService): FastifyPluginAsync {
           },
         },
       },
-      async (request) => {
+      async (request, reply) => {
         seen.add(request);
         const body = rawBody(request);
         if (!body) throw new ZtError('ZT_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE', 'an exchange query is sent as application/json');
         const answer = await exchange.query({ ...signedHttpCall(request), protocol: 'http', body, request: request.body });
-        return { result: answer.result, signature: envelopeToJson(answer.signature) };
+        // The result goes out as the canonical JSON the signature covers, written once by the service, rather than
+        // serialised again from its object: the same JSON value, and the bytes a client hashes to check it.
+        reply.type('application/json; charset=utf-8');
+        return Buffer.concat([RESULT_OPEN, answer.canonical, SIGNATURE_OPEN, Buffer.from(JSON.stringify(envelopeToJson(answer.signature)), 'utf8'), ANSWER_CLOSE]);
       },
     );
   };
