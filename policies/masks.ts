@@ -1,5 +1,6 @@
 // Masking (脱敏) of released data items. A mask is data (MaskSpec) so that a decision can say exactly what will be
 // hidden; applyMasks turns a supplier's record into what the requester may see.
+import { CHINA_OFFSET_MS } from '../core/china-date.js';
 import type { DataItemType } from './catalogue.js';
 
 export const MASK_KINDS = ['keep-ends', 'redact', 'year-only', 'year-month'] as const;
@@ -60,8 +61,8 @@ const DATE = /^(\d{4})-?(\d{2})(?:-?(\d{2}))?/;
 function datePart(value: unknown, withMonth: boolean): string | null {
   if (value instanceof Date) {
     if (Number.isNaN(value.getTime())) return null;
-    // Dates are Beijing dates (UTC+8, no daylight saving).
-    const d = new Date(value.getTime() + 8 * 3600_000);
+    // Dates are China dates (UTC+8, no daylight saving).
+    const d = new Date(value.getTime() + CHINA_OFFSET_MS);
     const y = String(d.getUTCFullYear()).padStart(4, '0');
     return withMonth ? `${y}-${String(d.getUTCMonth() + 1).padStart(2, '0')}` : y;
   }

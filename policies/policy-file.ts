@@ -2,6 +2,7 @@
 // everything so that every problem can be reported as `file:line: reason`. Checks here need only the file itself;
 // checks against the catalogue and between rules are in compile.ts.
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair, type YAMLMap } from 'yaml';
+import { CHINA_OFFSET_MS } from '../core/china-date.js';
 import { isValidUscc } from '../core/identifiers/index.js';
 import { CATEGORY_TAG, type LegalBasis } from './catalogue.js';
 import { MASK_KINDS, maskSpec, type MaskKind, type MaskSpec } from './masks.js';
@@ -95,7 +96,6 @@ const PURPOSE = /^[A-Za-z0-9][A-Za-z0-9._-]*\*?$/;
 const DATE_ONLY = /^(\d{4})-(\d{2})-(\d{2})$/;
 const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})$/;
 const HOURS = /^(\d{2}):(\d{2})-(\d{2}):(\d{2})$/;
-const BEIJING_OFFSET_MS = 8 * 3600_000;
 const DAY_MS = 86_400_000;
 
 class FileReader {
@@ -212,7 +212,7 @@ function parseInstant(v: string, end: boolean): number | null {
     const utc = Date.UTC(y, m - 1, day);
     const check = new Date(utc);
     if (check.getUTCFullYear() !== y || check.getUTCMonth() !== m - 1 || check.getUTCDate() !== day) return null;
-    return utc - BEIJING_OFFSET_MS + (end ? DAY_MS - 1 : 0);
+    return utc - CHINA_OFFSET_MS + (end ? DAY_MS - 1 : 0);
   }
   if (!DATE_TIME.test(v)) return null;
   const ms = Date.parse(v);

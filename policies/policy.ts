@@ -1,6 +1,7 @@
 // A compiled, immutable policy set and its decide(): the request path. Everything that can be worked out ahead of
 // time was, in compile.ts; here each requested item is looked up, its few rules checked (each rule at most once per
 // decision), and the answer assembled from precomputed objects where the common case allows.
+import { CHINA_OFFSET_MS } from '../core/china-date.js';
 import { ZtError } from '../core/errors/index.js';
 import type { CompiledItem, CompiledResource, CompiledRule } from './compiled.js';
 import type { ConditionalGrant, Decision, DecisionRequest, DenyReason, HeldItem, PermittedItem, RuleRef } from './decision.js';
@@ -23,7 +24,6 @@ export interface RuleInfo {
 }
 
 const NONE: readonly never[] = Object.freeze([]);
-const BEIJING_OFFSET_MS = 8 * 3600_000;
 const DAY_MS = 86_400_000;
 
 function invalidRequest(reason: string): ZtError {
@@ -222,7 +222,7 @@ export class CompiledPolicy {
     const at = this.#at;
     if (at < r.notBefore || at > r.notAfter) return false;
     if (r.hoursFrom >= 0) {
-      if (this.#minute < 0) this.#minute = Math.floor((((at + BEIJING_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS / 60_000);
+      if (this.#minute < 0) this.#minute = Math.floor((((at + CHINA_OFFSET_MS) % DAY_MS) + DAY_MS) % DAY_MS / 60_000);
       const m = this.#minute;
       const inside = r.hoursFrom < r.hoursTo ? m >= r.hoursFrom && m < r.hoursTo : m >= r.hoursFrom || m < r.hoursTo;
       if (!inside) return false;

@@ -1,4 +1,5 @@
 // Subject categories (e.g. minors, 未成年人) derived from the subject's resident ID number and the decision time.
+import { CHINA_OFFSET_MS } from '../core/china-date.js';
 
 /**
  * minor: under 18 (《中华人民共和国未成年人保护法》第二条);
@@ -12,7 +13,6 @@ export const SUBJECT_BIT: Readonly<Record<SubjectCategory, number>> = { minor: 1
 /** A person whose age cannot be read from the identifier: every restriction by age applies (fail closed). */
 export const SUBJECT_UNKNOWN_AGE = 1 | 2 | 4;
 
-const BEIJING_OFFSET_MS = 8 * 3600_000;
 
 function digits(s: string, from: number, to: number): number {
   let v = 0;
@@ -26,7 +26,7 @@ function digits(s: string, from: number, to: number): number {
 
 /** Start of the day (Beijing time) on which someone born y-m-d turns `years`, as epoch milliseconds. */
 function birthday(y: number, m: number, d: number, years: number): number {
-  return Date.UTC(y + years, m - 1, d) - BEIJING_OFFSET_MS;
+  return Date.UTC(y + years, m - 1, d) - CHINA_OFFSET_MS;
 }
 
 /**
