@@ -38,6 +38,9 @@ async function serve(config: Config): Promise<void> {
     await app.close().catch(() => undefined);
     throw error;
   }
+  // In the background: the first exchange waits for the same key if it comes sooner. A failure is the exchange's to
+  // report, to its caller; here it is only logged.
+  app.prepareSigner().catch((error: unknown) => logger.warn({ err: error }, 'the platform signing key could not be opened at start-up; the first exchange will try again'));
   const lines = [
     `zhengtong ${app.ctx.version} is serving`,
     `  HTTP      ${where.httpUrl}   (API docs ${where.httpUrl}/docs, health ${where.httpUrl}/healthz, metrics ${where.httpUrl}/metrics)`,
@@ -173,6 +176,8 @@ async function servePrimary(config: Config): Promise<void> {
   const { buildApp } = await import('../gateway/app.js');
   const setup = await buildApp(config, { logger, seedDemo: config.seedDemo });
   const seed = setup.seed;
+  // Enrolled here, once, so that the workers load one key from ZT_PLATFORM_KEY_DIR instead of each enrolling its own.
+  await setup.prepareSigner().catch((error: unknown) => logger.warn({ err: error }, 'the platform signing key could not be opened before starting the workers; each will try at its first exchange'));
   await setup.close();
   let stopping = false;
   let listening = 0;

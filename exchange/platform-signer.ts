@@ -30,7 +30,10 @@ export interface PlatformSignerOptions {
   batchIntervalMs?: number;
   /** A queue this long is signed at once, inside the interval (BatchSignerOptions.fullBatch). */
   fullBatch?: number;
-  /** Where the one-time move of a key out of the CA directory is reported; one line on stderr without it. */
+  /**
+   * Where the one-time move of a key out of the CA directory is reported (one line on stderr without it), and the
+   * key's loading, with its certificate's serial number and expiry.
+   */
   logger?: Pick<Logger, 'info' | 'warn'>;
 }
 
@@ -125,6 +128,7 @@ export async function openPlatformSigner(ca: PlatformCa, keyDir: string, uscc: s
   const certificate = parseCertificate(pair.certificatePem);
   const signer = await LocalSm2Signer.start({ privateKey: pair.keyPem, certificate: new Uint8Array(certificate.rawData) });
   const batch = new BatchSigner(signer, { minIntervalMs: options.batchIntervalMs ?? 0, fullBatch: options.fullBatch ?? 0 });
+  options.logger?.info({ keyDir: dir, serial: certificate.serialNumber, notAfter: certificate.notAfter.toISOString() }, 'platform signing key loaded');
   return {
     batch,
     signer,

@@ -91,6 +91,11 @@ export interface App {
   readonly grpc: GrpcServer;
   /** Binds the HTTP and gRPC ports and starts background work; returns where it listens. */
   listen(): Promise<{ httpUrl: string; grpcAddress: string }>;
+  /**
+   * Loads the platform's signing key for the exchange's answers, enrolling one with the CA if there is none, now
+   * rather than at the first exchange (which otherwise waits for it, about 0.2 s). Nothing to do without a CA.
+   */
+  prepareSigner(): Promise<void>;
   /** Graceful shutdown: stop accepting, drain requests, publish the outbox, flush events, close the database. */
   close(): Promise<void>;
 }
@@ -451,7 +456,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await (await policyRef.current.listen(bus, config.instanceId!)).ready;
     const http = await createHttpServer(ctx);
     const grpc = createGrpcServer(ctx);
-    return assemble(ctx, migrations, seed, demoAccounts, http, grpc, closeExchange);
+    // Without a CA there is nothing to open; the exchange says so to its first caller.
+    const prepareSigner = async (): Promise<void> => {
+      if (ca) await signer();
+    };
+    return assemble(ctx, migrations, seed, demoAccounts, http, grpc, closeExchange, prepareSigner);
   } catch (error) {
     await verifyPool?.close().catch(() => undefined);
     await bus?.close().catch(() => undefined);
@@ -468,6 +477,7 @@ function assemble(
   http: FastifyInstance,
   grpc: GrpcServer,
   closeExchange: () => Promise<void>,
+  prepareSigner: () => Promise<void>,
 ): App {
   const { config, logger } = ctx;
   let closing: Promise<void> | null = null;
@@ -488,6 +498,7 @@ function assemble(
     consoleDemo,
     http,
     grpc,
+    prepareSigner,
     async listen() {
       let httpUrl: string;
       try {

@@ -228,7 +228,16 @@ describe('zhengtong CLI: commands', () => {
     expect(exit, p.stderr()).toEqual({ code: 0, signal: null, timedOut: false });
     expect(p.stdout()).toContain('shut down cleanly');
     expect(p.stderr()).not.toMatch(/^\s+at /m);
-  }, 120_000);
+
+    // Started again on the seeded directory, it loads the platform's signing key at once, before any request needs
+    // it, so that the first exchange after a restart does not wait for it.
+    const again = spawnCli(['serve'], { ...settings, ZT_LOG_LEVEL: 'info' });
+    await waitForHttp(`${httpUrl}/healthz`, 60_000, () => again.child.exitCode === null);
+    const loaded = await again.waitFor(/platform signing key loaded/, 'stdout', 20_000);
+    expect(loaded).toContain(join(settings.ZT_DATA_DIR, 'platform-keys'));
+    again.kill('SIGTERM');
+    expect((await again.waitForExit(30_000)).code, again.stderr()).toBe(0);
+  }, 180_000);
 });
 
 describeWithService('postgres', 'zhengtong CLI against PostgreSQL', () => {
