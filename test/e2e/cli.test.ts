@@ -234,7 +234,7 @@ describe('zhengtong CLI: commands', () => {
     const again = spawnCli(['serve'], { ...settings, ZT_LOG_LEVEL: 'info' });
     await waitForHttp(`${httpUrl}/healthz`, 60_000, () => again.child.exitCode === null);
     const loaded = await again.waitFor(/platform signing key loaded/, 'stdout', 20_000);
-    expect(loaded).toContain(join(settings.ZT_DATA_DIR, 'platform-keys'));
+    expect(loaded).toContain(join(settings.ZT_DATA_DIR!, 'platform-keys'));
     again.kill('SIGTERM');
     expect((await again.waitForExit(30_000)).code, again.stderr()).toBe(0);
   }, 180_000);
