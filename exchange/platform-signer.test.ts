@@ -14,13 +14,16 @@ import { EXCHANGE_SIGNER_FILES, openPlatformSigner } from './platform-signer.js'
 const PLATFORM_USCC = '11210100001000088R';
 const NAME = '沈阳市大数据管理局（数据共享交换）';
 
+/** Records what is said about the key's place and state in `lines`, and counts the routine line of each loading. */
 function logger() {
   const lines: { level: 'info' | 'warn'; message: string }[] = [];
+  const counts = { loaded: 0 };
   return {
     lines,
-    info: (_fields: object, message: string) => void lines.push({ level: 'info', message }),
+    counts,
+    info: (_fields: object, message: string) => void (message === 'platform signing key loaded' ? counts.loaded++ : lines.push({ level: 'info', message })),
     warn: (_fields: object, message: string) => void lines.push({ level: 'warn', message }),
-  } as unknown as { lines: typeof lines; info: () => void; warn: () => void };
+  } as unknown as { lines: typeof lines; counts: typeof counts; info: () => void; warn: () => void };
 }
 
 describe('the platform signing key, apart from the CA directory', () => {
@@ -56,6 +59,7 @@ describe('the platform signing key, apart from the CA directory', () => {
     expect(statSync(join(keyDir, EXCHANGE_SIGNER_FILES.key)).mode & 0o777).toBe(0o600);
     expect(statSync(keyDir).mode & 0o077).toBe(0);
     expect(log.lines).toEqual([{ level: 'info', message: expect.stringMatching(/^moved the platform signing key from the CA directory .* to .*moved-platform-keys/) }]);
+    expect(log.counts.loaded).toBe(1);
 
     // The next start finds it where it is and says nothing.
     const again = logger();
