@@ -160,9 +160,9 @@ const EVENT_HEADERS = JSON.stringify({ 'zt-event-type': ACCESS_RECORDED_EVENT })
  */
 const EVENT_SEPARATOR = '\x1e';
 const NO_EVENT = 'N';
-const COLUMNS = 23;
-/** The columns after the topic and headers: the nonce claimed with the record and the record's event if it was a replay. */
-const NONCE_COLUMNS = 3;
+const COLUMNS = 22;
+/** The columns after the topic and headers: the nonce claimed with the record. */
+const NONCE_COLUMNS = 2;
 
 /** A PostgreSQL array literal of strings, for a text[] column passed inside a text[] of rows. */
 function arrayLiteral(values: readonly string[]): string {
@@ -359,10 +359,12 @@ export class AccessLogWriter {
     }
   }
 
-  /** One array per column, in INSERT_BATCH's order; records reusing an id already in the batch are left out. */
+  /** One array per column, in INSERT_BATCH's order, the events as one text each; records reusing an id already in the batch are left out. */
   #parameters(batch: Waiting[]): { params: unknown[]; duplicates: Set<Waiting> | null } {
     const columns: unknown[][] = Array.from({ length: COLUMNS }, () => []);
     const nonces: unknown[][] = Array.from({ length: NONCE_COLUMNS }, () => []);
+    const events: string[] = [];
+    const replayEvents: string[] = [];
     const ids = new Set<string>();
     let duplicates: Set<Waiting> | null = null;
     for (const w of batch) {
@@ -395,15 +397,14 @@ export class AccessLogWriter {
       columns[20]!.push(r.protocol);
       // Keyed by the subject (its index), so one subject's accesses keep their order on the bus.
       columns[21]!.push(r.subjectCode ?? r.id);
-      columns[22]!.push(w.event);
+      events.push(w.event);
       nonces[0]!.push(w.nonce?.key ?? null);
       nonces[1]!.push(w.nonce ? w.nonce.expiresAt.toISOString() : null);
-      nonces[2]!.push(w.replayEvent);
+      replayEvents.push(w.replayEvent ?? NO_EVENT);
     }
     // The events are long JSON texts full of quotes: sent as one text each, split by the statement, instead of as
     // array literals whose every quote the driver would escape (EVENT_SEPARATOR).
-    columns[22] = [(columns[22] as string[]).join(EVENT_SEPARATOR)];
-    nonces[2] = [(nonces[2] as (string | null)[]).map((e) => e ?? NO_EVENT).join(EVENT_SEPARATOR)];
-    return { params: [...columns.slice(0, 22), columns[22][0], ACCESS_RECORD_TOPIC, EVENT_HEADERS, nonces[0], nonces[1], nonces[2][0]], duplicates };
+    const params = [...columns, events.join(EVENT_SEPARATOR), ACCESS_RECORD_TOPIC, EVENT_HEADERS, ...nonces, replayEvents.join(EVENT_SEPARATOR)];
+    return { params, duplicates };
   }
 }

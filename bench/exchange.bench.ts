@@ -19,6 +19,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import autocannon from 'autocannon';
+import { parseDatabaseUrl } from '../core/config/index.js';
 import { freePort, removeServerData, stop, waitForHttp } from './process.js';
 import { compare, cpuPerRequest, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
@@ -312,7 +313,7 @@ class Gateway {
   get onLocalPostgres(): boolean {
     if (!this.#databaseUrl) return false;
     try {
-      const url = new URL(this.#databaseUrl.replace('@/', '@socket/'));
+      const url = parseDatabaseUrl(this.#databaseUrl);
       return ['127.0.0.1', 'localhost', '[::1]', '', 'socket'].includes(url.hostname) || (url.searchParams.get('host') ?? '').startsWith('/');
     } catch {
       return false;

@@ -57,11 +57,6 @@ export function residentBytes(pid: number | undefined): number | null {
   }
 }
 
-/**
- * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named postgres, so
- * also what other clients made it do); null when there are none to read. Processes that ended between two readings
- * are not counted: PostgreSQL keeps its backends for the life of a connection, and the gateway's pool keeps those.
- */
 /** CPU seconds (user and system) a process, or one of its threads, has used so far; null when /proc does not say. */
 export function cpuSeconds(statPath: string): number | null {
   try {
@@ -76,6 +71,11 @@ export function cpuSeconds(statPath: string): number | null {
   }
 }
 
+/**
+ * CPU seconds used so far by the PostgreSQL server's processes on this machine (every process named postgres, so
+ * also what other clients made it do); null when there are none to read. Processes that ended between two readings
+ * are not counted: PostgreSQL keeps its backends for the life of a connection, and the gateway's pool keeps those.
+ */
 export function postgresCpuSeconds(): number | null {
   let seconds = 0;
   let found = false;
@@ -150,7 +150,11 @@ export async function probe(metricsUrl: string | null, options: { postgres?: boo
       metrics = null;
     }
   }
-  return { at: performance.now(), metrics, machine: machineCpu(), postgres: options.postgres ? postgresCpuSeconds() : null,
+  return {
+    at: performance.now(),
+    metrics,
+    machine: machineCpu(),
+    postgres: options.postgres ? postgresCpuSeconds() : null,
     mainThread: options.pid === undefined ? null : cpuSeconds(`/proc/${options.pid}/task/${options.pid}/stat`),
   };
 }

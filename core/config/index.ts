@@ -1,2 +1,2 @@
 export { settings, LOG_LEVELS, type Config, type LogLevel, type SettingName, type SettingSpec } from './schema.js';
-export { loadConfig, redactUrl, type LoadConfigOptions } from './load.js';
+export { loadConfig, parseDatabaseUrl, redactUrl, type LoadConfigOptions } from './load.js';

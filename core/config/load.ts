@@ -62,9 +62,7 @@ function parseValue(spec: SettingSpec<unknown>, raw: Raw): { value: unknown } | 
       if (s === '') return { value: undefined };
       let url: URL;
       try {
-        // A user without a host (postgres://zt@/zt?host=/var/run/postgresql, a Unix socket) is read by the driver
-        // as such; the URL parser wants a host there.
-        url = new URL(s.replace('@/', '@socket/'));
+        url = parseDatabaseUrl(s);
       } catch {
         return { problem: `must be a URL such as postgres://user@127.0.0.1:5432/dbname (or postgres://user@/dbname?host=/var/run/postgresql for a Unix socket), got ${JSON.stringify(redactUrl(s))}` };
       }
@@ -97,6 +95,14 @@ function parseValue(spec: SettingSpec<unknown>, raw: Raw): { value: unknown } | 
       return { value: s };
     }
   }
+}
+
+/**
+ * A PostgreSQL URL as the driver reads it. A user without a host (postgres://zt@/zt?host=/var/run/postgresql, a
+ * Unix socket) is such a URL to the driver, but the URL parser wants a host there. Throws on what is no URL.
+ */
+export function parseDatabaseUrl(value: string): URL {
+  return new URL(value.replace('@/', '@socket/'));
 }
 
 /** Hides a password in a connection URL before it reaches a message or a log. */
