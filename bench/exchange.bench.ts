@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import autocannon from 'autocannon';
 import { parseDatabaseUrl } from '../core/config/index.js';
-import { freePort, removeServerData, stop, waitForHttp } from './process.js';
+import { dropSchema, freePort, removeServerData, stop, waitForHttp } from './process.js';
 import { compare, cpuPerRequest, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
 import { driveHttpPaced } from './http-paced.js';
@@ -70,16 +70,23 @@ export interface BackendRuns {
   rss: { before: number | null; after: number | null };
 }
 
+export type Variant = 'A' | 'B' | 'C';
+
 export interface BaselineRuns {
   protocol: Protocol;
   A: RunFigures | null;
   B: RunFigures | null;
+  /** A with one durable PostgreSQL commit per request (only with a database URL). */
+  C: RunFigures | null;
   /**
-   * Baseline A at fixed rates (options.baselineLatency): what a bare route doing the same SM2 work gives at half of
-   * its own peak and at the low rate, evenly spaced. The exchange's latency targets stand beside these.
+   * Baselines A and C at fixed rates (options.baselineLatency): what a bare route doing the same SM2 work (and, for
+   * C, the same kind of commit) gives at half of its own peak and at the low rate, evenly spaced. The exchange's
+   * latency targets stand beside these.
    */
   aHalf?: RunFigures & { rate: number };
   aLow?: RunFigures & { rate: number };
+  cHalf?: RunFigures & { rate: number };
+  cLow?: RunFigures & { rate: number };
 }
 
 export interface ScalingRuns {
@@ -103,6 +110,8 @@ export interface SoakRuns {
 
 export interface ExchangeBenchResult {
   seconds: number;
+  /** The gateway's fixed-rate run was at this set rate, not at half of its peak. */
+  fixedRate: number | null;
   connections: number;
   fixedConnections: number;
   verifyPerSecondOneCore: number;
@@ -121,10 +130,15 @@ export interface ExchangeBenchOptions {
   backends?: Backend[];
   /** Default: both. */
   protocols?: Protocol[];
-  /** Default: both. */
-  baselines?: ('A' | 'B')[];
+  /** Default: A and B, and C when databaseUrl is given (C needs it: it records in that database). */
+  baselines?: Variant[];
   /** The fixed-rate run as a share of the peak (default 0.5). */
   fixedShare?: number;
+  /**
+   * The gateway's fixed-rate run at this rate instead of a share of its peak: the CPU per exchange of two builds
+   * compares best at one rate, while their peaks swing with the machine. Its p99 is then not judged.
+   */
+  fixedRate?: number;
   /** The low fixed rate (default 50 req/s); 0 skips that run. */
   lowRate?: number;
   /** Scrape the gateway's metrics and /proc around the peak (default true). */
@@ -355,6 +369,7 @@ interface ProtocolPlan {
   fixedConnections: number;
   seconds: number;
   fixedShare: number;
+  fixedRate: number | null;
   lowRate: number;
   probe: boolean;
 }
@@ -392,7 +407,7 @@ async function runProtocol(gateway: Gateway, presigner: Presigner, protocol: Pro
   };
   const { peak, atPeak } = await warmAndPeak(gateway, presigner, protocol, plan);
   // Probed like the peak: the CPU an exchange costs at a rate the machine is not saturated by.
-  const halfRate = Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
+  const halfRate = plan.fixedRate ?? Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
   const metricsUrl = plan.probe ? `${gateway.http}/metrics` : null;
   const beforeHalf = await probe(metricsUrl, gateway.probed);
   const half = await fixed(halfRate);
@@ -412,19 +427,31 @@ async function runBaselines(
   answers: { http: string; grpc: Buffer },
   presigner: Presigner,
   protocols: Protocol[],
-  which: ('A' | 'B')[],
+  which: Variant[],
   plan: ProtocolPlan,
   latency: boolean,
+  databaseUrl: string | undefined,
 ): Promise<BaselineRuns[]> {
   const { seconds, connections } = plan;
   // The baselines keep no nonces: a few thousand requests, cycled.
   const httpSet = protocols.includes('HTTP') ? await presigner.http(5000) : [];
   const grpcSet = protocols.includes('gRPC') ? await presigner.grpc(5000) : [];
-  const out: BaselineRuns[] = protocols.map((protocol) => ({ protocol, A: null, B: null }));
+  const out: BaselineRuns[] = protocols.map((protocol) => ({ protocol, A: null, B: null, C: null }));
   for (const variant of which) {
+    if (variant === 'C' && !databaseUrl) continue;
     const [port, grpcPort] = [await freePort(), await freePort()];
+    const recordSchema = `zt_bench_c_${process.pid}`;
+    const record = variant === 'C' ? { ZT_BASELINE_RECORD_URL: databaseUrl!, ZT_BASELINE_RECORD_SCHEMA: recordSchema } : {};
     const server = spawn(process.execPath, ['--import', 'tsx', join(packageRoot(), 'bench/baseline-exchange-server.ts')], {
-      env: { ...process.env, PORT: String(port), GRPC_PORT: String(grpcPort), ZT_BASELINE_SIGN: variant === 'A' ? '1' : '0', ZT_BASELINE_HTTP_ANSWER: answers.http, ZT_BASELINE_GRPC_ANSWER: answers.grpc.toString('base64') },
+      env: {
+        ...process.env,
+        PORT: String(port),
+        GRPC_PORT: String(grpcPort),
+        ZT_BASELINE_SIGN: variant === 'B' ? '0' : '1',
+        ZT_BASELINE_HTTP_ANSWER: answers.http,
+        ZT_BASELINE_GRPC_ANSWER: answers.grpc.toString('base64'),
+        ...record,
+      },
       stdio: 'ignore',
     });
     try {
@@ -434,14 +461,18 @@ async function runBaselines(
         await drive({ seconds: 2, connections, cycle: true }); // warm-up
         const peak = strip(await drive({ seconds, connections, cycle: true }));
         entry[variant] = peak;
-        if (variant === 'A' && latency) {
-          const half = Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
-          entry.aHalf = { rate: half, ...strip(await drive({ seconds, connections: plan.fixedConnections, overallRate: half, cycle: true })) };
-          if (plan.lowRate > 0) entry.aLow = { rate: plan.lowRate, ...strip(await drive({ seconds, connections: plan.fixedConnections, overallRate: plan.lowRate, cycle: true })) };
+        if (variant !== 'B' && latency) {
+          const rate = Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
+          const half = { rate, ...strip(await drive({ seconds, connections: plan.fixedConnections, overallRate: rate, cycle: true })) };
+          const low = plan.lowRate > 0 ? { rate: plan.lowRate, ...strip(await drive({ seconds, connections: plan.fixedConnections, overallRate: plan.lowRate, cycle: true })) } : undefined;
+          if (variant === 'A') [entry.aHalf, entry.aLow] = [half, low];
+          else [entry.cHalf, entry.cLow] = [half, low];
         }
       }
     } finally {
       await stop(server);
+      // The server drops its schema as it stops; this is for one that did not get to.
+      if (variant === 'C') await dropSchema(databaseUrl!, recordSchema);
     }
   }
   return out;
@@ -494,11 +525,13 @@ export async function benchExchange(options: ExchangeBenchOptions): Promise<Exch
     fixedConnections: Math.min(connections, 16),
     seconds,
     fixedShare: options.fixedShare ?? 0.5,
+    fixedRate: options.fixedRate ?? null,
     lowRate: options.lowRate ?? 50,
     probe: options.probe ?? true,
   };
   const result: ExchangeBenchResult = {
     seconds,
+    fixedRate: plan.fixedRate,
     connections,
     fixedConnections: plan.fixedConnections,
     verifyPerSecondOneCore: (options.cryptoSeconds ?? 2) > 0 ? verifyRate(options.cryptoSeconds ?? 2) : 0,
@@ -509,7 +542,7 @@ export async function benchExchange(options: ExchangeBenchOptions): Promise<Exch
   };
   const env = (backend: Backend, tag: string): Record<string, string> =>
     backend === 'PGlite' ? { DATABASE_URL: '' } : { DATABASE_URL: databaseUrl!, ZT_DATABASE_SCHEMA: `zt_bench_${tag}_${process.pid}` };
-  const which = options.baselines ?? ['A', 'B'];
+  const which = options.baselines ?? (databaseUrl ? ['A', 'B', 'C'] : ['A', 'B']);
   // The baselines run after the first gateway has stopped, with the answers it gave and its department's signer (the
   // key files go with the gateway's data directory; the signer pool holds the key).
   let answers: { http: string; grpc: Buffer } | null = null;
@@ -540,7 +573,7 @@ export async function benchExchange(options: ExchangeBenchOptions): Promise<Exch
         await gateway.close();
       }
       if (answers && baselineSigner) {
-        result.baselines = await runBaselines(answers, baselineSigner, protocols, which, plan, options.baselineLatency ?? false);
+        result.baselines = await runBaselines(answers, baselineSigner, protocols, which, plan, options.baselineLatency ?? false, databaseUrl);
         await baselineSigner.close();
         baselineSigner = null;
       }
@@ -620,22 +653,33 @@ export function printExchange(r: ExchangeBenchResult): void {
     `  requests presigned before each run, a fresh nonce each; HTTP driven by autocannon, gRPC by bench/grpc-driver.ts (one channel), both in this process`,
   );
   if (r.verifyPerSecondOneCore > 0) out.push(`  SM2 verify, one core, same run ${r.verifyPerSecondOneCore.toFixed(0)} /s`);
-  const baseline = (protocol: Protocol, variant: 'A' | 'B'): RunFigures | null => r.baselines.find((b) => b.protocol === protocol)?.[variant] ?? null;
+  const baselineRuns = (protocol: Protocol): BaselineRuns | undefined => r.baselines.find((b) => b.protocol === protocol);
+  const baseline = (protocol: Protocol, variant: Variant): RunFigures | null => baselineRuns(protocol)?.[variant] ?? null;
   if (r.baselines.length > 0) {
-    out.push('  baselines, same drivers and connections (bench/baseline-exchange-server.ts), at peak and, for A, at fixed rates:');
+    out.push('  baselines, same drivers and connections (bench/baseline-exchange-server.ts), at peak and, for A and C, at fixed rates:');
     for (const b of r.baselines) {
-      if (b.A) out.push(`    ${b.protocol.padEnd(4)} A: verify + SM2-sign the answer in a worker pool  ${figures(b.A, b.protocol)}`);
-      if (b.B) out.push(`    ${b.protocol.padEnd(4)} B: verify, constant answer                       ${figures(b.B, b.protocol)}`);
-      if (b.aHalf) out.push(`    ${b.protocol.padEnd(4)} A at half of its peak (${b.aHalf.rate} req/s)${' '.repeat(Math.max(1, 8 - String(b.aHalf.rate).length))}${figures(b.aHalf, b.protocol)}`);
-      if (b.aLow) out.push(`    ${b.protocol.padEnd(4)} A at ${b.aLow.rate} req/s${' '.repeat(Math.max(1, 27 - String(b.aLow.rate).length))}${figures(b.aLow, b.protocol)}`);
+      const p = b.protocol.padEnd(4);
+      const label = (text: string): string => `    ${p} ${text.padEnd(54)}`;
+      const fixed = (variant: Variant, run: (RunFigures & { rate: number }) | undefined, what: string): void => {
+        if (run) out.push(label(`${variant} at ${what} (${run.rate} req/s)`) + figures(run, b.protocol));
+      };
+      if (b.A) out.push(label('A: verify + SM2-sign the answer in a worker pool') + figures(b.A, b.protocol));
+      fixed('A', b.aHalf, 'half of its peak');
+      fixed('A', b.aLow, 'a low rate');
+      if (b.B) out.push(label('B: verify, constant answer') + figures(b.B, b.protocol));
+      if (b.C) out.push(label('C: A, answering once a row is committed to PostgreSQL') + figures(b.C, b.protocol));
+      fixed('C', b.cHalf, 'half of its peak');
+      fixed('C', b.cLow, 'a low rate');
     }
   }
   for (const backend of r.backends) {
     out.push(`  ${backend.backend}:`);
     for (const run of backend.runs) {
       const p = run.protocol.padEnd(4);
-      const [a, b] = [baseline(run.protocol, 'A'), baseline(run.protocol, 'B')];
-      const ratios = [a ? `${pct(run.peak.requestsPerSecond / a.requestsPerSecond)} of A` : null, b ? `${pct(run.peak.requestsPerSecond / b.requestsPerSecond)} of B` : null].filter(Boolean);
+      const ratios = (['A', 'B', 'C'] as const).flatMap((variant) => {
+        const base = baseline(run.protocol, variant);
+        return base ? [`${pct(run.peak.requestsPerSecond / base.requestsPerSecond)} of ${variant}`] : [];
+      });
       out.push(`    ${p} peak                          ${figures(run.peak, run.protocol)}${ratios.length > 0 ? `  = ${ratios.join(', ')}` : ''}`);
       const at = run.atPeak;
       if (at.mainThreadIdle !== null) {
@@ -645,13 +689,21 @@ export function printExchange(r: ExchangeBenchResult): void {
       if (load.length > 0) out.push(`         CPU at peak: ${load.join(', ')}`);
       const perPeak = perExchange(run.atPeak, run.peak.requestsPerSecond);
       if (perPeak) out.push(`         CPU per exchange at peak: ${perPeak}`);
-      out.push(
-        `    ${p} at half of peak (${run.half.rate} req/s)${' '.repeat(Math.max(1, 9 - String(run.half.rate).length))}${figures(run.half, run.protocol)}  p99 target ≤ ${TARGETS.p99AtHalfMs} ms: ${verdict(run.half.p99 <= TARGETS.p99AtHalfMs)}`,
-      );
+      const base = baselineRuns(run.protocol);
+      // The baselines' own figures at the same share of their peaks and at the same low rate, beside each target.
+      const beside = (a: RunFigures | undefined, c: RunFigures | undefined, pick: (f: RunFigures) => number): string => {
+        const parts = [a ? `A ${pick(a)} ms` : null, c ? `C ${pick(c)} ms` : null].filter(Boolean);
+        return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+      };
+      const halfName = r.fixedRate === null ? 'half of peak' : 'the set rate';
+      const judged = r.fixedRate === null ? `  p99 target ≤ ${TARGETS.p99AtHalfMs} ms: ${verdict(run.half.p99 <= TARGETS.p99AtHalfMs)}${beside(base?.aHalf, base?.cHalf, (f) => f.p99)}` : '';
+      out.push(`    ${p} at ${halfName} (${run.half.rate} req/s)${' '.repeat(Math.max(1, 9 - String(run.half.rate).length))}${figures(run.half, run.protocol)}${judged}`);
       const perHalf = perExchange(run.atHalf, run.half.requestsPerSecond);
-      if (perHalf) out.push(`         CPU per exchange at half of peak: ${perHalf}`);
+      if (perHalf) out.push(`         CPU per exchange at ${halfName}: ${perHalf}`);
       if (run.low) {
-        out.push(`    ${p} at ${run.low.rate} req/s${' '.repeat(Math.max(1, 22 - String(run.low.rate).length))}${figures(run.low, run.protocol)}  p50 target ≤ ${TARGETS.p50AtLowMs} ms: ${verdict(run.low.p50 <= TARGETS.p50AtLowMs)}`);
+        out.push(
+          `    ${p} at ${run.low.rate} req/s${' '.repeat(Math.max(1, 22 - String(run.low.rate).length))}${figures(run.low, run.protocol)}  p50 target ≤ ${TARGETS.p50AtLowMs} ms: ${verdict(run.low.p50 <= TARGETS.p50AtLowMs)}${beside(base?.aLow, base?.cLow, (f) => f.p50)}`,
+        );
       }
     }
     if (backend.rss.before !== null) out.push(`    gateway RSS ${mb(backend.rss.before)} after start-up, ${mb(backend.rss.after)} after the runs`);
@@ -669,6 +721,8 @@ export function printExchange(r: ExchangeBenchResult): void {
       const share = run.peak.requestsPerSecond / base.requestsPerSecond;
       out.push(`    ${p} PostgreSQL peak ≥ ${pct(target)} of baseline ${variant}: ${pct(share)} (${run.peak.requestsPerSecond.toFixed(0)} against ${base.requestsPerSecond.toFixed(0)} req/s) ${verdict(share >= target)}`);
     }
+    const c = baseline(run.protocol, 'C');
+    if (c) out.push(`    ${p} PostgreSQL peak against baseline C (A with a durable commit per request, no target): ${pct(run.peak.requestsPerSecond / c.requestsPerSecond)}`);
     const lite = pglite?.runs.find((x) => x.protocol === run.protocol);
     if (lite) {
       const share = lite.peak.requestsPerSecond / run.peak.requestsPerSecond;

@@ -41,6 +41,11 @@ export function stop(child: ChildProcess): Promise<void> {
 export async function removeServerData(dataDir: string, databaseUrl: string | undefined, schema: string | undefined): Promise<void> {
   rmSync(dataDir, { recursive: true, force: true });
   if (!databaseUrl || !schema) return;
+  await dropSchema(databaseUrl, schema);
+}
+
+/** Drops a benchmark's PostgreSQL schema with everything in it, if it is there. */
+export async function dropSchema(databaseUrl: string, schema: string): Promise<void> {
   const admin = await PgDatabase.open({ url: databaseUrl, poolSize: 2, schema: undefined });
   try {
     await admin.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);

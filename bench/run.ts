@@ -5,7 +5,9 @@
 //   ZT_BENCH_CONNECTIONS=64            connections at peak (default 10 for gateway, 32 for exchange and licence-verify)
 //   ZT_BENCH_DATABASE_URL=postgres://…  also measure the gateway, the exchange and licence verification on PostgreSQL
 //   ZT_BENCH_PROFILE_DIR=/tmp/prof     write a CPU profile of each gateway process started by exchange and licence-verify
-// exchange (HTTP and gRPC, against baselines A and B measured in the same run; PostgreSQL with ZT_BENCH_DATABASE_URL):
+// exchange (HTTP and gRPC, against baselines A and B measured in the same run; PostgreSQL, and baseline C, with ZT_BENCH_DATABASE_URL):
+//   ZT_BENCH_EXCHANGE_RATE=400         the gateway's fixed-rate run at this rate (default: half of its peak), to compare
+//                                      builds by CPU per exchange
 //   ZT_BENCH_WORKERS=2 ZT_BENCH_KAFKA_BROKERS=127.0.0.1:9092  also PostgreSQL + Kafka on one and on two gateway processes
 //   ZT_BENCH_SOAK_SECONDS=600          also run the PostgreSQL exchange at half of its peak this long, memory each minute
 // licence-verify:
@@ -66,6 +68,7 @@ if (wanted('exchange')) {
     workers: Number(process.env.ZT_BENCH_WORKERS ?? 1),
     soakSeconds: Number(process.env.ZT_BENCH_SOAK_SECONDS ?? 0),
     baselineLatency: true,
+    ...(process.env.ZT_BENCH_EXCHANGE_RATE ? { fixedRate: Number(process.env.ZT_BENCH_EXCHANGE_RATE) } : {}),
     ...(process.env.ZT_BENCH_DATABASE_URL ? { databaseUrl: process.env.ZT_BENCH_DATABASE_URL } : {}),
     ...(process.env.ZT_BENCH_KAFKA_BROKERS ? { kafkaBrokers: process.env.ZT_BENCH_KAFKA_BROKERS } : {}),
   };
