@@ -16,6 +16,7 @@
 import { ZtError, type ErrorCode } from '../core/errors/index.js';
 import type { BlindIndex } from '../core/pseudonyms/index.js';
 import type { Database } from '../core/storage/index.js';
+import { LingerGate } from '../core/batch-queue.js';
 import {
   ACCESS_RECORD_TOPIC,
   ACCESS_RECORDED_EVENT,
@@ -94,8 +95,9 @@ export interface AccessLogWriterOptions {
   /** Clock for records without a time; for tests. */
   now?: () => Date;
   /**
-   * Under steady load (the previous batch ended less than BUSY_MS ago), a record that finds the writer idle waits up
-   * to this long for others before its batch goes; an idle writer still sends a lone record at once. Default 0. For
+   * Under steady load (core/batch-queue.ts LingerGate: the previous batch ended less than 20 ms ago and the previous
+   * record came less than 4 lingers before), a record that finds the writer idle waits up to this long for others
+   * before its batch goes; an idle writer, or one whose records come far apart, sends a lone record at once. Default 0. For
    * PGlite, which runs each statement on the event loop at a fixed cost of a millisecond or more, batches of one or
    * two records otherwise spend most of the loop on that cost (gateway/app.ts sets it there).
    */
@@ -107,8 +109,6 @@ export interface AccessLogWriterOptions {
 }
 
 const REPLAYED: ErrorCode = 'ZT_ERR_REQUEST_REPLAYED';
-/** A writer whose last batch ended this recently is under load, for lingerMs. */
-const BUSY_MS = 20;
 
 const INSERT_BATCH = `
 WITH input AS (
@@ -209,6 +209,7 @@ export class AccessLogWriter {
   #inFlightRecords = 0;
   #flushScheduled = false;
   readonly #lingerMs: number;
+  readonly #linger: LingerGate;
   /** When the last batch ended (performance.now()). */
   #lastBatchEnd = -Infinity;
   #closing = false;
@@ -229,6 +230,7 @@ export class AccessLogWriter {
       if (!Number.isInteger(value) || value < 1) throw new ZtError('ZT_ERR_CONFIG_INVALID', `the access log's ${name} must be a positive integer, not ${value}`);
     }
     this.#lingerMs = options.lingerMs ?? 0;
+    this.#linger = new LingerGate(this.#lingerMs);
     this.#instance = options.instance;
     this.#now = options.now ?? (() => new Date());
     this.#onOutboxWrite = options.onOutboxWrite ?? null;
@@ -270,12 +272,13 @@ export class AccessLogWriter {
     } catch (error) {
       return Promise.reject(error);
     }
+    const steady = this.#linger.arrive(performance.now(), this.#lastBatchEnd);
     return new Promise<AccessRecordReceipt>((resolve, reject) => {
       this.#queue.push(new Waiting(record, event, nonce, replayEvent, resolve, reject));
       // A microtask, not a timer: records written in the same turn share a batch, and none waits for a timer.
       if (!this.#flushScheduled && this.#inFlight < this.maxInFlight) {
         this.#flushScheduled = true;
-        if (this.#lingerMs > 0 && performance.now() - this.#lastBatchEnd < BUSY_MS) setTimeout(this.#flush, this.#lingerMs);
+        if (steady) setTimeout(this.#flush, this.#lingerMs);
         else queueMicrotask(this.#flush);
       }
     });
