@@ -19,9 +19,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import autocannon from 'autocannon';
-import { parseDatabaseUrl } from '../core/config/index.js';
 import { dropSchema, freePort, removeServerData, stop, waitForHttp } from './process.js';
-import { compare, cpuPerRequest, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
+import { compare, cpuPerRequest, isLocalPostgres, probe, residentBytes, scrapeMetrics, slope, type ProbeFigures } from './gateway-probe.js';
 import { driveGrpc, type PresignedCall } from './grpc-driver.js';
 import { driveHttpPaced } from './http-paced.js';
 import type { RunFigures as LicenceRunFigures } from './licence-verify.bench.js';
@@ -87,6 +86,8 @@ export interface BaselineRuns {
   aLow?: RunFigures & { rate: number };
   cHalf?: RunFigures & { rate: number };
   cLow?: RunFigures & { rate: number };
+  /** The baseline server and the machine during each variant's peak: its CPU per request beside the exchange's. */
+  atPeak: Partial<Record<Variant, ProbeFigures>>;
 }
 
 export interface ScalingRuns {
@@ -325,13 +326,7 @@ class Gateway {
 
   /** Whether its database is a PostgreSQL server on this machine, whose processes' CPU can be read. */
   get onLocalPostgres(): boolean {
-    if (!this.#databaseUrl) return false;
-    try {
-      const url = parseDatabaseUrl(this.#databaseUrl);
-      return ['127.0.0.1', 'localhost', '[::1]', '', 'socket'].includes(url.hostname) || (url.searchParams.get('host') ?? '').startsWith('/');
-    } catch {
-      return false;
-    }
+    return isLocalPostgres(this.#databaseUrl);
   }
 
   async close(): Promise<void> {
@@ -436,7 +431,7 @@ async function runBaselines(
   // The baselines keep no nonces: a few thousand requests, cycled.
   const httpSet = protocols.includes('HTTP') ? await presigner.http(5000) : [];
   const grpcSet = protocols.includes('gRPC') ? await presigner.grpc(5000) : [];
-  const out: BaselineRuns[] = protocols.map((protocol) => ({ protocol, A: null, B: null, C: null }));
+  const out: BaselineRuns[] = protocols.map((protocol) => ({ protocol, A: null, B: null, C: null, atPeak: {} }));
   for (const variant of which) {
     if (variant === 'C' && !databaseUrl) continue;
     const [port, grpcPort] = [await freePort(), await freePort()];
@@ -459,7 +454,11 @@ async function runBaselines(
       for (const entry of out) {
         const drive = (o: DriveOptions) => (entry.protocol === 'HTTP' ? driveHttp(`http://127.0.0.1:${port}${EXCHANGE_HTTP_PATH}`, httpSet, o) : runGrpc(`127.0.0.1:${grpcPort}`, grpcSet, o));
         await drive({ seconds: 2, connections, cycle: true }); // warm-up
+        // The server's process from /proc (it has no metrics), and for C the PostgreSQL it commits to.
+        const probed = { postgres: variant === 'C' && isLocalPostgres(databaseUrl), ...(server.pid !== undefined ? { pid: server.pid } : {}) };
+        const before = await probe(null, probed);
         const peak = strip(await drive({ seconds, connections, cycle: true }));
+        entry.atPeak[variant] = compare(before, await probe(null, probed));
         entry[variant] = peak;
         if (variant !== 'B' && latency) {
           const rate = Math.max(1, Math.round(peak.requestsPerSecond * plan.fixedShare));
@@ -637,10 +636,10 @@ function figures(r: RunFigures, protocol: Protocol): string {
  * The CPU one exchange cost during a run, in milliseconds: the gateway process (its threads included), its main
  * thread, and the local PostgreSQL server. Steadier than a rate on a shared machine: compare these between builds.
  */
-function perExchange(figures: ProbeFigures, requestsPerSecond: number): string | null {
+function perExchange(figures: ProbeFigures, requestsPerSecond: number, process = 'gateway'): string | null {
   const cpu = cpuPerRequest(figures, requestsPerSecond);
   const parts = [
-    cpu.gatewayMs !== null ? `gateway ${cpu.gatewayMs.toFixed(2)} ms` + (cpu.mainThreadMs !== null ? ` (main thread ${cpu.mainThreadMs.toFixed(2)} ms)` : '') : null,
+    cpu.gatewayMs !== null ? `${process} ${cpu.gatewayMs.toFixed(2)} ms` + (cpu.mainThreadMs !== null ? ` (main thread ${cpu.mainThreadMs.toFixed(2)} ms)` : '') : null,
     cpu.postgresMs !== null ? `PostgreSQL ${cpu.postgresMs.toFixed(2)} ms` : null,
   ].filter(Boolean);
   return parts.length > 0 ? parts.join(', ') : null;
@@ -663,11 +662,19 @@ export function printExchange(r: ExchangeBenchResult): void {
       const fixed = (variant: Variant, run: (RunFigures & { rate: number }) | undefined, what: string): void => {
         if (run) out.push(label(`${variant} at ${what} (${run.rate} req/s)`) + figures(run, b.protocol));
       };
+      const cpu = (variant: Variant, run: RunFigures): void => {
+        const at = b.atPeak[variant];
+        const per = at ? perExchange(at, run.requestsPerSecond, 'server') : null;
+        if (per) out.push(`         CPU per request at peak: ${per}`);
+      };
       if (b.A) out.push(label('A: verify + SM2-sign the answer in a worker pool') + figures(b.A, b.protocol));
+      if (b.A) cpu('A', b.A);
       fixed('A', b.aHalf, 'half of its peak');
       fixed('A', b.aLow, 'a low rate');
       if (b.B) out.push(label('B: verify, constant answer') + figures(b.B, b.protocol));
+      if (b.B) cpu('B', b.B);
       if (b.C) out.push(label('C: A, answering once a row is committed to PostgreSQL') + figures(b.C, b.protocol));
+      if (b.C) cpu('C', b.C);
       fixed('C', b.cHalf, 'half of its peak');
       fixed('C', b.cLow, 'a low rate');
     }
@@ -723,6 +730,21 @@ export function printExchange(r: ExchangeBenchResult): void {
     }
     const c = baseline(run.protocol, 'C');
     if (c) out.push(`    ${p} PostgreSQL peak against baseline C (A with a durable commit per request, no target): ${pct(run.peak.requestsPerSecond / c.requestsPerSecond)}`);
+    // What the peak is bound by on a machine the load generator shares: the CPU each request costs, all told.
+    const total = (at: ProbeFigures | undefined, rps: number): number | null => {
+      if (!at) return null;
+      const cpu = cpuPerRequest(at, rps);
+      return cpu.gatewayMs === null ? null : cpu.gatewayMs + (cpu.postgresMs ?? 0);
+    };
+    const costs: string[] = [];
+    const exchangeMs = total(run.atPeak, run.peak.requestsPerSecond);
+    if (exchangeMs !== null) costs.push(`exchange ${exchangeMs.toFixed(2)} ms`);
+    for (const variant of ['A', 'C'] as const) {
+      const base = baseline(run.protocol, variant);
+      const ms = base ? total(baselineRuns(run.protocol)?.atPeak[variant], base.requestsPerSecond) : null;
+      if (ms !== null) costs.push(`${variant} ${ms.toFixed(2)} ms`);
+    }
+    if (costs.length > 1) out.push(`    ${p} CPU per request at peak, server and PostgreSQL (no target): ${costs.join(', ')}`);
     const lite = pglite?.runs.find((x) => x.protocol === run.protocol);
     if (lite) {
       const share = lite.peak.requestsPerSecond / run.peak.requestsPerSecond;

@@ -2,6 +2,7 @@
 // Prometheus metrics (its main thread's idle and active time, its process CPU, its heap), its resident memory from
 // /proc, and the whole machine's CPU from /proc/stat, so a figure can say whether the box was saturated.
 import { readdirSync, readFileSync } from 'node:fs';
+import { parseDatabaseUrl } from '../core/config/index.js';
 
 /** Clock ticks per second of /proc/<pid>/stat's times (USER_HZ, 100 on Linux). */
 const USER_HZ = 100;
@@ -102,6 +103,17 @@ export function postgresCpuSeconds(): number | null {
   return found ? seconds : null;
 }
 
+/** Whether a database URL names a PostgreSQL server on this machine, whose processes' CPU can be read. */
+export function isLocalPostgres(databaseUrl: string | undefined): boolean {
+  if (!databaseUrl) return false;
+  try {
+    const url = parseDatabaseUrl(databaseUrl);
+    return ['127.0.0.1', 'localhost', '[::1]', '', 'socket'].includes(url.hostname) || (url.searchParams.get('host') ?? '').startsWith('/');
+  } catch {
+    return false;
+  }
+}
+
 /** What the gateway's metrics and the machine said at one instant, to be compared with a later reading. */
 export interface ProbeReading {
   at: number;
@@ -111,6 +123,8 @@ export interface ProbeReading {
   postgres: number | null;
   /** CPU seconds of the gateway's main thread, when its process id was given. */
   mainThread: number | null;
+  /** CPU seconds of the whole process (its threads included), when its process id was given. */
+  process: number | null;
 }
 
 export interface ProbeFigures {
@@ -156,6 +170,7 @@ export async function probe(metricsUrl: string | null, options: { postgres?: boo
     machine: machineCpu(),
     postgres: options.postgres ? postgresCpuSeconds() : null,
     mainThread: options.pid === undefined ? null : cpuSeconds(`/proc/${options.pid}/task/${options.pid}/stat`),
+    process: options.pid === undefined ? null : cpuSeconds(`/proc/${options.pid}/stat`),
   };
 }
 
@@ -171,7 +186,8 @@ export function compare(before: ProbeReading, after: ProbeReading): ProbeFigures
   const seconds = (after.at - before.at) / 1000;
   return {
     mainThreadIdle: idle !== null && active !== null && idle + active > 0 ? idle / (idle + active) : null,
-    gatewayCores: cpu !== null && seconds > 0 ? cpu / seconds : null,
+    // The process's own metric when it has one (the gateway), else /proc (the baselines' servers).
+    gatewayCores: seconds <= 0 ? null : cpu !== null ? cpu / seconds : before.process !== null && after.process !== null ? (after.process - before.process) / seconds : null,
     machineBusy: machineBusy(before.machine, after.machine),
     mainThreadCores: before.mainThread !== null && after.mainThread !== null && seconds > 0 ? (after.mainThread - before.mainThread) / seconds : null,
     postgresCores: before.postgres !== null && after.postgres !== null && seconds > 0 ? (after.postgres - before.postgres) / seconds : null,
