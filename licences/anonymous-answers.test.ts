@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_SUBJECTS } from '../exchange/datasets/index.js';
 import { startTestApp, type TestApp } from '../test/support/app.js';
 import { demoSigner } from '../test/support/signing.js';
+import { makeLicenceIdentifier, parseLicenceIdentifier } from './identifier.js';
 import { signLicenceStep } from './licence-steps.js';
 
 const MARKET = '11210100001000029N';
@@ -72,7 +73,11 @@ describe('anonymous answers shared per licence', () => {
   });
 
   it('does not share a refusal: an unknown identifier is refused each time', async () => {
-    const unknown = identifier.replace(/\.[^.]+$/, '.Z');
+    // A well-formed identifier that names no licence: another serial, with its own check character. (Replacing the
+    // check character by a fixed one named the real licence whenever its check character was that one.)
+    const parts = parseLicenceIdentifier(identifier);
+    const unknown = makeLicenceIdentifier({ ...parts, serial: `${parts.serial}9` }).text;
+    expect(unknown).not.toBe(identifier);
     for (let i = 0; i < 2; i++) {
       const response = await fetch(`${shared.httpUrl}/v1/licences/${unknown}/verification`);
       expect(response.status).toBeGreaterThanOrEqual(400);
