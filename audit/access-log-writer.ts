@@ -208,7 +208,6 @@ export class AccessLogWriter {
   #inFlight = 0;
   #inFlightRecords = 0;
   #flushScheduled = false;
-  readonly #lingerMs: number;
   readonly #linger: LingerGate;
   /** When the last batch ended (performance.now()). */
   #lastBatchEnd = -Infinity;
@@ -229,8 +228,7 @@ export class AccessLogWriter {
     for (const [name, value] of [['maxBatchSize', this.maxBatchSize], ['maxInFlight', this.maxInFlight], ['maxPending', this.maxPending]] as const) {
       if (!Number.isInteger(value) || value < 1) throw new ZtError('ZT_ERR_CONFIG_INVALID', `the access log's ${name} must be a positive integer, not ${value}`);
     }
-    this.#lingerMs = options.lingerMs ?? 0;
-    this.#linger = new LingerGate(this.#lingerMs);
+    this.#linger = new LingerGate(options.lingerMs ?? 0);
     this.#instance = options.instance;
     this.#now = options.now ?? (() => new Date());
     this.#onOutboxWrite = options.onOutboxWrite ?? null;
@@ -278,7 +276,7 @@ export class AccessLogWriter {
       // A microtask, not a timer: records written in the same turn share a batch, and none waits for a timer.
       if (!this.#flushScheduled && this.#inFlight < this.maxInFlight) {
         this.#flushScheduled = true;
-        if (steady) setTimeout(this.#flush, this.#lingerMs);
+        if (steady) setTimeout(this.#flush, this.#linger.lingerMs);
         else queueMicrotask(this.#flush);
       }
     });

@@ -662,19 +662,20 @@ export function printExchange(r: ExchangeBenchResult): void {
       const fixed = (variant: Variant, run: (RunFigures & { rate: number }) | undefined, what: string): void => {
         if (run) out.push(label(`${variant} at ${what} (${run.rate} req/s)`) + figures(run, b.protocol));
       };
-      const cpu = (variant: Variant, run: RunFigures): void => {
+      // A variant's peak, and the CPU each request cost its server there.
+      const peak = (variant: Variant, what: string): void => {
+        const run = b[variant];
+        if (!run) return;
+        out.push(label(`${variant}: ${what}`) + figures(run, b.protocol));
         const at = b.atPeak[variant];
         const per = at ? perExchange(at, run.requestsPerSecond, 'server') : null;
         if (per) out.push(`         CPU per request at peak: ${per}`);
       };
-      if (b.A) out.push(label('A: verify + SM2-sign the answer in a worker pool') + figures(b.A, b.protocol));
-      if (b.A) cpu('A', b.A);
+      peak('A', 'verify + SM2-sign the answer in a worker pool');
       fixed('A', b.aHalf, 'half of its peak');
       fixed('A', b.aLow, 'a low rate');
-      if (b.B) out.push(label('B: verify, constant answer') + figures(b.B, b.protocol));
-      if (b.B) cpu('B', b.B);
-      if (b.C) out.push(label('C: A, answering once a row is committed to PostgreSQL') + figures(b.C, b.protocol));
-      if (b.C) cpu('C', b.C);
+      peak('B', 'verify, constant answer');
+      peak('C', 'A, answering once a row is committed to PostgreSQL');
       fixed('C', b.cHalf, 'half of its peak');
       fixed('C', b.cLow, 'a low rate');
     }

@@ -184,13 +184,14 @@ export function compare(before: ProbeReading, after: ProbeReading): ProbeFigures
   const active = delta('zt_event_loop_active_seconds_total');
   const cpu = delta('zt_process_cpu_seconds_total');
   const seconds = (after.at - before.at) / 1000;
+  const perSecond = (from: number | null, to: number | null): number | null => (from !== null && to !== null && seconds > 0 ? (to - from) / seconds : null);
   return {
     mainThreadIdle: idle !== null && active !== null && idle + active > 0 ? idle / (idle + active) : null,
     // The process's own metric when it has one (the gateway), else /proc (the baselines' servers).
-    gatewayCores: seconds <= 0 ? null : cpu !== null ? cpu / seconds : before.process !== null && after.process !== null ? (after.process - before.process) / seconds : null,
+    gatewayCores: cpu !== null ? perSecond(0, cpu) : perSecond(before.process, after.process),
     machineBusy: machineBusy(before.machine, after.machine),
-    mainThreadCores: before.mainThread !== null && after.mainThread !== null && seconds > 0 ? (after.mainThread - before.mainThread) / seconds : null,
-    postgresCores: before.postgres !== null && after.postgres !== null && seconds > 0 ? (after.postgres - before.postgres) / seconds : null,
+    mainThreadCores: perSecond(before.mainThread, after.mainThread),
+    postgresCores: perSecond(before.postgres, after.postgres),
   };
 }
 
