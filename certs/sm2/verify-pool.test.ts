@@ -94,12 +94,21 @@ describe('Sm2VerifyPool', () => {
 });
 
 describe('defaultVerifyThreads', () => {
-  it('leaves each process a core for its main thread and shares the rest, at least one thread each', () => {
-    expect(defaultVerifyThreads(2, 1)).toBe(1);
-    expect(defaultVerifyThreads(8, 1)).toBe(7);
-    expect(defaultVerifyThreads(8, 2)).toBe(3);
-    expect(defaultVerifyThreads(2, 2)).toBe(1);
-    expect(defaultVerifyThreads(1, 1)).toBe(1);
-    expect(defaultVerifyThreads(4, 8)).toBe(1);
+  it('with the embedded database, leaves each process a core for its main thread and shares the rest, at least one thread each', () => {
+    expect(defaultVerifyThreads(2, 1, 'embedded')).toBe(1);
+    expect(defaultVerifyThreads(8, 1, 'embedded')).toBe(7);
+    expect(defaultVerifyThreads(8, 2, 'embedded')).toBe(3);
+    expect(defaultVerifyThreads(2, 2, 'embedded')).toBe(1);
+    expect(defaultVerifyThreads(1, 1, 'embedded')).toBe(1);
+    expect(defaultVerifyThreads(4, 8, 'embedded')).toBe(1);
+  });
+
+  it('with a database server, shares every core among the processes, at least one thread each', () => {
+    expect(defaultVerifyThreads(2, 1, 'server')).toBe(2);
+    expect(defaultVerifyThreads(8, 1, 'server')).toBe(8);
+    expect(defaultVerifyThreads(8, 2, 'server')).toBe(4);
+    expect(defaultVerifyThreads(2, 2, 'server')).toBe(1);
+    expect(defaultVerifyThreads(1, 1, 'server')).toBe(1);
+    expect(defaultVerifyThreads(4, 8, 'server')).toBe(1);
   });
 });

@@ -90,15 +90,21 @@ export interface VerifyPoolOptions {
 }
 
 /**
- * Threads per gateway process when the operator names no number: the cores left once each process's main thread has
- * one, shared among the processes, at least one each. The main thread is what bounds the exchange's peak, so a
- * verification thread on its core takes from it more than it adds. On the two-core reference machine, one thread
- * instead of two cost the main thread 0.90 instead of 1.02 ms per exchange at the PostgreSQL HTTP peak (six
- * alternating pairs; peak 1,005 against 937 req/s on average, four pairs of six in favour): one thread to wake, and
- * larger batches for it.
+ * Threads per gateway process when the operator names no number.
+ *
+ * With the embedded database, which runs on the main thread, the main thread bounds the peak: each process's main
+ * thread keeps a core, and the cores left are shared among the processes, at least one thread each. On the two-core
+ * reference machine a second thread there lowered the PGlite peak (1,373 and 1,244 req/s against 1,619 and 1,268).
+ *
+ * With a PostgreSQL server the main thread waits on the database for part of every request, and requests come in
+ * convoys: the answers one access-log commit releases together come back together as the callers' next requests.
+ * One thread verifies a convoy's signatures one after another while the main thread has nothing to do (at the gRPC
+ * peak, a signature waited 7.3 ms at the median with its main thread 50 % idle); split over every core, the convoy is
+ * verified in a fraction of that time. Each process then gets the cores shared among the processes, at least one.
  */
-export function defaultVerifyThreads(cores: number, processes: number): number {
-  return Math.max(1, Math.floor((cores - processes) / processes));
+export function defaultVerifyThreads(cores: number, processes: number, database: 'embedded' | 'server'): number {
+  const shared = database === 'embedded' ? cores - processes : cores;
+  return Math.max(1, Math.floor(shared / processes));
 }
 
 /** Tasks in one turn from which they are split over the threads. */

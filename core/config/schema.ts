@@ -187,7 +187,7 @@ export const settings = {
     default: 0,
     min: 0,
     max: 256,
-    doc: 'Worker threads per gateway process that verify the SM2 signatures of requests, off the event loop. 0: the host\'s cores left after one per ZT_WORKERS process (its main thread), shared among them, at least one each.',
+    doc: 'Worker threads per gateway process that verify the SM2 signatures of requests, off the event loop. 0: on PostgreSQL, the host\'s cores shared among the ZT_WORKERS processes; on the embedded PGlite, which runs on the main thread, the cores left after one per process; at least one each.',
   }),
   batchSignIntervalMs: spec<number>({
     env: 'ZT_BATCH_SIGN_INTERVAL_MS',
