@@ -94,21 +94,17 @@ describe('Sm2VerifyPool', () => {
 });
 
 describe('defaultVerifyThreads', () => {
-  it('with the embedded database, leaves each process a core for its main thread and shares the rest, at least one thread each', () => {
-    expect(defaultVerifyThreads(2, 1, 'embedded')).toBe(1);
-    expect(defaultVerifyThreads(8, 1, 'embedded')).toBe(7);
-    expect(defaultVerifyThreads(8, 2, 'embedded')).toBe(3);
-    expect(defaultVerifyThreads(2, 2, 'embedded')).toBe(1);
-    expect(defaultVerifyThreads(1, 1, 'embedded')).toBe(1);
-    expect(defaultVerifyThreads(4, 8, 'embedded')).toBe(1);
-  });
-
-  it('with a database server, shares every core among the processes, at least one thread each', () => {
-    expect(defaultVerifyThreads(2, 1, 'server')).toBe(2);
-    expect(defaultVerifyThreads(8, 1, 'server')).toBe(8);
-    expect(defaultVerifyThreads(8, 2, 'server')).toBe(4);
-    expect(defaultVerifyThreads(2, 2, 'server')).toBe(1);
-    expect(defaultVerifyThreads(1, 1, 'server')).toBe(1);
-    expect(defaultVerifyThreads(4, 8, 'server')).toBe(1);
+  // With the embedded database each process's main thread keeps a core and the rest are shared; with a database
+  // server every core is shared among the processes. At least one thread each either way.
+  it.each([
+    [2, 1, 1, 2],
+    [8, 1, 7, 8],
+    [8, 2, 3, 4],
+    [2, 2, 1, 1],
+    [1, 1, 1, 1],
+    [4, 8, 1, 1],
+  ])('%i cores, %i processes: %i threads with the embedded database, %i with a server', (cores, processes, embedded, server) => {
+    expect(defaultVerifyThreads(cores, processes, 'embedded')).toBe(embedded);
+    expect(defaultVerifyThreads(cores, processes, 'server')).toBe(server);
   });
 });
