@@ -60,16 +60,37 @@ describe('anonymous answers shared per licence', () => {
     expect(before.answer.result.status).toBe('valid');
     const signer = demoSigner(shared.config.dataDir, MARKET);
     const suspend = { actor: MARKET, reason: '食品安全抽检不合格，责令停业整改' };
+    const eventsBefore = shared.app.ctx.licences.cacheStats.invalidations;
     await shared.app.ctx.licences.setStatus('suspend', identifier, suspend, await signLicenceStep(signer, { kind: 'suspend', identifier, actor: MARKET, content: suspend }));
     const after = await verify(shared, identifier);
     expect(after.answer.result.status).toBe('suspended');
     expect(after.answer.result.checkedAt >= before.answer.result.checkedAt).toBe(true);
     expect(after.text).not.toBe(before.text);
-    // … and the new answer is shared in its turn.
+    // … and the new answer is shared in its turn, also once the change's event has come back through the bus (it
+    // used to end the sharing a second time, when it came after the new answer was made).
+    for (const until = Date.now() + 5000; shared.app.ctx.licences.cacheStats.invalidations === eventsBefore && Date.now() < until; ) await new Promise((r) => setTimeout(r, 10));
+    expect(shared.app.ctx.licences.cacheStats.invalidations).toBeGreaterThan(eventsBefore);
     expect((await verify(shared, identifier)).text).toBe(after.text);
     const resume = { actor: MARKET };
     await shared.app.ctx.licences.setStatus('resume', identifier, resume, await signLicenceStep(signer, { kind: 'resume', identifier, actor: MARKET, content: resume }));
     expect((await verify(shared, identifier)).answer.result.status).toBe('valid');
+  });
+
+  it('keeps the cached copy of a licence when its event comes after the copy was read, and drops a stale one', async () => {
+    const registry = shared.app.ctx.licences;
+    const copy = await registry.get(identifier);
+    const event = { identifier, typeCode: copy.typeCode, licenceNumber: copy.licenceNumber, holderCode: copy.holderCode, holderCodeType: copy.holderCodeType };
+    // The event of the change this copy already shows (the changing instance reads it before the event comes back).
+    registry.invalidate({ ...event, status: copy.status });
+    expect(await registry.get(identifier)).toBe(copy);
+    // An event of a change the copy does not show.
+    registry.invalidate({ ...event, status: copy.status === 'suspended' ? 'active' : 'suspended' });
+    const reread = await registry.get(identifier);
+    expect(reread).not.toBe(copy);
+    expect(reread.status).toBe(copy.status);
+    // An event that names no status drops the copy, as before.
+    registry.invalidate(event);
+    expect(await registry.get(identifier)).not.toBe(reread);
   });
 
   it('does not share a refusal: an unknown identifier is refused each time', async () => {

@@ -213,10 +213,15 @@ export class LicenceRegistry {
     return subscription;
   }
 
-  /** Drops what this instance cached about the licence an event names. */
-  invalidate(event: Pick<LicenceEvent, 'identifier' | 'typeCode' | 'licenceNumber' | 'holderCode' | 'holderCodeType' | 'supersedes'>): void {
+  /**
+   * Drops what this instance cached about the licence an event names. A cached copy whose status is already the
+   * event's is kept: every step changes a licence's status, and its events come in order, so such a copy was read
+   * after the event's change (as the instance that made the change reads it right after). Dropping it again would
+   * end the sharing of its anonymous answer (licences/verification-service.ts) a second time, when the event arrives.
+   */
+  invalidate(event: Pick<LicenceEvent, 'identifier' | 'typeCode' | 'licenceNumber' | 'holderCode' | 'holderCodeType' | 'supersedes'> & { status?: StoredLicenceStatus }): void {
     this.#stats.invalidations++;
-    this.#cache.delete(event.identifier);
+    if (event.status === undefined || this.#cache.get(event.identifier)?.status !== event.status) this.#cache.delete(event.identifier);
     if ('issuerCode' in event) this.#lists.delete(`${(event as LicenceEvent).issuerCode}|${(event as LicenceEvent).listNo}`);
     if (event.supersedes) this.#cache.delete(event.supersedes);
     this.#holders.delete(`${event.holderCode}|${event.holderCodeType}`);
