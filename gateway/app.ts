@@ -239,7 +239,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     };
     const nonces = new NonceStore(db);
     // Request signatures are verified off the event loop, by threads of their own.
-    verifyPool = await Sm2VerifyPool.start({ threads: config.verifyThreads || defaultVerifyThreads(availableParallelism(), config.workers, db.kind === 'pglite' ? 'embedded' : 'server') });
+    verifyPool = await Sm2VerifyPool.start({ threads: config.verifyThreads || defaultVerifyThreads(availableParallelism(), config.workers, db.kind) });
     const pool = verifyPool;
     const requests = new SignedRequestVerifier({
       trust,

@@ -221,7 +221,7 @@ export class LicenceRegistry {
    */
   invalidate(event: Pick<LicenceEvent, 'identifier' | 'typeCode' | 'licenceNumber' | 'holderCode' | 'holderCodeType' | 'supersedes'> & { status?: StoredLicenceStatus }): void {
     this.#stats.invalidations++;
-    if (event.status === undefined || this.#cache.get(event.identifier)?.status !== event.status) this.#cache.delete(event.identifier);
+    if (event.status === undefined || this.#cache.peek(event.identifier)?.status !== event.status) this.#cache.delete(event.identifier);
     if ('issuerCode' in event) this.#lists.delete(`${(event as LicenceEvent).issuerCode}|${(event as LicenceEvent).listNo}`);
     if (event.supersedes) this.#cache.delete(event.supersedes);
     this.#holders.delete(`${event.holderCode}|${event.holderCodeType}`);

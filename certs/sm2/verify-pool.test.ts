@@ -104,7 +104,7 @@ describe('defaultVerifyThreads', () => {
     [1, 1, 1, 1],
     [4, 8, 1, 1],
   ])('%i cores, %i processes: %i threads with the embedded database, %i with a server', (cores, processes, embedded, server) => {
-    expect(defaultVerifyThreads(cores, processes, 'embedded')).toBe(embedded);
-    expect(defaultVerifyThreads(cores, processes, 'server')).toBe(server);
+    expect(defaultVerifyThreads(cores, processes, 'pglite')).toBe(embedded);
+    expect(defaultVerifyThreads(cores, processes, 'postgres')).toBe(server);
   });
 });

@@ -8,6 +8,7 @@ import { availableParallelism } from 'node:os';
 import type { KeyObject } from 'node:crypto';
 import type { Worker } from 'node:worker_threads';
 import { ZtError } from '../../core/errors/index.js';
+import type { DatabaseKind } from '../../core/storage/index.js';
 import { startWorker } from '../worker-threads.js';
 import { assertSignatureShape, sm2Verify } from './sm2.js';
 
@@ -102,8 +103,8 @@ export interface VerifyPoolOptions {
  * peak, a signature waited 7.3 ms at the median with its main thread 50 % idle); split over every core, the convoy is
  * verified in a fraction of that time. Each process then gets the cores shared among the processes, at least one.
  */
-export function defaultVerifyThreads(cores: number, processes: number, database: 'embedded' | 'server'): number {
-  const shared = database === 'embedded' ? cores - processes : cores;
+export function defaultVerifyThreads(cores: number, processes: number, database: DatabaseKind): number {
+  const shared = database === 'pglite' ? cores - processes : cores;
   return Math.max(1, Math.floor(shared / processes));
 }
 
